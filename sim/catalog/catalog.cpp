@@ -1,0 +1,247 @@
+#include "catalog/catalog.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/field_reader.hpp"
+
+namespace aidc {
+
+bool ServerSpec::accepts(const GpuSpec& gpu) const {
+  return std::find(gpu_form_factors.begin(), gpu_form_factors.end(), gpu.form_factor) != gpu_form_factors.end();
+}
+
+double ModelSpec::attention_params_per_layer() const {
+  if (attention == AttentionKind::MultiLatent) {
+    const double q_head = qk_nope_dim + qk_rope_dim;
+    const double q = q_lora_rank > 0 ? 1.0 * hidden * q_lora_rank + 1.0 * q_lora_rank * heads * q_head
+                                     : 1.0 * hidden * heads * q_head;
+    const double kv_down = 1.0 * hidden * (kv_lora_rank + qk_rope_dim);
+    const double kv_up = 1.0 * kv_lora_rank * heads * (qk_nope_dim + v_head_dim);
+    const double out = 1.0 * heads * v_head_dim * hidden;
+    return q + kv_down + kv_up + out;
+  }
+  const double q_and_o = 2.0 * hidden * heads * head_dim;
+  const double k_and_v = 2.0 * hidden * kv_heads * head_dim;
+  return q_and_o + k_and_v + (qkv_bias ? (heads + 2.0 * kv_heads) * head_dim : 0.0);
+}
+
+double ModelSpec::total_params() const {
+  const double moe_mlp = (routed_experts + shared_experts) * expert_params() + 1.0 * hidden * routed_experts;
+  return embedding_params() + layers * attention_params_per_layer() + dense_layers() * dense_mlp_params_per_layer() +
+         moe_layers() * moe_mlp;
+}
+
+double ModelSpec::active_params() const {
+  const double moe_mlp = (experts_per_token + shared_experts) * expert_params() + 1.0 * hidden * routed_experts;
+  return embedding_params() + layers * attention_params_per_layer() + dense_layers() * dense_mlp_params_per_layer() +
+         moe_layers() * moe_mlp;
+}
+
+double ModelSpec::kv_values_per_token_per_layer() const {
+  if (attention == AttentionKind::MultiLatent) return kv_lora_rank + qk_rope_dim;
+  return 2.0 * kv_heads * head_dim;
+}
+
+namespace {
+
+GpuSpec read_gpu(const std::string& id, FieldReader r) {
+  GpuSpec g;
+  g.id = id;
+  g.name = r.text("name", id);
+  g.vendor = r.text("vendor", "");
+  g.form_factor = r.choice("form_factor", "sxm", {"sxm", "pcie", "oam"});
+  g.memory_gb = r.number("memory_gb", 0, 1);
+  g.memory_bandwidth_gb_s = r.number("memory_bandwidth_gb_s", 0, 1);
+  g.bf16_tflops = r.number("bf16_tflops", 0, 0.1);
+  g.fp8_tflops = r.optional_number("fp8_tflops", 0.1);
+  g.int8_tops = r.optional_number("int8_tops", 0.1);
+  g.tdp_w = r.number("tdp_w", 0, 1);
+  g.idle_w = r.number("idle_w", 0, 0);
+  g.price_usd = r.number("price_usd", 0, 0);
+  auto link = r.section("interconnect");
+  g.interconnect_kind = link.text("kind", "pcie4");
+  g.interconnect_gb_s = link.number("bandwidth_gb_s", 32, 1);
+  link.finish();
+  auto efficiency = r.section("efficiency");
+  g.compute_efficiency = efficiency.number("compute", 0.7, 0.05, 1.0);
+  g.memory_efficiency = efficiency.number("memory", 0.8, 0.05, 1.0);
+  efficiency.finish();
+  r.section("sources");  // documentation only
+  r.finish();
+  return g;
+}
+
+ServerSpec read_server(const std::string& id, FieldReader r) {
+  ServerSpec s;
+  s.id = id;
+  s.description = r.text("description", "");
+  s.gpus_per_server = static_cast<int>(r.integer("gpus_per_server", 8, 1, 64));
+  if (r.has("gpu_form_factors")) {
+    for (const auto& item : r.node()->find("gpu_form_factors")->items()) s.gpu_form_factors.push_back(item.text());
+  }
+  r.section("gpu_form_factors");
+  s.gpu_link_native = r.choice("gpu_link", "native", {"native", "pcie"}) == "native";
+  s.pcie_gb_s = r.number("pcie_gb_s", 32, 1);
+  s.nics = static_cast<int>(r.integer("nics", 1, 0));
+  s.rack_units = static_cast<int>(r.integer("rack_units", 4, 1));
+  s.max_power_w = r.number("max_power_w", 0, 0);
+  s.price_usd = r.number("price_usd", 0, 0);
+  auto p = r.section("host_power");
+  s.host_power.cpu_sockets = static_cast<int>(p.integer("cpu_sockets", 2, 0));
+  s.host_power.cpu_idle_w = p.number("cpu_idle_w", 0, 0);
+  s.host_power.cpu_max_w = p.number("cpu_max_w", 0, 0);
+  s.host_power.memory_w = p.number("memory_w", 0, 0);
+  s.host_power.nic_w = p.number("nic_w", 0, 0);
+  s.host_power.nvme_drives = static_cast<int>(p.integer("nvme_drives", 0, 0));
+  s.host_power.nvme_w = p.number("nvme_w", 0, 0);
+  s.host_power.fans_idle_w = p.number("fans_idle_w", 0, 0);
+  s.host_power.fans_max_w = p.number("fans_max_w", 0, 0);
+  p.finish();
+  r.section("sources");
+  r.finish();
+  return s;
+}
+
+template <typename Spec, typename ReadFn>
+std::map<std::string, Spec> read_entries(const std::string& path, const char* top_key, ReadFn read) {
+  const ConfigNode root = load_yaml_file(path);
+  ErrorList errors;
+  std::map<std::string, Spec> out;
+  FieldReader top(&root, "", errors);
+  FieldReader list = top.section(top_key);
+  if (!list.node()) errors.add({path, 1, 1}, top_key, "missing: expected a mapping of entries keyed by id");
+  for (const auto& entry : list.node() ? list.node()->entries() : std::vector<ConfigNode::Entry>{})
+    out.emplace(entry.key, read(entry.key, FieldReader(&entry.value, std::string(top_key) + "." + entry.key, errors)));
+  top.finish();
+  errors.throw_if_any();
+  return out;
+}
+
+}  // namespace
+
+Catalog Catalog::load(const std::string& dir) {
+  Catalog c;
+  c.dir_ = dir;
+  const std::string catalog_dir = dir + "/catalog";
+  c.gpus_ = read_entries<GpuSpec>(catalog_dir + "/gpus.yaml", "gpus", read_gpu);
+  c.servers_ = read_entries<ServerSpec>(catalog_dir + "/servers.yaml", "servers", read_server);
+  for (const auto& file : std::filesystem::directory_iterator(catalog_dir + "/models"))
+    if (file.path().extension() == ".json") c.model_files_[file.path().stem().string()] = file.path().string();
+  return c;
+}
+
+const GpuSpec* Catalog::gpu(const std::string& id) const {
+  auto it = gpus_.find(id);
+  return it == gpus_.end() ? nullptr : &it->second;
+}
+
+const ServerSpec* Catalog::server(const std::string& id) const {
+  auto it = servers_.find(id);
+  return it == servers_.end() ? nullptr : &it->second;
+}
+
+const ModelSpec* Catalog::model(const std::string& id) const {
+  if (auto it = models_.find(id); it != models_.end()) return &it->second;
+  auto file = model_files_.find(id);
+  if (file == model_files_.end()) return nullptr;
+  return &models_.emplace(id, load_model_config(file->second, id)).first->second;
+}
+
+template <typename Map>
+static std::vector<std::string> keys_of(const Map& map) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : map) keys.push_back(key);
+  return keys;
+}
+
+std::vector<std::string> Catalog::gpu_ids() const { return keys_of(gpus_); }
+std::vector<std::string> Catalog::server_ids() const { return keys_of(servers_); }
+std::vector<std::string> Catalog::model_ids() const { return keys_of(model_files_); }
+
+namespace {
+
+// Reads fields of one config.json, naming the file and key in every error.
+class ConfigJson {
+ public:
+  ConfigJson(const std::string& path) : path_(path) {
+    std::ifstream in(path);
+    if (!in) throw_input_error({path, 0, 0}, "", "cannot open model config");
+    try {
+      json_ = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw_input_error({path, 0, 0}, "", std::string("malformed JSON: ") + e.what());
+    }
+    if (!json_.is_object()) throw_input_error({path, 1, 1}, "", "expected a JSON object");
+  }
+  bool has(const char* key) const { return json_.contains(key) && !json_[key].is_null(); }
+  int integer(const char* key) {
+    if (!has(key)) {
+      errors_.add({path_, 0, 0}, key, "missing: expected a positive integer");
+      return 0;
+    }
+    if (!json_[key].is_number_integer() || json_[key].get<long long>() < 0) {
+      errors_.add({path_, 0, 0}, key, "expected a non-negative integer, got " + json_[key].dump());
+      return 0;
+    }
+    return json_[key].get<int>();
+  }
+  int integer_or(const char* key, int fallback) { return has(key) ? integer(key) : fallback; }
+  bool flag_or(const char* key, bool fallback) const {
+    return has(key) && json_[key].is_boolean() ? json_[key].get<bool>() : fallback;
+  }
+  std::string architecture() const {
+    if (json_.contains("architectures") && json_["architectures"].is_array() && !json_["architectures"].empty())
+      return json_["architectures"][0].get<std::string>();
+    return json_.value("model_type", "");
+  }
+  void finish() { errors_.throw_if_any(); }
+
+ private:
+  std::string path_;
+  nlohmann::json json_;
+  ErrorList errors_;
+};
+
+}  // namespace
+
+ModelSpec load_model_config(const std::string& path, const std::string& id) {
+  ConfigJson c(path);
+  ModelSpec m;
+  m.id = id;
+  m.architecture = c.architecture();
+  m.hidden = c.integer("hidden_size");
+  m.layers = c.integer("num_hidden_layers");
+  m.heads = c.integer("num_attention_heads");
+  m.kv_heads = c.integer_or("num_key_value_heads", m.heads);
+  m.intermediate = c.integer("intermediate_size");
+  m.vocab = c.integer("vocab_size");
+  m.max_context = c.integer_or("max_position_embeddings", 4096);
+  m.tied_embeddings = c.flag_or("tie_word_embeddings", false);
+  m.qkv_bias = m.architecture.rfind("Qwen2", 0) == 0 || c.flag_or("attention_bias", false);
+  m.head_dim = c.integer_or("head_dim", m.heads > 0 ? m.hidden / m.heads : 0);
+  if (c.has("n_routed_experts")) {
+    m.routed_experts = c.integer("n_routed_experts");
+    m.shared_experts = c.integer_or("n_shared_experts", 0);
+    m.experts_per_token = c.integer("num_experts_per_tok");
+    m.expert_intermediate = c.integer("moe_intermediate_size");
+    m.first_dense_layers = c.integer_or("first_k_dense_replace", 0);
+  }
+  if (c.has("kv_lora_rank")) {
+    m.attention = AttentionKind::MultiLatent;
+    m.q_lora_rank = c.integer_or("q_lora_rank", 0);
+    m.kv_lora_rank = c.integer("kv_lora_rank");
+    m.qk_nope_dim = c.integer("qk_nope_head_dim");
+    m.qk_rope_dim = c.integer("qk_rope_head_dim");
+    m.v_head_dim = c.integer("v_head_dim");
+  }
+  c.finish();
+  if (m.heads > 0 && m.kv_heads > 0 && m.heads % m.kv_heads != 0)
+    throw_input_error({path, 0, 0}, "num_key_value_heads", "must divide num_attention_heads");
+  return m;
+}
+
+}  // namespace aidc

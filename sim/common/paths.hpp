@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+
+namespace aidc {
+
+// Folder with catalogs, calibration profiles and scenarios: $AIDC_SCENARIOS_DIR when set, else the
+// source tree's scenarios/ recorded at build time.
+std::string scenarios_dir();
+
+}  // namespace aidc

@@ -1,0 +1,154 @@
+#include "des/des.hpp"
+
+#include <simgrid/s4u.hpp>
+
+namespace sg4 = simgrid::s4u;
+
+namespace aidc::des {
+namespace {
+
+long long g_event_count = 0;
+std::unique_ptr<sg4::Engine> g_engine;
+
+std::vector<std::string> engine_arguments() {
+  return {"aidc",
+          "--cfg=contexts/factory:raw",        // fastest context switches (reference: 0.51 us)
+          "--cfg=network/crosstraffic:0",      // no TCP ack flows: halves the cost of each message
+          "--log=root.thresh:critical",        // aidc reports; SimGrid stays quiet
+          "--log=xbt_cfg.thresh:critical"};
+}
+
+sg4::Link* make_link(sg4::NetZone* zone, const std::string& name, const LinkParams& params) {
+  return zone->create_link(name, params.bytes_per_s)->set_latency(params.latency_s)->seal();
+}
+
+}  // namespace
+
+Simulation::Simulation() {
+  std::vector<std::string> args = engine_arguments();
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  int argc = static_cast<int>(argv.size());
+  g_engine = std::make_unique<sg4::Engine>(&argc, argv.data());
+  g_event_count = 0;
+  sg4::Engine::on_time_advance_cb([](double) { ++g_event_count; });
+}
+
+Simulation::~Simulation() {
+  sg4::Actor::kill_all();
+  g_engine.reset();
+}
+
+// Root (full routing) holds a frontend zone (users, balancer, border router) and one zone per rack
+// (servers and a ToR router). Inter-zone routes cross the rack uplink and the spine.
+Platform Simulation::build(const NetworkLayout& layout) {
+  Platform platform;
+  auto* root = sg4::create_full_zone("datacenter");
+  auto* frontend = sg4::create_full_zone("frontend");
+  frontend->set_parent(root);
+  auto* users = frontend->create_host("users", 1e9);
+  auto* balancer = frontend->create_host("balancer", 1e9);
+  auto* border = frontend->create_router("border");
+  auto* frontend_link = make_link(frontend, "frontend-link", layout.frontend);
+  auto* balancer_link = make_link(frontend, "balancer-link", layout.balancer);
+  frontend->add_route(users->get_netpoint(), balancer->get_netpoint(), nullptr, nullptr,
+                      {sg4::LinkInRoute(frontend_link)});
+  frontend->add_route(balancer->get_netpoint(), border, nullptr, nullptr, {sg4::LinkInRoute(balancer_link)});
+  frontend->add_route(users->get_netpoint(), border, nullptr, nullptr,
+                      {sg4::LinkInRoute(frontend_link), sg4::LinkInRoute(balancer_link)});
+  frontend->seal();
+  platform.users.host = users;
+  platform.balancer.host = balancer;
+
+  auto* spine = make_link(root, "spine", layout.spine);
+  struct BuiltRack {
+    sg4::NetZone* zone;
+    simgrid::kernel::routing::NetPoint* tor;
+    sg4::Link* uplink;
+  };
+  std::vector<BuiltRack> racks;
+  for (const auto& rack : layout.racks) {
+    auto* zone = sg4::create_full_zone(rack.name);
+    zone->set_parent(root);
+    auto* tor = zone->create_router(rack.name + "-tor");
+    std::vector<HostRef> hosts;
+    std::vector<sg4::Link*> nics;
+    for (const auto& server : rack.servers) {
+      auto* host = zone->create_host(server, 1e9);
+      auto* nic = make_link(zone, server + "-nic", rack.server_link);
+      zone->add_route(host->get_netpoint(), tor, nullptr, nullptr, {sg4::LinkInRoute(nic)});
+      hosts.push_back({host});
+      nics.push_back(nic);
+    }
+    for (std::size_t a = 0; a < hosts.size(); ++a)
+      for (std::size_t b = a + 1; b < hosts.size(); ++b)
+        zone->add_route(hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr,
+                        {sg4::LinkInRoute(nics[a]), sg4::LinkInRoute(nics[b])});
+    zone->seal();
+    auto* uplink = make_link(root, rack.name + "-uplink", rack.uplink);
+    racks.push_back({zone, tor, uplink});
+    platform.servers.push_back(std::move(hosts));
+  }
+  for (std::size_t a = 0; a < racks.size(); ++a) {
+    root->add_route(racks[a].zone->get_netpoint(), frontend->get_netpoint(), racks[a].tor, border,
+                    {sg4::LinkInRoute(racks[a].uplink), sg4::LinkInRoute(spine)});
+    for (std::size_t b = a + 1; b < racks.size(); ++b)
+      root->add_route(racks[a].zone->get_netpoint(), racks[b].zone->get_netpoint(), racks[a].tor, racks[b].tor,
+                      {sg4::LinkInRoute(racks[a].uplink), sg4::LinkInRoute(spine), sg4::LinkInRoute(racks[b].uplink)});
+  }
+  root->seal();
+  return platform;
+}
+
+void Simulation::spawn(const std::string& name, HostRef host, std::function<void()> body) {
+  sg4::Actor::create(name, host.host, std::move(body))->daemonize();
+}
+
+void Simulation::run_until(double end_time) { g_engine->run_until(end_time); }
+
+long long Simulation::events() const { return g_event_count; }
+
+double now() { return sg4::Engine::get_clock(); }
+
+void sleep_until(double time) { sg4::this_actor::sleep_until(time); }
+
+struct Inbox::PostedReceive {
+  sg4::CommPtr comm;
+  Message* slot = nullptr;
+};
+
+Inbox::Inbox(const std::string& name) : mailbox_(sg4::Mailbox::by_name(name)) {}
+
+Inbox::~Inbox() = default;
+
+void Inbox::post_receive() {
+  if (posted_) return;
+  // A permanent receiver lets messages travel while the owner is busy, as a NIC would.
+  if (!mailbox_->get_receiver()) mailbox_->set_receiver(sg4::Actor::self());
+  posted_ = std::make_unique<PostedReceive>();
+  posted_->comm = mailbox_->get_async<Message>(&posted_->slot);
+}
+
+std::unique_ptr<Message> Inbox::receive_until(double deadline) {
+  post_receive();
+  const double timeout = deadline == std::numeric_limits<double>::infinity() ? -1.0 : std::max(0.0, deadline - now());
+  if (sg4::Comm::wait_any_for({posted_->comm}, timeout) < 0) return nullptr;
+  std::unique_ptr<Message> message(posted_->slot);
+  posted_.reset();
+  return message;
+}
+
+std::unique_ptr<Message> Inbox::try_receive() {
+  post_receive();
+  if (!posted_->comm->test()) return nullptr;
+  std::unique_ptr<Message> message(posted_->slot);
+  posted_.reset();
+  return message;
+}
+
+void Inbox::deliver(std::unique_ptr<Message> message, double bytes) {
+  mailbox_->put_init(message.release(), static_cast<uint64_t>(bytes))
+      ->detach([](void* payload) { delete static_cast<Message*>(payload); });
+}
+
+}  // namespace aidc::des

@@ -1,0 +1,91 @@
+#pragma once
+// The only door to SimGrid. Everything else in aidc talks to the discrete-event engine through
+// these few types, so a SimGrid upgrade touches this folder alone.
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace simgrid::s4u {
+class Host;
+class Mailbox;
+class Comm;
+}  // namespace simgrid::s4u
+
+namespace aidc::des {
+
+// Base of every typed message actors exchange.
+struct Message {
+  virtual ~Message() = default;
+};
+
+struct LinkParams {
+  double bytes_per_s = 1e9;
+  double latency_s = 1e-6;
+};
+
+struct RackLayout {
+  std::string name;
+  std::vector<std::string> servers;
+  LinkParams server_link;  // each server's NIC to the top-of-rack switch
+  LinkParams uplink;       // the ToR's uplinks to the spine, aggregated (oversubscription lives here)
+};
+
+// Users reach the load balancer over the frontend link; the balancer reaches racks through a
+// border router and the spine; responses take the reverse path (the balancer is a proxy).
+struct NetworkLayout {
+  LinkParams frontend;
+  LinkParams balancer;
+  LinkParams spine;
+  std::vector<RackLayout> racks;
+};
+
+struct HostRef {
+  simgrid::s4u::Host* host = nullptr;
+};
+
+struct Platform {
+  HostRef users, balancer;
+  std::vector<std::vector<HostRef>> servers;  // [rack][server]
+};
+
+class Simulation {
+ public:
+  Simulation();  // one per process: SimGrid allows a single engine
+  ~Simulation();
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+
+  Platform build(const NetworkLayout& layout);
+  void spawn(const std::string& name, HostRef host, std::function<void()> body);
+  void run_until(double end_time);
+  long long events() const;  // distinct event times the engine processed
+};
+
+double now();
+void sleep_until(double time);
+
+// A named mailbox with one receive kept posted, so messages flow while its owner is busy.
+class Inbox {
+ public:
+  explicit Inbox(const std::string& name);
+  ~Inbox();
+  Inbox(const Inbox&) = delete;
+  Inbox& operator=(const Inbox&) = delete;
+
+  // Waits for a message until `deadline` (simulated seconds); nullptr when the deadline passes first.
+  std::unique_ptr<Message> receive_until(double deadline = std::numeric_limits<double>::infinity());
+  // A message that has already arrived, or nullptr.
+  std::unique_ptr<Message> try_receive();
+  // Sends without waiting; `bytes` on the wire between the sender's host and the receiver's.
+  void deliver(std::unique_ptr<Message> message, double bytes);
+
+ private:
+  void post_receive();
+  struct PostedReceive;
+  simgrid::s4u::Mailbox* mailbox_;
+  std::unique_ptr<PostedReceive> posted_;
+};
+
+}  // namespace aidc::des

@@ -1,0 +1,20 @@
+#pragma once
+// How a replica's GPU memory divides into weights, a reserve, and the paged KV cache.
+// Validation, the scheduler and the planner all size memory here.
+#include "catalog/catalog.hpp"
+#include "scenario/scenario.hpp"
+
+namespace aidc {
+
+struct MemoryPlan {
+  double weight_bytes_per_gpu = 0;
+  double kv_bytes_per_token_per_gpu = 0;  // all layers
+  double usable_bytes_per_gpu = 0;        // memory * kv_cache_memory_fraction
+  double kv_bytes_per_gpu = 0;            // what is left for the KV cache (may be negative)
+  long long kv_blocks = 0;                // per replica
+  long long kv_capacity_tokens = 0;
+};
+
+MemoryPlan plan_memory(const ModelSpec& model, const GpuSpec& gpu, const DeploymentSpec& deployment);
+
+}  // namespace aidc
