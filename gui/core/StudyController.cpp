@@ -1,0 +1,88 @@
+#include "core/StudyController.h"
+
+#include "core/ScenarioDocument.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+
+StudyController::StudyController(QString aidcProgram, QString runsDir, QObject* parent)
+    : QObject(parent)
+    , m_aidcProgram(std::move(aidcProgram))
+    , m_runsDir(std::move(runsDir))
+{
+}
+
+StudyController::~StudyController() = default;
+
+bool StudyController::startSweep(const ScenarioDocument& document, const QString& knobPath, const QStringList& values,
+                                 int jobs, QString* error)
+{
+    return start(Kind::Sweep, document,
+                 {QStringLiteral("--sweep"), knobPath + u'=' + values.join(u','), QStringLiteral("-j"),
+                  QString::number(jobs)},
+                 error);
+}
+
+bool StudyController::startPlan(const ScenarioDocument& document, int jobs, QString* error)
+{
+    return start(Kind::Plan, document, {QStringLiteral("-j"), QString::number(jobs)}, error);
+}
+
+bool StudyController::start(Kind kind, const ScenarioDocument& document, const QStringList& extraArguments,
+                            QString* error)
+{
+    if (isRunning()) {
+        *error = tr("a sweep or plan is already running");
+        return false;
+    }
+    const QString verb = kind == Kind::Sweep ? QStringLiteral("batch") : QStringLiteral("plan");
+    const QString outDir = QDir(m_runsDir).filePath(
+        QStringLiteral("%1-%2").arg(verb, QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"))));
+    if (!QDir().mkpath(outDir)) {
+        *error = tr("cannot create %1").arg(outDir);
+        return false;
+    }
+    const QString input = QDir(outDir).filePath(QStringLiteral("input.yaml"));
+    if (!document.writeSnapshot(input, error))
+        return false;
+
+    m_kind = kind;
+    m_outDir = outDir;
+    m_table = {};
+    m_winner = {};
+    m_process = std::make_unique<AidcProcess>(
+        m_aidcProgram, QStringList{verb, input} + extraArguments + QStringList{QStringLiteral("--out"), outDir});
+    connect(m_process.get(), &AidcProcess::finished, this, &StudyController::onFinished);
+    emit started();
+    m_process->start();
+    return true;
+}
+
+void StudyController::cancel()
+{
+    if (m_process)
+        m_process->cancel();
+}
+
+void StudyController::onFinished(AidcProcess::Outcome outcome, const QString& message)
+{
+    if (outcome != AidcProcess::Outcome::Succeeded) {
+        emit finished(false, message);
+        return;
+    }
+    const QDir dir(m_outDir);
+    const QString tableName = m_kind == Kind::Sweep ? QStringLiteral("batch.csv") : QStringLiteral("plan.csv");
+    QString error;
+    if (!readCsvFile(dir.filePath(tableName), &m_table, &error)) {
+        emit finished(false, error);
+        return;
+    }
+    if (m_kind == Kind::Plan) {
+        QFile planJson(dir.filePath(QStringLiteral("plan.json")));
+        if (planJson.open(QIODevice::ReadOnly))
+            m_winner = QJsonDocument::fromJson(planJson.readAll()).object().value(u"winner").toObject();
+    }
+    emit finished(true, {});
+}

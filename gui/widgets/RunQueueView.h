@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QWidget>
+
+class QPlainTextEdit;
+class QTableView;
+class RunQueue;
+
+// The run queue: state and progress of every run, cancel, parallelism, and the full message of the
+// selected run (a failure's diagnostics).
+class RunQueueView : public QWidget {
+    Q_OBJECT
+public:
+    explicit RunQueueView(RunQueue* queue, QWidget* parent = nullptr);
+
+signals:
+    void showResultsRequested(int row);
+
+private:
+    int selectedRow() const;
+    void showDetails();
+
+    RunQueue* m_queue;
+    QTableView* m_table;
+    QPlainTextEdit* m_details;
+};
