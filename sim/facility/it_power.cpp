@@ -113,7 +113,7 @@ double step_time_multiplier(double clock_fraction, double compute_bound_share) {
 double host_dc_power_w(const HostPowerModel& host, double cpu_utilization, double fan_speed) {
   const double cpu_w =
       host.cpu_sockets * (host.cpu_idle_w + (host.cpu_max_w - host.cpu_idle_w) * clamp01(cpu_utilization));
-  const double fan_w = host.fans_max_w * std::pow(clamp01(fan_speed), 3);
+  const double fan_w = std::max(host.fans_idle_w, host.fans_max_w * std::pow(clamp01(fan_speed), 3));
   return cpu_w + host.memory_w + host.nics * host.nic_w + host.nvme_drives * host.nvme_w + fan_w;
 }
 

@@ -74,21 +74,24 @@ GpuPowerState gpu_power(const GpuPowerModel& model, const GpuWork& work);
 // stretches by 1/f, the memory-bound rest does not (HBM clocks are independent of SM clocks).
 double step_time_multiplier(double clock_fraction, double compute_bound_share);
 
-// Host parts of one server (ExaDigiT RAPS defaults).
+// Host parts of one server; the numbers come from the server catalog (scenarios/catalog/servers.yaml
+// host_power, same names), only the PSU efficiency is a facility parameter.
 struct HostPowerModel {
-  int cpu_sockets = 2;
-  double cpu_idle_w = 90;   // per socket
-  double cpu_max_w = 280;   // per socket
-  double memory_w = 74;
-  int nics = 8;
-  double nic_w = 20;
-  int nvme_drives = 2;
-  double nvme_w = 30;
-  double fans_max_w = 0;    // at full fan speed; fan power follows the cube of speed (affinity law)
+  int cpu_sockets = 0;
+  double cpu_idle_w = 0;   // per socket
+  double cpu_max_w = 0;    // per socket
+  double memory_w = 0;
+  int nics = 0;
+  double nic_w = 0;
+  int nvme_drives = 0;
+  double nvme_w = 0;
+  double fans_idle_w = 0;  // fans at their minimum speed
+  double fans_max_w = 0;   // fans at full speed; in between power follows speed³ (affinity law)
   double psu_efficiency = 0.94;  // wall power = DC power / efficiency (80 PLUS Platinum at 50% load)
 };
 
-// DC watts of the host parts (GPUs excluded) at the given CPU utilization and fan speed fraction.
+// DC watts of the host parts (GPUs excluded) at the given CPU utilization and fan speed (fraction of
+// full speed; below the minimum speed the fans draw fans_idle_w).
 double host_dc_power_w(const HostPowerModel& host, double cpu_utilization, double fan_speed);
 
 // Wall (IT) watts of one server: (GPU board power + host DC power) / PSU efficiency.

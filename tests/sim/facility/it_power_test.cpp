@@ -98,11 +98,12 @@ TEST(GpuPower, ThermalThrottlingCutsPrefillMoreThanDecode) {
 }
 
 TEST(HostPower, SumsThePartsAndDividesByPsuEfficiency) {
-  HostPowerModel host;  // 2 sockets 90/280 W, memory 74 W, 8 NICs × 20 W, 2 NVMe × 30 W, PSU 0.94
-  host.fans_max_w = 800;
-  const double dc = 2 * (90 + 190 * 0.5) + 74 + 8 * 20 + 2 * 30 + 800 * 0.125;
-  EXPECT_NEAR(host_dc_power_w(host, 0.5, 0.5), dc, 1e-9);
-  EXPECT_NEAR(server_wall_power_w(host, 8 * 700, 0.5, 0.5), (5600 + dc) / 0.94, 1e-9);
+  // The catalog's hgx-8 host: 2 sockets 90/280 W, memory 74 W, 8 NICs × 20 W, 8 NVMe × 30 W, fans 150/600 W.
+  const HostPowerModel host{2, 90, 280, 74, 8, 20, 8, 30, 150, 600, 0.94};
+  const double parts = 2 * (90 + 190 * 0.5) + 74 + 8 * 20 + 8 * 30;
+  EXPECT_NEAR(host_dc_power_w(host, 0.5, 0.8), parts + 600 * 0.512, 1e-9);
+  EXPECT_NEAR(host_dc_power_w(host, 0.5, 0.3), parts + 150, 1e-9);  // 600·0.027 < the 150 W minimum
+  EXPECT_NEAR(server_wall_power_w(host, 8 * 700, 0.5, 0.8), (5600 + parts + 307.2) / 0.94, 1e-9);
 }
 
 TEST(HostPower, RackCapKeepsTheBreakerAtItsContinuousLimit) {
