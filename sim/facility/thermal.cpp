@@ -21,11 +21,11 @@ double convective_resistance_scale(double flow_multiplier) {
 
 ThermalDefaults thermal_defaults(CoolingKind kind) {
   switch (kind) {
-    case CoolingKind::Air:  // 700 W over 22 °C + inlet rise -> about 75 °C, as air-cooled HGX H100 read
+    case CoolingKind::Air:  // 700 W over 20 °C supply + 4 K recirculation (40 kW rack) -> about 73 °C
       return {0.07, 20, 0.1, 120};
-    case CoolingKind::DirectLiquid:  // cold plate: 700 W over 32 °C water -> about 60 °C
+    case CoolingKind::DirectLiquid:  // cold plate: 700 W over 35 °C water + 2 K manifold rise -> about 65 °C
       return {0.04, 10, 0.05, 120};
-    case CoolingKind::Immersion:  // 700 W in 40 °C fluid -> about 80 °C
+    case CoolingKind::Immersion:  // 700 W in 40 °C fluid + 3 K tank rise -> about 78 °C
       return {0.05, 30, 0.08, 300};
   }
   throw std::invalid_argument("unknown cooling kind");
