@@ -67,10 +67,8 @@ CoolingPlant default_cooling_plant(CoolingKind kind, double design_heat_kw) {
   switch (kind) {
     case CoolingKind::Air:
       break;
-    case CoolingKind::DirectLiquid:
+    case CoolingKind::DirectLiquid:  // LiquidLoop's own defaults are the cold-plate loop's
       plant.liquid.capture_fraction = 0.8;
-      plant.liquid.supply_c = 35;  // ASHRAE W40 class: facility water up to 40 °C
-      plant.liquid.delta_t_k = 10;
       chiller_design_share = 0.6;
       break;
     case CoolingKind::Immersion:

@@ -46,7 +46,7 @@ struct ChillerPlant {
 
 // Warm-water loop of direct-to-chip cold plates or immersion tanks, rejected by a dry cooler.
 struct LiquidLoop {
-  // default_cooling_plant sets capture, supply, ΔT and the dry cooler's air ΔT per kind.
+  // Defaults: a direct-to-chip loop; default_cooling_plant sets the capture and the immersion values.
   double capture_fraction = 0;          // share of IT heat taken by the liquid; the rest goes to room air
   double supply_c = 35;                 // facility water to the CDUs/tanks (ASHRAE W40 class: up to 40 °C)
   double delta_t_k = 10;                // return − supply
