@@ -1,0 +1,206 @@
+// aidc-engine: run, bench and profile DeepSeek-family models. User errors exit with code 2.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "cpu/cpu_model.h"
+#include "model/config.h"
+#include "model/weights.h"
+#include "profiler/nvml.h"
+#include "runtime/scheduler.h"
+#ifdef AIDC_HAVE_CUDA
+#include "gpu/gpu_model.h"
+#include "profiler/gpu_bench.h"
+#endif
+
+namespace aidc {
+namespace {
+
+const char* kUsage =
+    "usage: aidc-engine <command> --model CONFIG.json (--weights PATH | --random-weights [--seed N]) [options]\n"
+    "commands:\n"
+    "  info       parameters, bytes, KV size per token\n"
+    "  generate   --prompt 1,2,3 [--max-new 32] [--temperature 0] [--top-p 1] [--sample-seed 0] [--backend cpu|gpu]\n"
+    "  logits     --tokens 1,2,3 --out FILE [--backend cpu|gpu]: float32 logits of every position, row-major\n"
+    "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
+    "  profile    --out CALIBRATION.yaml\n";
+
+struct Args {
+  std::string command;
+  std::map<std::string, std::string> values;
+  std::string line;  // the whole command line, recorded in outputs
+
+  bool has(const std::string& k) const { return values.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& fallback = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? fallback : it->second;
+  }
+  double number(const std::string& k, double fallback) const {
+    if (!has(k)) return fallback;
+    try {
+      size_t used = 0;
+      double v = std::stod(get(k), &used);
+      if (used == get(k).size()) return v;
+    } catch (const std::exception&) {
+    }
+    fail("option --" + k + " expects a number, got '" + get(k) + "'");
+  }
+  std::vector<int> ints(const std::string& k, std::vector<int> fallback) const {
+    if (!has(k)) return fallback;
+    std::vector<int> out;
+    std::stringstream ss(get(k));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        out.push_back(std::stoi(item));
+      } catch (const std::exception&) {
+        fail("option --" + k + " expects comma-separated integers, got '" + get(k) + "'");
+      }
+    }
+    require(!out.empty(), "option --" + k + " is empty");
+    return out;
+  }
+};
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 0; i < argc; ++i) a.line += (i ? " " : "") + std::string(argv[i]);
+  if (argc < 2) fail(kUsage);
+  a.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0) fail("unexpected argument '" + k + "'\n" + kUsage);
+    k = k.substr(2);
+    if (k == "random-weights") {
+      a.values[k] = "1";
+    } else {
+      if (i + 1 >= argc) fail("option --" + k + " needs a value");
+      a.values[k] = argv[++i];
+    }
+  }
+  return a;
+}
+
+WeightSource weights_of(const Args& a) {
+  if (a.has("weights")) return WeightSource::from_safetensors(a.get("weights"));
+  if (a.has("random-weights")) return WeightSource::random(static_cast<uint64_t>(a.number("seed", 0)));
+  fail("give --weights PATH or --random-weights");
+}
+
+std::unique_ptr<Backend> make_backend(const Args& a, const ModelConfig& c, const WeightSource& w, int max_tokens) {
+  std::string kind = a.get("backend", "gpu");
+  const int block_tokens = 16, blocks = (max_tokens + block_tokens - 1) / block_tokens + 4;
+  if (kind == "cpu") return std::make_unique<CpuModel>(c, w, blocks, block_tokens);
+  if (kind != "gpu") fail("option --backend must be cpu or gpu");
+#ifdef AIDC_HAVE_CUDA
+  GpuOptions o;
+  o.max_batch_tokens = std::max(max_tokens, 16);
+  o.max_logit_rows = std::max(max_tokens, 16);
+  o.max_context = std::max(max_tokens, 16);
+  o.max_seqs = 16;
+  o.kv_blocks = blocks;
+  return std::make_unique<GpuModel>(c, w, o);
+#else
+  fail("this build has no CUDA backend (use --backend cpu)");
+#endif
+}
+
+int cmd_info(const ModelConfig& c) {
+  std::printf("model %s: %.3f B parameters (%.3f B active per token), %d layers (%d MoE), hidden %d, heads %d/%d, "
+              "vocab %d, KV %d values per token per layer\n",
+              c.name.c_str(), c.parameter_count() / 1e9, c.active_parameter_count() / 1e9, c.layers, c.moe_layer_count(),
+              c.hidden, c.heads, c.kv_heads, c.vocab, c.kv_values_per_token());
+  return 0;
+}
+
+int cmd_generate(const Args& a, const ModelConfig& c) {
+  Request r;
+  r.prompt = a.ints("prompt", {});
+  r.max_new_tokens = static_cast<int>(a.number("max-new", 32));
+  r.sampling.temperature = static_cast<float>(a.number("temperature", 0));
+  r.sampling.top_p = static_cast<float>(a.number("top-p", 1));
+  r.sampling.seed = static_cast<uint64_t>(a.number("sample-seed", 0));
+  const WeightSource w = weights_of(a);
+  auto backend = make_backend(a, c, w, static_cast<int>(r.prompt.size()) + r.max_new_tokens);
+  Engine engine(*backend, SchedulerLimits{});
+  engine.submit(r);
+  const std::vector<Request> done = engine.run_all();
+  for (int t : done[0].output) std::printf("%d ", t);
+  std::printf("\n");
+  return 0;
+}
+
+int cmd_logits(const Args& a, const ModelConfig& c) {
+  const std::vector<int> tokens = a.ints("tokens", {});
+  require(a.has("out"), "logits: give --out FILE");
+  const WeightSource w = weights_of(a);
+  auto backend = make_backend(a, c, w, static_cast<int>(tokens.size()));
+  StepBatch b;
+  b.tokens = tokens;
+  SeqChunk s;
+  s.n_tokens = static_cast<int>(tokens.size());
+  for (int k = 0; k * backend->kv_block_tokens() < s.n_tokens; ++k) s.blocks.push_back(k);
+  s.all_logits = true;
+  b.seqs.push_back(s);
+  backend->forward(b);
+  const std::vector<float> logits = backend->logits();
+  std::ofstream out(a.get("out"), std::ios::binary);
+  out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * 4));
+  require(static_cast<bool>(out), "cannot write '" + a.get("out") + "'");
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  const Args a = parse_args(argc, argv);
+  if (a.command == "help" || a.command == "--help") {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  require(a.has("model"), std::string("give --model CONFIG.json\n") + kUsage);
+  const ModelConfig c = load_model_config(a.get("model"));
+  if (a.command == "info") return cmd_info(c);
+  if (a.command == "generate") return cmd_generate(a, c);
+  if (a.command == "logits") return cmd_logits(a, c);
+  if (a.command == "bench" || a.command == "profile") {
+#ifdef AIDC_HAVE_CUDA
+    const WeightSource w = weights_of(a);
+    if (a.command == "bench") {
+      BenchOptions o;
+      o.model_path = a.get("model");
+      o.batches = a.ints("batches", o.batches);
+      o.context = static_cast<int>(a.number("context", o.context));
+      o.prefill_tokens = a.ints("prefill", o.prefill_tokens);
+      o.decode_steps = static_cast<int>(a.number("steps", o.decode_steps));
+      o.json_out = a.get("json");
+      o.command = a.line;
+      return run_bench(c, w, o);
+    }
+    require(a.has("out"), "profile: give --out CALIBRATION.yaml");
+    return run_profile(c, w, ProfileOptions{a.get("model"), a.get("out"), a.line});
+#else
+    fail(a.command + " needs the CUDA backend, and this build has none");
+#endif
+  }
+  fail("unknown command '" + a.command + "'\n" + kUsage);
+}
+
+}  // namespace
+}  // namespace aidc
+
+int main(int argc, char** argv) {
+  try {
+    return aidc::run(argc, argv);
+  } catch (const aidc::EngineError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "internal error: %s\n", e.what());
+    return 1;
+  }
+}

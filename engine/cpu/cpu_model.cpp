@@ -1,0 +1,254 @@
+#include "cpu/cpu_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "common/error.h"
+#include "runtime/sampling.h"
+
+namespace aidc {
+
+CpuModel::CpuModel(const ModelConfig& config, const WeightSource& source, int kv_blocks, int block_tokens)
+    : c_(config), kv_blocks_(kv_blocks), block_tokens_(block_tokens) {
+  for (const TensorSpec& spec : expected_tensors(c_)) {
+    std::vector<float> v = source.read(spec);
+    const int64_t rows = spec.shape[0], cols = spec.shape.size() > 1 ? spec.shape[1] : 1;
+    weights_[spec.name] = Eigen::Map<Mat>(v.data(), rows, cols);
+  }
+  cache_.assign(c_.layers, std::vector<float>(size_t(kv_blocks) * block_tokens * c_.kv_values_per_token()));
+  inv_freq_ = c_.rope_inv_freq();
+}
+
+const Mat& CpuModel::w(const std::string& name) const {
+  auto it = weights_.find(name);
+  if (it == weights_.end()) fail("internal: weight '" + name + "' not loaded");
+  return it->second;
+}
+
+float* CpuModel::cache_slot(int layer, const SeqChunk& s, int pos) {
+  const int block = s.blocks.at(pos / block_tokens_);
+  require(block >= 0 && block < kv_blocks_, "block table entry out of range");
+  return cache_[layer].data() + (size_t(block) * block_tokens_ + pos % block_tokens_) * c_.kv_values_per_token();
+}
+
+Mat CpuModel::linear(const Mat& x, const std::string& weight) const {
+  Mat y = x * w(weight + ".weight").transpose();
+  auto bias = weights_.find(weight + ".bias");
+  if (bias != weights_.end()) y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias->second.data(), y.cols());
+  return y;
+}
+
+Mat CpuModel::rmsnorm(const Mat& x, const std::string& weight) const {
+  Mat y(x.rows(), x.cols());
+  const Mat& g = w(weight);
+  for (int r = 0; r < x.rows(); ++r) {
+    const float inv = 1.0f / std::sqrt(x.row(r).squaredNorm() / x.cols() + static_cast<float>(c_.rms_eps));
+    for (int i = 0; i < x.cols(); ++i) y(r, i) = x(r, i) * inv * g(i, 0);
+  }
+  return y;
+}
+
+// Llama/Qwen rotate the two halves of a head (i, i + d/2); DeepSeek's MLA rotates adjacent pairs
+// (2i, 2i + 1). Either way pair i turns by pos * inv_freq[i].
+void CpuModel::rope(float* v, int pos, bool interleaved) const {
+  const int half = c_.rope_dim() / 2;
+  const float scale = c_.rope_attention_factor();
+  for (int i = 0; i < half; ++i) {
+    const float angle = static_cast<float>(pos) * inv_freq_[i];
+    const float cs = std::cos(angle) * scale, sn = std::sin(angle) * scale;
+    float& a = v[interleaved ? 2 * i : i];
+    float& b = v[interleaved ? 2 * i + 1 : i + half];
+    const float x0 = a, x1 = b;
+    a = x0 * cs - x1 * sn;
+    b = x1 * cs + x0 * sn;
+  }
+}
+
+static void softmax_inplace(std::vector<float>& s) {
+  const float m = *std::max_element(s.begin(), s.end());
+  float sum = 0;
+  for (float& x : s) sum += x = std::exp(x - m);
+  for (float& x : s) x /= sum;
+}
+
+Mat CpuModel::attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places) {
+  const std::string p = layer_prefix(layer) + "self_attn.";
+  const int hd = c_.head_dim, kvw = c_.kv_heads * hd, group = c_.heads / c_.kv_heads;
+  Mat q = linear(x, p + "q_proj"), k = linear(x, p + "k_proj"), v = linear(x, p + "v_proj");
+  for (int t = 0; t < x.rows(); ++t) {
+    for (int h = 0; h < c_.heads; ++h) rope(&q(t, h * hd), places[t].pos, false);
+    for (int h = 0; h < c_.kv_heads; ++h) rope(&k(t, h * hd), places[t].pos, false);
+    float* slot = cache_slot(layer, b.seqs[places[t].seq], places[t].pos);
+    std::copy_n(&k(t, 0), kvw, slot);
+    std::copy_n(&v(t, 0), kvw, slot + kvw);
+  }
+  Mat out = Mat::Zero(x.rows(), c_.heads * hd);
+  const float scale = static_cast<float>(c_.softmax_scale());
+  for (int t = 0; t < x.rows(); ++t) {
+    const SeqChunk& s = b.seqs[places[t].seq];
+    const int ctx = places[t].pos + 1;  // causal: itself and everything before
+    for (int h = 0; h < c_.heads; ++h) {
+      const int kvh = h / group;
+      std::vector<float> score(ctx);
+      for (int j = 0; j < ctx; ++j) {
+        const float* kj = cache_slot(layer, s, j) + kvh * hd;
+        float dot = 0;
+        for (int d = 0; d < hd; ++d) dot += q(t, h * hd + d) * kj[d];
+        score[j] = dot * scale;
+      }
+      softmax_inplace(score);
+      for (int j = 0; j < ctx; ++j) {
+        const float* vj = cache_slot(layer, s, j) + kvw + kvh * hd;
+        for (int d = 0; d < hd; ++d) out(t, h * hd + d) += score[j] * vj[d];
+      }
+    }
+  }
+  return linear(out, p + "o_proj");
+}
+
+// MLA, written the plain way: the cache holds the normalised latent c (kv_lora_rank) and the rotated
+// shared rope key (qk_rope_dim); keys and values of every head are re-expanded from c by kv_b_proj.
+Mat CpuModel::mla_attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places) {
+  const std::string p = layer_prefix(layer) + "self_attn.";
+  const MLAConfig& m = c_.mla;
+  const int qk = c_.qk_dim(), rank = m.kv_lora_rank;
+  Mat q = m.q_lora_rank ? linear(rmsnorm(linear(x, p + "q_a_proj"), p + "q_a_layernorm.weight"), p + "q_b_proj")
+                        : linear(x, p + "q_proj");
+  Mat kv_a = linear(x, p + "kv_a_proj_with_mqa");
+  Mat latent = rmsnorm(kv_a.leftCols(rank), p + "kv_a_layernorm.weight");
+  for (int t = 0; t < x.rows(); ++t) {
+    for (int h = 0; h < c_.heads; ++h) rope(&q(t, h * qk + m.qk_nope_dim), places[t].pos, true);
+    float* slot = cache_slot(layer, b.seqs[places[t].seq], places[t].pos);
+    std::copy_n(&latent(t, 0), rank, slot);
+    std::copy_n(&kv_a(t, rank), m.qk_rope_dim, slot + rank);
+    rope(slot + rank, places[t].pos, true);
+  }
+  const Mat& kv_b = w(p + "kv_b_proj.weight");  // [heads * (nope + v), rank]
+  Mat out = Mat::Zero(x.rows(), c_.heads * m.v_dim);
+  const float scale = static_cast<float>(c_.softmax_scale());
+  for (int t = 0; t < x.rows(); ++t) {
+    const SeqChunk& s = b.seqs[places[t].seq];
+    const int ctx = places[t].pos + 1;
+    Mat cached(ctx, rank + m.qk_rope_dim);
+    for (int j = 0; j < ctx; ++j) cached.row(j) = Eigen::Map<const Eigen::RowVectorXf>(cache_slot(layer, s, j), rank + m.qk_rope_dim);
+    Mat expanded = cached.leftCols(rank) * kv_b.transpose();  // [ctx, heads * (nope + v)]
+    for (int h = 0; h < c_.heads; ++h) {
+      const int base = h * (m.qk_nope_dim + m.v_dim);
+      std::vector<float> score(ctx);
+      for (int j = 0; j < ctx; ++j) {
+        float dot = 0;
+        for (int d = 0; d < m.qk_nope_dim; ++d) dot += q(t, h * qk + d) * expanded(j, base + d);
+        for (int d = 0; d < m.qk_rope_dim; ++d) dot += q(t, h * qk + m.qk_nope_dim + d) * cached(j, rank + d);
+        score[j] = dot * scale;
+      }
+      softmax_inplace(score);
+      for (int j = 0; j < ctx; ++j)
+        for (int d = 0; d < m.v_dim; ++d) out(t, h * m.v_dim + d) += score[j] * expanded(j, base + m.qk_nope_dim + d);
+    }
+  }
+  return linear(out, p + "o_proj");
+}
+
+Mat CpuModel::ffn(const Mat& x, const std::string& prefix) const {
+  Mat gate = linear(x, prefix + "gate_proj"), up = linear(x, prefix + "up_proj");
+  Mat act = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
+  return linear(act, prefix + "down_proj");
+}
+
+Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* bias) {
+  const int n = moe.n_routed_experts, k = moe.experts_per_token;
+  std::vector<float> score(n), choice(n);
+  const bool sigmoid = moe.routing == Routing::SigmoidGroupTopK;
+  if (sigmoid) {
+    for (int e = 0; e < n; ++e) score[e] = 1.0f / (1.0f + std::exp(-gate_logits[e]));
+  } else {
+    score.assign(gate_logits, gate_logits + n);
+    softmax_inplace(score);
+  }
+  for (int e = 0; e < n; ++e) choice[e] = score[e] + (sigmoid && bias ? bias[e] : 0.0f);
+  if (moe.routing != Routing::SoftmaxTopK && moe.n_group > 1) {
+    // Keep the topk_group best groups; a group scores its best expert (V2) or its best two (V3).
+    const int per = n / moe.n_group;
+    std::vector<float> group_score(moe.n_group);
+    for (int g = 0; g < moe.n_group; ++g) {
+      std::vector<float> members(choice.begin() + g * per, choice.begin() + (g + 1) * per);
+      std::sort(members.begin(), members.end(), std::greater<>());
+      group_score[g] = sigmoid ? members[0] + (per > 1 ? members[1] : 0.0f) : members[0];
+    }
+    std::vector<int> order(moe.n_group);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return group_score[a] > group_score[b]; });
+    for (int r = moe.topk_group; r < moe.n_group; ++r)
+      for (int e = order[r] * per; e < (order[r] + 1) * per; ++e) choice[e] = 0.0f;
+  }
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return choice[a] > choice[b]; });
+  Routed r;
+  float sum = 0;
+  for (int i = 0; i < k; ++i) {
+    r.experts.push_back(order[i]);
+    r.weights.push_back(score[order[i]]);
+    sum += score[order[i]];
+  }
+  // DeepSeek V3 normalises then scales; V1/V2 normalise, or else scale.
+  const bool normalise = moe.norm_topk_prob && k > 1;
+  for (float& wt : r.weights) {
+    if (normalise) wt /= sum + 1e-20f;
+    if (sigmoid || !normalise) wt *= static_cast<float>(moe.routed_scaling_factor);
+  }
+  return r;
+}
+
+Mat CpuModel::moe(int layer, const Mat& x) const {
+  const std::string p = layer_prefix(layer) + "mlp.";
+  const MoEConfig& m = c_.moe;
+  Mat gate_logits = x * w(p + "gate.weight").transpose();
+  auto bias = weights_.find(p + "gate.e_score_correction_bias");
+  Mat out = m.n_shared_experts ? ffn(x, p + "shared_experts.") : Mat::Zero(x.rows(), x.cols());
+  for (int t = 0; t < x.rows(); ++t) {
+    Routed r = route_token(m, &gate_logits(t, 0), bias == weights_.end() ? nullptr : bias->second.data());
+    for (size_t i = 0; i < r.experts.size(); ++i)
+      out.row(t) += r.weights[i] * ffn(x.row(t), p + "experts." + std::to_string(r.experts[i]) + ".");
+  }
+  return out;
+}
+
+void CpuModel::forward(const StepBatch& b) {
+  std::vector<TokenPlace> places;
+  for (int s = 0; s < static_cast<int>(b.seqs.size()); ++s)
+    for (int i = 0; i < b.seqs[s].n_tokens; ++i) places.push_back({s, b.seqs[s].start_pos + i});
+  require(places.size() == b.tokens.size(), "batch: token count does not match its sequences");
+  const Mat& embed = w("model.embed_tokens.weight");
+  Mat x(places.size(), c_.hidden);
+  for (size_t t = 0; t < places.size(); ++t) {
+    require(b.tokens[t] >= 0 && b.tokens[t] < c_.vocab, "token id " + std::to_string(b.tokens[t]) + " outside the vocabulary");
+    x.row(t) = embed.row(b.tokens[t]);
+  }
+  for (int l = 0; l < c_.layers; ++l) {
+    const std::string p = layer_prefix(l);
+    Mat h = rmsnorm(x, p + "input_layernorm.weight");
+    x += c_.mla.enabled ? mla_attention(l, h, b, places) : attention(l, h, b, places);
+    h = rmsnorm(x, p + "post_attention_layernorm.weight");
+    x += c_.is_moe_layer(l) ? moe(l, h) : ffn(h, p + "mlp.");
+  }
+  std::vector<int> rows;
+  int t = 0;
+  for (const SeqChunk& s : b.seqs) {
+    for (int i = 0; i < s.n_tokens; ++i, ++t)
+      if (s.all_logits || i == s.n_tokens - 1) rows.push_back(t);
+  }
+  Mat last(rows.size(), c_.hidden);
+  for (size_t r = 0; r < rows.size(); ++r) last.row(r) = x.row(rows[r]);
+  const Mat& head = w(c_.tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  logits_ = rmsnorm(last, "model.norm.weight") * head.transpose();
+}
+
+std::vector<int> CpuModel::sample(const std::vector<SampleRequest>& requests) {
+  std::vector<int> tokens;
+  for (const SampleRequest& r : requests) tokens.push_back(sample_token(&logits_(r.row, 0), c_.vocab, r.params, r.draw));
+  return tokens;
+}
+
+}  // namespace aidc

@@ -1,0 +1,59 @@
+#pragma once
+// CPU reference backend: Eigen, fp32 arithmetic on bf16-rounded weights. Plain and direct: it is the
+// oracle the GPU path is tested against, and what CI runs on tiny configs.
+#include <Eigen/Dense>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/weights.h"
+#include "runtime/batch.h"
+
+namespace aidc {
+
+using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Vec = Eigen::VectorXf;
+
+class CpuModel : public Backend {
+ public:
+  CpuModel(const ModelConfig& config, const WeightSource& weights, int kv_blocks, int block_tokens = 16);
+
+  const ModelConfig& config() const override { return c_; }
+  int kv_blocks() const override { return kv_blocks_; }
+  int kv_block_tokens() const override { return block_tokens_; }
+  void forward(const StepBatch& batch) override;
+  std::vector<float> logits() override { return std::vector<float>(logits_.data(), logits_.data() + logits_.size()); }
+  std::vector<int> sample(const std::vector<SampleRequest>& requests) override;
+
+ private:
+  struct TokenPlace {
+    int seq;  // index into batch.seqs
+    int pos;  // absolute position
+  };
+  const Mat& w(const std::string& name) const;
+  float* cache_slot(int layer, const SeqChunk& s, int pos);
+  Mat linear(const Mat& x, const std::string& weight) const;  // x W^T (+ bias when one exists)
+  Mat rmsnorm(const Mat& x, const std::string& weight) const;
+  void rope(float* v, int pos, bool interleaved) const;       // in place, rope_dim values
+  Mat attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
+  Mat mla_attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
+  Mat ffn(const Mat& x, const std::string& prefix) const;
+  Mat moe(int layer, const Mat& x) const;
+
+  ModelConfig c_;
+  int kv_blocks_, block_tokens_;
+  std::map<std::string, Mat> weights_;
+  std::vector<std::vector<float>> cache_;  // per layer: [block][slot][kv_values_per_token]
+  std::vector<float> inv_freq_;
+  Mat logits_;
+};
+
+// Expert choice of one token: the DeepSeek gating rules (softmax top-k, group-limited, sigmoid with
+// bias correction). Shared by the CPU reference and the GPU router's test.
+struct Routed {
+  std::vector<int> experts;
+  std::vector<float> weights;
+};
+Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* correction_bias);
+
+}  // namespace aidc

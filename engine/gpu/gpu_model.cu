@@ -1,0 +1,351 @@
+#include "gpu/gpu_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/numeric.h"
+#include "kernels/common.cuh"
+
+namespace aidc {
+
+static void cublas_check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cuBLAS error ") + std::to_string(int(s)) + " in " + what);
+}
+
+bool cuda_device_available() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+// Offsets (in ints) of one step's metadata inside meta_: packed, so a decode step copies a few KB.
+// A pure-decode step with the same (sequences, context bucket) gets the same layout, which is what
+// lets its CUDA graph be replayed with new contents.
+struct GpuModel::Plan {
+  int tokens = 0, rows = 0, n_decode = 0, n_prefill = 0, max_new = 0, stride = 0, splits = 1, context_bucket = 0;
+  size_t tok = 0, pos = 0, slot = 0, row = 0, dec = 0, pre = 0, dec_table = 0, pre_table = 0, total = 0;
+
+  void layout() {
+    size_t at = 0;
+    auto take = [&](size_t n) { size_t o = at; at += n; return o; };
+    tok = take(tokens);
+    pos = take(tokens);
+    slot = take(tokens);
+    row = take(rows);
+    dec = take(3 * size_t(n_decode));
+    pre = take(3 * size_t(n_prefill));
+    dec_table = take(size_t(n_decode) * stride);
+    pre_table = take(size_t(n_prefill) * stride);
+    total = at;
+  }
+  AttnSeqs seqs(const int* meta, bool decode) const {
+    const int n = decode ? n_decode : n_prefill;
+    const int* base = meta + (decode ? dec : pre);
+    return AttnSeqs{base, base + n, base + 2 * n, meta + (decode ? dec_table : pre_table), stride, n};
+  }
+};
+
+void* GpuModel::alloc(size_t bytes) {
+  void* p = nullptr;
+  CUDA_CHECK(cudaMalloc(&p, std::max<size_t>(bytes, 16)));
+  allocations_.push_back(p);
+  return p;
+}
+
+GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOptions options)
+    : c_(config), o_(options), plan_(std::make_unique<Plan>()) {
+  if (!cuda_device_available()) fail("no CUDA device");
+  if (c_.moe.n_routed_experts > 0 || c_.mla.enabled)
+    fail(c_.name + ": the GPU backend runs dense Llama/Qwen2 models; MoE and MLA run on the CPU reference only");
+  require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
+                                                     " is not supported on the GPU (64, 128)");
+  require(c_.heads / c_.kv_heads <= 8, c_.name + ": more than 8 query heads per kv head is not supported on the GPU");
+  require(c_.hidden % 8 == 0 && c_.intermediate % 8 == 0, c_.name + ": hidden and intermediate sizes must be multiples of 8");
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  sm_count_ = prop.multiProcessorCount;
+
+  // Will it fit? Weights first, then activations; the KV cache takes what is left.
+  size_t free_bytes = 0, total_bytes = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  weight_bytes_ = c_.parameter_count() * 2;
+  const int T = o_.max_batch_tokens, qkv_width = (c_.heads + 2 * c_.kv_heads) * c_.head_dim;
+  table_stride_ = ceil_div(o_.max_context, o_.block_tokens);
+  decode_work_floats_ = decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
+                                                decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
+  const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width + 4 * c_.heads * c_.head_dim +
+                                               6 * c_.intermediate) +
+                                  size_t(o_.max_logit_rows) * (4 * c_.vocab + 2 * c_.hidden) + 4 * decode_work_floats_ +
+                                  (64u << 20);
+  const double gib = 1024.0 * 1024 * 1024;
+  if (weight_bytes_ + activation_bytes > free_bytes)
+    fail(c_.name + ": model too big for the GPU: " + std::to_string(weight_bytes_ / gib) + " GiB of bf16 weights + " +
+         std::to_string(activation_bytes / gib) + " GiB of buffers > " + std::to_string(free_bytes / gib) + " GiB free on " +
+         prop.name);
+
+  CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  cublas_check(cublasCreate(&cublas_), "cublasCreate");
+  cublas_check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+  const size_t cublas_workspace = 32u << 20;  // fixed, so GEMMs can be captured in graphs
+  cublas_check(cublasSetWorkspace(cublas_, alloc(cublas_workspace), cublas_workspace), "cublasSetWorkspace");
+
+  load_weights(source);
+  std::vector<float> inv = c_.rope_inv_freq();
+  inv_freq_ = static_cast<float*>(alloc(inv.size() * 4));
+  CUDA_CHECK(cudaMemcpy(inv_freq_, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+
+  x_ = static_cast<float*>(alloc(size_t(T) * c_.hidden * 4));
+  h_ = static_cast<bf16*>(alloc(size_t(T) * c_.hidden * 2));
+  qkv_ = static_cast<bf16*>(alloc(size_t(T) * qkv_width * 2));
+  q_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
+  attn_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
+  gate_up_ = static_cast<bf16*>(alloc(size_t(T) * 2 * c_.intermediate * 2));
+  act_ = static_cast<bf16*>(alloc(size_t(T) * c_.intermediate * 2));
+  final_h_ = static_cast<bf16*>(alloc(size_t(o_.max_logit_rows) * c_.hidden * 2));
+  logits_ = static_cast<float*>(alloc(size_t(o_.max_logit_rows) * c_.vocab * 4));
+  decode_work_ = static_cast<float*>(alloc(decode_work_floats_ * 4));
+  meta_ints_ = 3 * size_t(T) + o_.max_logit_rows + 6 * size_t(o_.max_seqs) + 2 * size_t(o_.max_seqs) * table_stride_;
+  meta_ = static_cast<int*>(alloc(meta_ints_ * 4));
+  CUDA_CHECK(cudaMallocHost(&meta_host_, meta_ints_ * 4));
+  sample_args_ = static_cast<float*>(alloc(4 * size_t(o_.max_seqs) * 4));
+  CUDA_CHECK(cudaMallocHost(&sample_host_, 4 * size_t(o_.max_seqs) * 4));
+  sampled_ = static_cast<int*>(alloc(size_t(o_.max_seqs) * 4));
+
+  const int64_t block_bytes = int64_t(2) * c_.kv_heads * o_.block_tokens * c_.head_dim * 2 * c_.layers;
+  if (o_.kv_blocks > 0) {
+    kv_blocks_ = o_.kv_blocks;
+  } else {
+    CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+    kv_blocks_ = static_cast<int>(double(free_bytes) * o_.memory_fraction / block_bytes);
+  }
+  require(kv_blocks_ >= table_stride_ || kv_blocks_ >= 4,
+          c_.name + ": no room for a KV cache after the weights (" + std::to_string(kv_blocks_) + " blocks)");
+  kv_ = static_cast<bf16*>(alloc(size_t(kv_blocks_) * block_bytes));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+GpuModel::~GpuModel() {
+  for (auto& [key, g] : graphs_) cudaGraphExecDestroy(g);
+  if (cublas_) cublasDestroy(cublas_);
+  if (stream_) cudaStreamDestroy(stream_);
+  cudaFreeHost(meta_host_);
+  cudaFreeHost(sample_host_);
+  for (void* p : allocations_) cudaFree(p);
+}
+
+void GpuModel::load_weights(const WeightSource& source) {
+  const int64_t H = c_.hidden, hd = c_.head_dim, qkv_rows = (c_.heads + 2 * c_.kv_heads) * hd, I = c_.intermediate;
+  auto buffer = [&](int64_t n) { return static_cast<bf16*>(alloc(size_t(n) * 2)); };
+  embed_ = buffer(int64_t(c_.vocab) * H);
+  final_norm_ = buffer(H);
+  lm_head_ = c_.tie_embeddings ? embed_ : buffer(int64_t(c_.vocab) * H);
+  tensor_at_["model.embed_tokens.weight"] = embed_;
+  tensor_at_["model.norm.weight"] = final_norm_;
+  if (!c_.tie_embeddings) tensor_at_["lm_head.weight"] = lm_head_;
+  for (int l = 0; l < c_.layers; ++l) {
+    Layer L{};
+    L.ln1 = buffer(H);
+    L.ln2 = buffer(H);
+    L.qkv = buffer(qkv_rows * H);
+    L.qkv_bias = c_.qkv_bias ? buffer(qkv_rows) : nullptr;
+    L.o = buffer(H * c_.heads * hd);
+    L.gate_up = buffer(2 * I * H);
+    L.down = buffer(H * I);
+    const std::string p = layer_prefix(l), a = p + "self_attn.";
+    tensor_at_[p + "input_layernorm.weight"] = L.ln1;
+    tensor_at_[p + "post_attention_layernorm.weight"] = L.ln2;
+    tensor_at_[a + "q_proj.weight"] = L.qkv;  // fused rows: q, then k, then v
+    tensor_at_[a + "k_proj.weight"] = L.qkv + c_.heads * hd * H;
+    tensor_at_[a + "v_proj.weight"] = L.qkv + (c_.heads + c_.kv_heads) * hd * H;
+    if (c_.qkv_bias) {
+      tensor_at_[a + "q_proj.bias"] = L.qkv_bias;
+      tensor_at_[a + "k_proj.bias"] = L.qkv_bias + c_.heads * hd;
+      tensor_at_[a + "v_proj.bias"] = L.qkv_bias + (c_.heads + c_.kv_heads) * hd;
+    }
+    tensor_at_[a + "o_proj.weight"] = L.o;
+    tensor_at_[p + "mlp.gate_proj.weight"] = L.gate_up;  // fused rows: gate, then up
+    tensor_at_[p + "mlp.up_proj.weight"] = L.gate_up + I * H;
+    tensor_at_[p + "mlp.down_proj.weight"] = L.down;
+    layers_.push_back(L);
+  }
+  const std::vector<TensorSpec> specs = expected_tensors(c_);
+  source.validate(specs);
+  std::vector<uint16_t> staging;
+  for (const TensorSpec& spec : specs) {
+    bf16* dst = tensor_at_.at(spec.name);
+    if (source.is_random()) {
+      fill_random_bf16(dst, spec.numel(), source.stream(spec), spec.init_scale, spec.init_offset, stream_);
+    } else {
+      std::vector<float> v = source.read(spec);
+      staging.resize(v.size());
+      for (size_t i = 0; i < v.size(); ++i) staging[i] = float_to_bf16_bits(v[i]);
+      CUDA_CHECK(cudaMemcpy(dst, staging.data(), staging.size() * 2, cudaMemcpyHostToDevice));
+    }
+  }
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+KvLayer GpuModel::kv_layer(int l) const {
+  const size_t per_tensor = size_t(kv_blocks_) * c_.kv_heads * o_.block_tokens * c_.head_dim;
+  return KvLayer{kv_ + (2 * size_t(l)) * per_tensor, kv_ + (2 * size_t(l) + 1) * per_tensor};
+}
+
+int64_t GpuModel::kv_cache_bytes() const {
+  return int64_t(kv_blocks_) * 2 * c_.kv_heads * o_.block_tokens * c_.head_dim * 2 * c_.layers;
+}
+
+void GpuModel::fill_kv_cache_random(uint64_t seed) {
+  fill_random_bf16(kv_, kv_cache_bytes() / 2, mix64(seed), 1.0f, 0.0f, stream_);
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens,
+                      int out_features, int in_features) {
+  if (gemv_supported(tokens, in_features)) {
+    gemv(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
+    return;
+  }
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  // Row-major y[T][out] = x[T][in] W[out][in]^T is column-major y^T = W^T(as stored) x^T.
+  cublas_check(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, out_features, tokens, in_features, &alpha, w, CUDA_R_16BF,
+                            in_features, x, CUDA_R_16BF, in_features, &beta, y, y_is_float ? CUDA_R_32F : CUDA_R_16BF,
+                            out_features, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx");
+}
+
+void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
+  p = Plan{};
+  p.tokens = static_cast<int>(b.tokens.size());
+  p.rows = b.logit_rows();
+  require(p.tokens > 0 && p.tokens <= o_.max_batch_tokens, "step: " + std::to_string(p.tokens) + " tokens (limit " +
+                                                              std::to_string(o_.max_batch_tokens) + ")");
+  require(static_cast<int>(b.seqs.size()) <= o_.max_seqs, "step: too many sequences");
+  require(p.rows <= o_.max_logit_rows, "step: " + std::to_string(p.rows) + " logits rows (limit " +
+                                           std::to_string(o_.max_logit_rows) + ")");
+  int max_context = 0;
+  for (const SeqChunk& s : b.seqs) {
+    (s.n_tokens == 1 ? p.n_decode : p.n_prefill)++;
+    max_context = std::max(max_context, s.start_pos + s.n_tokens);
+    if (s.n_tokens > 1) p.max_new = std::max(p.max_new, s.n_tokens);
+  }
+  require(max_context <= o_.max_context, "step: context of " + std::to_string(max_context) + " tokens exceeds max_context " +
+                                             std::to_string(o_.max_context));
+  // Context bucket: a power of two >= 1024, so graphs are reused across steps.
+  p.context_bucket = 1024;
+  while (p.context_bucket < max_context) p.context_bucket *= 2;
+  p.context_bucket = std::min(p.context_bucket, table_stride_ * o_.block_tokens);
+  p.stride = ceil_div(p.context_bucket, o_.block_tokens);
+  p.splits = decode_splits(std::max(p.n_decode, 1), c_.kv_heads, p.context_bucket, sm_count_);
+  require(decode_workspace_floats(p.n_decode, c_.heads, c_.head_dim, p.splits) <= decode_work_floats_,
+          "step: decode workspace too small");
+  p.layout();
+
+  int* m = meta_host_;
+  int t = 0, row = 0, di = 0, pi = 0;
+  for (const SeqChunk& s : b.seqs) {
+    require(static_cast<int>(s.blocks.size()) * o_.block_tokens >= s.start_pos + s.n_tokens, "step: block table too short");
+    const bool decode = s.n_tokens == 1;
+    int* desc = m + (decode ? p.dec : p.pre);
+    const int n = decode ? p.n_decode : p.n_prefill, i = decode ? di++ : pi++;
+    desc[i] = t;
+    desc[n + i] = s.n_tokens;
+    desc[2 * n + i] = s.start_pos + s.n_tokens;
+    int* table = m + (decode ? p.dec_table : p.pre_table) + size_t(i) * p.stride;
+    for (size_t k = 0; k < s.blocks.size() && int(k) < p.stride; ++k) {
+      require(s.blocks[k] >= 0 && s.blocks[k] < kv_blocks_, "step: block id out of range");
+      table[k] = s.blocks[k];
+    }
+    for (int k = 0; k < s.n_tokens; ++k, ++t) {
+      const int pos = s.start_pos + k;
+      require(b.tokens[t] >= 0 && b.tokens[t] < c_.vocab, "token id " + std::to_string(b.tokens[t]) + " outside the vocabulary");
+      m[p.tok + t] = b.tokens[t];
+      m[p.pos + t] = pos;
+      m[p.slot + t] = s.blocks[pos / o_.block_tokens] * o_.block_tokens + pos % o_.block_tokens;
+      if (s.all_logits || k == s.n_tokens - 1) m[p.row + row++] = t;
+    }
+  }
+  require(p.total <= meta_ints_, "step: metadata does not fit");
+  CUDA_CHECK(cudaMemcpyAsync(meta_, meta_host_, p.total * 4, cudaMemcpyHostToDevice, stream_));
+}
+
+void GpuModel::run(const Plan& p) {
+  const int T = p.tokens, H = c_.hidden, hd = c_.head_dim, I = c_.intermediate;
+  const int qkv_width = (c_.heads + 2 * c_.kv_heads) * hd, attn_width = c_.heads * hd;
+  const float eps = static_cast<float>(c_.rms_eps), scale = static_cast<float>(c_.softmax_scale());
+  const AttnSeqs decode = p.seqs(meta_, true), prefill = p.seqs(meta_, false);
+  embedding(meta_ + p.tok, embed_, x_, T, H, stream_);
+  for (int l = 0; l < c_.layers; ++l) {
+    const Layer& L = layers_[l];
+    const KvLayer kv = kv_layer(l);
+    rmsnorm(x_, nullptr, L.ln1, h_, T, H, eps, stream_);
+    linear(h_, L.qkv, qkv_, false, false, T, qkv_width, H);
+    rope_qkv_to_cache(qkv_, L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, c_.rope_attention_factor(), q_, kv, T,
+                      c_.heads, c_.kv_heads, hd, o_.block_tokens, stream_);
+    attention_prefill(q_, kv, prefill, p.max_new, attn_, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale, stream_);
+    attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
+                     stream_);
+    linear(attn_, L.o, x_, true, true, T, H, attn_width);
+    rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
+    linear(h_, L.gate_up, gate_up_, false, false, T, 2 * I, H);
+    swiglu(gate_up_, act_, T, I, stream_);
+    linear(act_, L.down, x_, true, true, T, H, I);
+  }
+  rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
+  linear(final_h_, lm_head_, logits_, true, false, p.rows, c_.vocab, H);
+}
+
+void GpuModel::forward(const StepBatch& batch) {
+  Plan& p = *plan_;
+  upload_plan(batch, p);
+  last_logit_rows_ = p.rows;
+  const bool graphable = o_.cuda_graphs && p.n_prefill == 0 && p.rows == p.n_decode;
+  if (!graphable) {
+    run(p);
+    return;
+  }
+  const auto key = std::make_pair(p.n_decode, p.context_bucket);
+  auto it = graphs_.find(key);
+  if (it == graphs_.end()) {
+    run(p);  // eager first: kernels get configured outside capture
+    cudaGraph_t graph;
+    CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    run(p);
+    CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    cudaGraphExec_t exec;
+    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+    CUDA_CHECK(cudaGraphDestroy(graph));
+    graphs_[key] = exec;
+    return;
+  }
+  CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
+}
+
+std::vector<float> GpuModel::logits() {
+  std::vector<float> out(size_t(last_logit_rows_) * c_.vocab);
+  CUDA_CHECK(cudaMemcpyAsync(out.data(), logits_, out.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return out;
+}
+
+std::vector<int> GpuModel::sample(const std::vector<SampleRequest>& requests) {
+  const int n = static_cast<int>(requests.size());
+  std::vector<int> tokens(n);
+  if (n == 0) return tokens;
+  require(n <= o_.max_seqs, "sample: too many requests");
+  float* h = sample_host_;
+  for (int i = 0; i < n; ++i) {
+    const SampleRequest& r = requests[i];
+    memcpy(&h[i], &r.row, 4);
+    h[n + i] = r.params.temperature;
+    h[2 * n + i] = r.params.top_p;
+    h[3 * n + i] = hash_unit(r.params.seed, r.draw);
+  }
+  CUDA_CHECK(cudaMemcpyAsync(sample_args_, h, 4 * size_t(n) * 4, cudaMemcpyHostToDevice, stream_));
+  const SampleArgs args{reinterpret_cast<const int*>(sample_args_), sample_args_ + n, sample_args_ + 2 * n,
+                        sample_args_ + 3 * n};
+  sample_tokens(logits_, c_.vocab, args, n, sampled_, stream_);
+  CUDA_CHECK(cudaMemcpyAsync(tokens.data(), sampled_, size_t(n) * 4, cudaMemcpyDeviceToHost, stream_));
+  CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return tokens;
+}
+
+}  // namespace aidc

@@ -1,0 +1,102 @@
+#pragma once
+// CUDA backend: bf16 weights, fp32 residual stream, cuBLAS GEMMs (own GEMV for small batches), own
+// kernels for the rest, paged KV cache, CUDA graphs for pure-decode steps.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "model/weights.h"
+#include "runtime/batch.h"
+
+namespace aidc {
+
+struct GpuOptions {
+  int kv_blocks = 0;           // 0: fill `memory_fraction` of what is free after weights and buffers
+  int block_tokens = 16;
+  double memory_fraction = 0.9;
+  int max_batch_tokens = 8192; // tokens in one step
+  int max_seqs = 256;          // sequences in one step
+  int max_logit_rows = 256;    // logits rows kept per step (all_logits needs one per token)
+  int max_context = 8192;      // tokens per sequence
+  bool cuda_graphs = true;
+};
+
+// True when a CUDA device is present (tests skip with "no CUDA device" otherwise).
+bool cuda_device_available();
+
+class GpuModel : public Backend {
+ public:
+  GpuModel(const ModelConfig& config, const WeightSource& weights, GpuOptions options);
+  ~GpuModel() override;
+  GpuModel(const GpuModel&) = delete;
+  GpuModel& operator=(const GpuModel&) = delete;
+
+  const ModelConfig& config() const override { return c_; }
+  int kv_blocks() const override { return kv_blocks_; }
+  int kv_block_tokens() const override { return o_.block_tokens; }
+  void forward(const StepBatch& batch) override;
+  std::vector<float> logits() override;
+  std::vector<int> sample(const std::vector<SampleRequest>& requests) override;
+
+  // For bench and profile.
+  struct Layer {
+    bf16 *ln1, *ln2, *qkv, *qkv_bias, *o, *gate_up, *down;
+  };
+  cudaStream_t stream() const { return stream_; }
+  const Layer& layer(int l) const { return layers_[l]; }
+  KvLayer kv_layer(int l) const;
+  int64_t weight_bytes() const { return weight_bytes_; }
+  int64_t kv_cache_bytes() const;
+  void fill_kv_cache_random(uint64_t seed);
+  // y (+)= x W^T with the engine's choice of kernel (GEMV for small batches, else cuBLAS).
+  void linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens, int out_features,
+              int in_features);
+  int sm_count() const { return sm_count_; }
+
+ private:
+  struct Plan;  // one step's metadata layout on the device
+  void* alloc(size_t bytes);
+  void load_weights(const WeightSource& source);
+  void run(const Plan& plan);
+  void upload_plan(const StepBatch& batch, Plan& plan);
+
+  ModelConfig c_;
+  GpuOptions o_;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t cublas_ = nullptr;
+  int sm_count_ = 0;
+  std::vector<void*> allocations_;
+  int64_t weight_bytes_ = 0;
+
+  bf16 *embed_ = nullptr, *final_norm_ = nullptr, *lm_head_ = nullptr;
+  std::vector<Layer> layers_;
+  std::map<std::string, bf16*> tensor_at_;  // HF name -> device location (inside fused buffers)
+  float* inv_freq_ = nullptr;
+
+  bf16* kv_ = nullptr;
+  int kv_blocks_ = 0;
+  int table_stride_ = 0;
+
+  // Activations, sized for max_batch_tokens.
+  float *x_ = nullptr, *logits_ = nullptr, *decode_work_ = nullptr;
+  bf16 *h_ = nullptr, *qkv_ = nullptr, *q_ = nullptr, *attn_ = nullptr, *gate_up_ = nullptr, *act_ = nullptr,
+       *final_h_ = nullptr;
+  int* meta_ = nullptr;        // device metadata (tokens, positions, slots, rows, sequences, tables)
+  int* meta_host_ = nullptr;   // pinned staging
+  size_t meta_ints_ = 0;
+  float* sample_args_ = nullptr;  // device: rows(int bits), temperature, top_p, uniform
+  float* sample_host_ = nullptr;
+  int* sampled_ = nullptr;
+  int last_logit_rows_ = 0;
+  size_t decode_work_floats_ = 0;
+
+  std::unique_ptr<Plan> plan_;
+  std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;  // (decode batch, splits) -> graph
+};
+
+}  // namespace aidc

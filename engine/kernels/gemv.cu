@@ -1,0 +1,124 @@
+// Small-batch linear layers (decode): y = x W^T for up to 8 tokens. Pure weight streaming, so the
+// goal is HBM bandwidth: each warp owns two output rows and keeps 8 independent 16-byte weight loads
+// in flight; the tokens' inputs sit in shared memory and are reused by every row of the block.
+#include "kernels/common.cuh"
+#include "kernels/kernels.h"
+
+namespace aidc {
+
+constexpr int kGemvWarps = 8;
+constexpr int kRowsPerWarp = 2;
+constexpr int kGemvMaxSmem = 96 * 1024;
+
+template <int T, typename Out, bool Accumulate>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, const bf16* __restrict__ x,
+                                                               Out* __restrict__ y, int out_features, int in_features) {
+  extern __shared__ uint4 xs[];  // [T][in/8]
+  const int in8 = in_features / 8;
+  const uint4* xg = reinterpret_cast<const uint4*>(x);
+  for (int i = threadIdx.x; i < T * in8; i += blockDim.x) xs[i] = xg[i];
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row0 = (blockIdx.x * kGemvWarps + warp) * kRowsPerWarp;
+  if (row0 >= out_features) return;
+  const int rows = min(kRowsPerWarp, out_features - row0);
+  const uint4* wr[kRowsPerWarp];
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r)
+    wr[r] = reinterpret_cast<const uint4*>(w + int64_t(row0 + min(r, rows - 1)) * in_features);
+
+  float acc[kRowsPerWarp][T] = {};
+  constexpr int kUnroll = 4;
+  int k = lane;
+  for (; k + 32 * (kUnroll - 1) < in8; k += 32 * kUnroll) {
+    uint4 wv[kRowsPerWarp][kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+      for (int r = 0; r < kRowsPerWarp; ++r) wv[r][u] = load_streaming(wr[r] + k + 32 * u);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        float xf[8];
+        unpack8(xs[t * in8 + k + 32 * u], xf);
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r) {
+          float wf[8];
+          unpack8(wv[r][u], wf);
+#pragma unroll
+          for (int e = 0; e < 8; ++e) acc[r][t] = fmaf(wf[e], xf[e], acc[r][t]);
+        }
+      }
+    }
+  }
+  for (; k < in8; k += 32) {  // remainder when in/8 is not a multiple of 128
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+      float wf[8];
+      unpack8(load_streaming(wr[r] + k), wf);
+#pragma unroll
+      for (int t = 0; t < T; ++t) {
+        float xf[8];
+        unpack8(xs[t * in8 + k], xf);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[r][t] = fmaf(wf[e], xf[e], acc[r][t]);
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      const float v = warp_sum(acc[r][t]);
+      if (lane == 0 && r < rows) {
+        Out* dst = y + int64_t(t) * out_features + row0 + r;
+        if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + v);
+        else *dst = static_cast<Out>(v);
+      }
+    }
+}
+
+bool gemv_supported(int n_tokens, int in_features) {
+  return n_tokens >= 1 && n_tokens <= 8 && in_features % 8 == 0 && size_t(n_tokens) * in_features * 2 <= kGemvMaxSmem;
+}
+
+template <int T, typename Out, bool Acc>
+static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int in_features, cudaStream_t s) {
+  const size_t smem = size_t(T) * in_features * 2;
+  static bool configured = false;  // once per instantiation: allow more than 48 KB of shared memory
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<T, Out, Acc>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem));
+    configured = true;
+  }
+  const int blocks = ceil_div(out_features, kGemvWarps * kRowsPerWarp);
+  gemv_kernel<T, Out, Acc><<<blocks, kGemvWarps * 32, smem, s>>>(w, x, y, out_features, in_features);
+  CUDA_CHECK_LAUNCH();
+}
+
+template <int T>
+static void dispatch_out(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int out_features,
+                         int in_features, cudaStream_t s) {
+  if (y_is_float && accumulate) launch<T, float, true>(w, x, static_cast<float*>(y), out_features, in_features, s);
+  else if (y_is_float) launch<T, float, false>(w, x, static_cast<float*>(y), out_features, in_features, s);
+  else if (!accumulate) launch<T, bf16, false>(w, x, static_cast<bf16*>(y), out_features, in_features, s);
+  else fail("gemv: accumulating into bf16 is not supported");
+}
+
+void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
+          int in_features, cudaStream_t s) {
+  require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
+  switch (n_tokens) {
+    case 1: return dispatch_out<1>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 2: return dispatch_out<2>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 3: return dispatch_out<3>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 4: return dispatch_out<4>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 5: return dispatch_out<5>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 6: return dispatch_out<6>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 7: return dispatch_out<7>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    default: return dispatch_out<8>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+  }
+}
+
+}  // namespace aidc

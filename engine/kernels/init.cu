@@ -1,0 +1,20 @@
+// Deterministic random weights generated on the device: a 7B model's 14 GB would take minutes on the
+// host. The hash is common/numeric.h's, so the CPU reference draws identical values.
+#include "common/numeric.h"
+#include "kernels/common.cuh"
+#include "kernels/kernels.h"
+
+namespace aidc {
+
+__global__ void fill_random_kernel(bf16* out, int64_t n, uint64_t stream, float scale, float offset) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = __float2bfloat16_rn(offset + scale * hash_uniform(stream, static_cast<uint64_t>(i)));
+}
+
+void fill_random_bf16(bf16* out, int64_t n, uint64_t stream, float scale, float offset, cudaStream_t s) {
+  const int blocks = static_cast<int>(std::min<int64_t>((n + 255) / 256, 65536));
+  fill_random_kernel<<<blocks, 256, 0, s>>>(out, n, stream, scale, offset);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace aidc

@@ -1,0 +1,71 @@
+#pragma once
+// Launchers of the engine's own CUDA kernels. Each family lives in its own .cu file; the CPU
+// reference of each is in cpu/cpu_model.cpp (same names for the same steps).
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace aidc {
+
+using bf16 = __nv_bfloat16;
+
+// init.cu: value[i] = offset + scale * hash_uniform(stream, i), rounded to bf16.
+void fill_random_bf16(bf16* out, int64_t n, uint64_t stream, float scale, float offset, cudaStream_t s);
+
+// elementwise.cu
+void embedding(const int* tokens, const bf16* table, float* x, int n_tokens, int hidden, cudaStream_t s);
+// out[r] = x[rows[r]] * rsqrt(mean(x^2) + eps) * gain; rows == nullptr: every row.
+void rmsnorm(const float* x, const int* rows, const bf16* gain, bf16* out, int n_rows, int hidden, float eps,
+             cudaStream_t s);
+void rmsnorm_bf16(const bf16* x, const bf16* gain, bf16* out, int n_rows, int hidden, int in_stride, int out_stride,
+                  float eps, cudaStream_t s);
+// act[t, i] = silu(gate_up[t, i]) * gate_up[t, inter + i]
+void swiglu(const bf16* gate_up, bf16* act, int n_tokens, int inter, cudaStream_t s);
+
+// Paged KV cache of one layer: k and v are [blocks][kv_heads][block_tokens][head_dim] bf16.
+struct KvLayer {
+  bf16* k;
+  bf16* v;
+};
+// qkv rows [T][(heads + 2 kv_heads) * head_dim] (+ bias): rotates q and k (halves layout), writes q to
+// `q_out` [T][heads * head_dim] and k, v into the cache at slot[t] = block * block_tokens + offset.
+void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
+                       const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int n_tokens, int heads,
+                       int kv_heads, int head_dim, int block_tokens, cudaStream_t s);
+
+// gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= 8; x [T][in] bf16, in % 8 == 0.
+bool gemv_supported(int n_tokens, int in_features);
+void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
+          int in_features, cudaStream_t s);
+
+// Sequences of one attention launch, in device memory. Block tables are rows of `table_stride` ints.
+struct AttnSeqs {
+  const int* token_offset;  // first row of the sequence's new tokens in q / out
+  const int* n_new;         // new tokens (their K/V already in the cache)
+  const int* context;       // cached tokens after this step (start_pos + n_new)
+  const int* block_table;
+  int table_stride;
+  int count;
+};
+// attention_prefill.cu: causal flash attention of each sequence's new tokens over its whole context.
+// q, out [T][heads * head_dim] bf16. head_dim must be 64 or 128.
+void attention_prefill(const bf16* q, KvLayer cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out, int heads,
+                       int kv_heads, int head_dim, int block_tokens, float scale, cudaStream_t s);
+// attention_decode.cu: one new token per sequence, split-K over the context, then a combine pass.
+// `splits` fixed by the caller (graph replay); workspace: decode_workspace_floats() floats.
+size_t decode_workspace_floats(int n_seqs, int heads, int head_dim, int splits);
+int decode_splits(int n_seqs, int kv_heads, int max_context, int sm_count);
+void attention_decode(const bf16* q, KvLayer cache, const AttnSeqs& seqs, bf16* out, float* workspace, int splits,
+                      int heads, int kv_heads, int head_dim, int block_tokens, float scale, cudaStream_t s);
+
+// sampling.cu: one block per request. rows[i] is the logits row; temperature <= 0 means greedy.
+struct SampleArgs {
+  const int* rows;
+  const float* temperature;
+  const float* top_p;
+  const float* uniform;  // hash_unit(seed, draw), drawn on the host (cheap, and identical to the CPU path)
+};
+void sample_tokens(const float* logits, int vocab, const SampleArgs& args, int n, int* out, cudaStream_t s);
+
+}  // namespace aidc

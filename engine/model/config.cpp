@@ -1,0 +1,265 @@
+#include "model/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+
+#include "common/error.h"
+#include "model/json.h"
+
+namespace aidc {
+namespace {
+
+struct Fields {
+  const Json& root;
+  const std::string& source;
+
+  const Json* get(const std::string& key) const {
+    const Json* v = root.find(key);
+    return v && !v->is_null() ? v : nullptr;
+  }
+  double number(const std::string& key, const Json* v) const {
+    if (!v->is_number()) fail(source + ": field '" + key + "' must be a number");
+    return v->as_number();
+  }
+  int integer(const std::string& key) const {
+    const Json* v = get(key);
+    if (!v) fail(source + ": missing required field '" + key + "'");
+    double d = number(key, v);
+    if (d != std::floor(d) || d <= 0 || d > 1e9) fail(source + ": field '" + key + "' must be a positive integer");
+    return static_cast<int>(d);
+  }
+  int integer_or(const std::string& key, int fallback) const { return get(key) ? integer(key) : fallback; }
+  double real_or(const std::string& key, double fallback) const {
+    const Json* v = get(key);
+    return v ? number(key, v) : fallback;
+  }
+  bool flag_or(const std::string& key, bool fallback) const {
+    const Json* v = get(key);
+    if (!v) return fallback;
+    if (v->kind() != Json::Kind::Bool) fail(source + ": field '" + key + "' must be true or false");
+    return v->as_bool();
+  }
+  std::string text_or(const std::string& key, const std::string& fallback) const {
+    const Json* v = get(key);
+    if (!v) return fallback;
+    if (!v->is_string()) fail(source + ": field '" + key + "' must be a string");
+    return v->as_string();
+  }
+};
+
+double yarn_mscale(double factor, double mscale) {
+  return factor <= 1.0 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0;
+}
+
+RopeConfig parse_rope(const Json& root, const std::string& source) {
+  Fields f{root, source};
+  RopeConfig rope;
+  rope.theta = f.real_or("rope_theta", 10000.0);
+  const Json* s = f.get("rope_scaling");
+  if (!s) return rope;
+  if (!s->is_object()) fail(source + ": field 'rope_scaling' must be an object or null");
+  Fields rs{*s, source};
+  std::string type = rs.text_or("rope_type", rs.text_or("type", "default"));
+  rope.factor = rs.real_or("factor", 1.0);
+  if (type == "default") return rope;
+  if (rope.factor <= 0) fail(source + ": field 'rope_scaling.factor' must be positive");
+  if (type == "linear") {
+    rope.kind = RopeKind::Linear;
+  } else if (type == "llama3") {
+    rope.kind = RopeKind::Llama3;
+    rope.low_freq_factor = rs.real_or("low_freq_factor", 1.0);
+    rope.high_freq_factor = rs.real_or("high_freq_factor", 4.0);
+    rope.original_max_position = rs.real_or("original_max_position_embeddings", 8192);
+  } else if (type == "yarn") {
+    rope.kind = RopeKind::Yarn;
+    rope.original_max_position = rs.real_or("original_max_position_embeddings", 4096);
+    rope.beta_fast = rs.real_or("beta_fast", 32.0);
+    rope.beta_slow = rs.real_or("beta_slow", 1.0);
+    rope.mscale = rs.real_or("mscale", 1.0);
+    rope.mscale_all_dim = rs.real_or("mscale_all_dim", 0.0);
+  } else {
+    fail(source + ": field 'rope_scaling.type' = '" + type + "' is not supported (default, linear, llama3, yarn)");
+  }
+  return rope;
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const std::string& text, const std::string& name) {
+  const std::string source = name + " config.json";
+  Json root = Json::parse(text, source);
+  if (!root.is_object()) fail(source + ": the top level must be a JSON object");
+  Fields f{root, source};
+  ModelConfig c;
+  c.name = name;
+
+  std::string model_type = f.text_or("model_type", "");
+  std::string arch_name;
+  if (const Json* a = f.get("architectures"); a && a->is_array() && !a->items().empty() && a->items()[0].is_string())
+    arch_name = a->items()[0].as_string();
+  if (model_type == "llama" || arch_name == "LlamaForCausalLM") c.arch = Arch::Llama;
+  else if (model_type == "qwen2" || arch_name == "Qwen2ForCausalLM") c.arch = Arch::Qwen2;
+  else if (model_type == "deepseek" || arch_name == "DeepseekForCausalLM") c.arch = Arch::DeepseekMoE;
+  else if (model_type == "deepseek_v2" || arch_name == "DeepseekV2ForCausalLM") c.arch = Arch::DeepseekV2;
+  else if (model_type == "deepseek_v3" || arch_name == "DeepseekV3ForCausalLM") c.arch = Arch::DeepseekV3;
+  else fail(source + ": field 'model_type' = '" + model_type + "' is not supported (llama, qwen2, deepseek, deepseek_v2, deepseek_v3)");
+
+  c.hidden = f.integer("hidden_size");
+  c.layers = f.integer("num_hidden_layers");
+  c.heads = f.integer("num_attention_heads");
+  c.kv_heads = f.integer_or("num_key_value_heads", c.heads);
+  c.intermediate = f.integer("intermediate_size");
+  c.vocab = f.integer("vocab_size");
+  c.max_position = f.integer_or("max_position_embeddings", 4096);
+  c.rms_eps = f.real_or("rms_norm_eps", 1e-6);
+  c.tie_embeddings = f.flag_or("tie_word_embeddings", false);
+  c.qkv_bias = c.arch == Arch::Qwen2 || f.flag_or("attention_bias", false);
+  if (c.heads % c.kv_heads != 0)
+    fail(source + ": field 'num_key_value_heads' (" + std::to_string(c.kv_heads) + ") must divide 'num_attention_heads' (" +
+         std::to_string(c.heads) + ")");
+  c.head_dim = f.integer_or("head_dim", c.hidden / c.heads);
+  c.rope = parse_rope(root, source);
+
+  if (c.arch == Arch::DeepseekMoE || c.arch == Arch::DeepseekV2 || c.arch == Arch::DeepseekV3) {
+    MoEConfig& m = c.moe;
+    m.n_routed_experts = f.integer_or("n_routed_experts", 0);
+    if (m.n_routed_experts > 0) {
+      m.n_shared_experts = f.get("n_shared_experts") ? f.integer("n_shared_experts") : 0;
+      m.experts_per_token = f.integer("num_experts_per_tok");
+      m.expert_intermediate = f.integer("moe_intermediate_size");
+      m.first_dense_layers = f.get("first_k_dense_replace") ? static_cast<int>(f.real_or("first_k_dense_replace", 0)) : 0;
+      m.layer_freq = f.integer_or("moe_layer_freq", 1);
+      m.norm_topk_prob = f.flag_or("norm_topk_prob", false);
+      m.routed_scaling_factor = f.real_or("routed_scaling_factor", 1.0);
+      m.n_group = f.integer_or("n_group", 1);
+      m.topk_group = f.integer_or("topk_group", 1);
+      std::string scoring = f.text_or("scoring_func", "softmax");
+      std::string method = f.text_or("topk_method", "greedy");
+      if (scoring == "sigmoid") m.routing = Routing::SigmoidGroupTopK;
+      else if (scoring != "softmax") fail(source + ": field 'scoring_func' = '" + scoring + "' is not supported");
+      else if (method == "group_limited_greedy") m.routing = Routing::SoftmaxGroupTopK;
+      else if (method != "greedy") fail(source + ": field 'topk_method' = '" + method + "' is not supported with softmax");
+      if (m.experts_per_token > m.n_routed_experts)
+        fail(source + ": field 'num_experts_per_tok' exceeds 'n_routed_experts'");
+      if (m.n_routed_experts % m.n_group != 0 || m.topk_group > m.n_group)
+        fail(source + ": fields 'n_group'/'topk_group' do not divide the experts");
+    }
+  }
+  if (c.arch == Arch::DeepseekV2 || c.arch == Arch::DeepseekV3) {
+    MLAConfig& a = c.mla;
+    a.enabled = true;
+    a.q_lora_rank = f.get("q_lora_rank") ? f.integer("q_lora_rank") : 0;
+    a.kv_lora_rank = f.integer("kv_lora_rank");
+    a.qk_nope_dim = f.integer("qk_nope_head_dim");
+    a.qk_rope_dim = f.integer("qk_rope_head_dim");
+    a.v_dim = f.integer("v_head_dim");
+    c.kv_heads = c.heads;  // MLA: every head reads the shared latent
+  }
+  if (c.rope_dim() % 2 != 0) fail(source + ": the rotary dimension must be even");
+  return c;
+}
+
+ModelConfig load_model_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("cannot open model config '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_model_config(text.str(), std::filesystem::path(path).stem().string());
+}
+
+int ModelConfig::moe_layer_count() const {
+  int n = 0;
+  for (int l = 0; l < layers; ++l) n += is_moe_layer(l);
+  return n;
+}
+
+double ModelConfig::softmax_scale() const {
+  double scale = 1.0 / std::sqrt(static_cast<double>(qk_dim()));
+  if (mla.enabled && rope.kind == RopeKind::Yarn && rope.mscale_all_dim > 0) {
+    double m = yarn_mscale(rope.factor, rope.mscale_all_dim);
+    scale *= m * m;
+  }
+  return scale;
+}
+
+std::vector<float> ModelConfig::rope_inv_freq() const {
+  const int dim = rope_dim();
+  std::vector<float> inv(dim / 2);
+  const double pi = std::numbers::pi;
+  // Correction range of YaRN: dimensions that rotate fewer than beta times over the original context.
+  auto correction_dim = [&](double rotations) {
+    return dim * std::log(rope.original_max_position / (rotations * 2 * pi)) / (2 * std::log(rope.theta));
+  };
+  double low = std::max(0.0, std::floor(correction_dim(rope.beta_fast)));
+  double high = std::min(dim - 1.0, std::ceil(correction_dim(rope.beta_slow)));
+  if (low == high) high += 0.001;
+  for (int i = 0; i < dim / 2; ++i) {
+    double base = 1.0 / std::pow(rope.theta, 2.0 * i / dim);
+    double f = base;
+    switch (rope.kind) {
+      case RopeKind::Default: break;
+      case RopeKind::Linear: f = base / rope.factor; break;
+      case RopeKind::Llama3: {
+        double wavelen = 2 * pi / base;
+        double low_wavelen = rope.original_max_position / rope.low_freq_factor;
+        double high_wavelen = rope.original_max_position / rope.high_freq_factor;
+        if (wavelen > low_wavelen) {
+          f = base / rope.factor;
+        } else if (wavelen >= high_wavelen) {
+          double smooth = (rope.original_max_position / wavelen - rope.low_freq_factor) /
+                          (rope.high_freq_factor - rope.low_freq_factor);
+          f = (1 - smooth) * base / rope.factor + smooth * base;
+        }
+        break;
+      }
+      case RopeKind::Yarn: {
+        double ramp = std::clamp((i - low) / (high - low), 0.0, 1.0);
+        double extrapolate = 1.0 - ramp;  // 1: keep the original frequency
+        f = base / rope.factor * (1 - extrapolate) + base * extrapolate;
+        break;
+      }
+    }
+    inv[i] = static_cast<float>(f);
+  }
+  return inv;
+}
+
+float ModelConfig::rope_attention_factor() const {
+  if (rope.kind != RopeKind::Yarn) return 1.0f;
+  return static_cast<float>(yarn_mscale(rope.factor, rope.mscale) / yarn_mscale(rope.factor, rope.mscale_all_dim));
+}
+
+int64_t ModelConfig::parameter_count() const {
+  auto ffn = [&](int64_t inter) { return 3 * hidden * inter; };
+  int64_t attn;
+  if (mla.enabled) {
+    int64_t q = mla.q_lora_rank ? int64_t(hidden) * mla.q_lora_rank + mla.q_lora_rank + int64_t(mla.q_lora_rank) * heads * qk_dim()
+                                : int64_t(hidden) * heads * qk_dim();
+    attn = q + int64_t(hidden) * (mla.kv_lora_rank + mla.qk_rope_dim) + mla.kv_lora_rank +
+           int64_t(mla.kv_lora_rank) * heads * (mla.qk_nope_dim + mla.v_dim) + int64_t(heads) * mla.v_dim * hidden;
+  } else {
+    attn = int64_t(hidden) * head_dim * (heads + 2 * kv_heads) + int64_t(heads) * head_dim * hidden;
+  }
+  int64_t total = int64_t(vocab) * hidden * (tie_embeddings ? 1 : 2) + hidden;
+  for (int l = 0; l < layers; ++l) {
+    total += attn + 2 * hidden;
+    if (is_moe_layer(l))
+      total += int64_t(moe.n_routed_experts) * (ffn(moe.expert_intermediate) + hidden) +
+               ffn(int64_t(moe.expert_intermediate) * moe.n_shared_experts);
+    else
+      total += ffn(intermediate);
+  }
+  return total;
+}
+
+int64_t ModelConfig::active_parameter_count() const {
+  int64_t all = parameter_count();
+  int64_t idle_experts = int64_t(moe.n_routed_experts - moe.experts_per_token) * 3 * hidden * moe.expert_intermediate;
+  return all - moe_layer_count() * idle_experts - (tie_embeddings ? 0 : int64_t(vocab) * hidden);  // embedding: one row
+}
+
+}  // namespace aidc

@@ -1,0 +1,148 @@
+#include "model/json.h"
+
+#include <cstdlib>
+
+#include "common/error.h"
+
+namespace aidc {
+
+class JsonParser {
+ public:
+  JsonParser(const std::string& text, const std::string& source) : s_(text), source_(source) {}
+
+  Json document() {
+    Json value = parse_value(0);
+    skip_space();
+    if (i_ != s_.size()) error("unexpected text after the JSON value");
+    return value;
+  }
+
+ private:
+  const std::string& s_;
+  const std::string& source_;
+  size_t i_ = 0;
+
+  [[noreturn]] void error(const std::string& what) const {
+    size_t line = 1;
+    for (size_t k = 0; k < i_ && k < s_.size(); ++k) line += s_[k] == '\n';
+    fail(source_ + ": malformed JSON at line " + std::to_string(line) + " (byte " + std::to_string(i_) +
+         "): " + what);
+  }
+  void skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
+  }
+  char peek() {
+    skip_space();
+    if (i_ >= s_.size()) error("unexpected end of input");
+    return s_[i_];
+  }
+  void expect(char c) {
+    if (peek() != c) error(std::string("expected '") + c + "'");
+    ++i_;
+  }
+  bool literal(const char* word) {
+    size_t n = std::char_traits<char>::length(word);
+    if (s_.compare(i_, n, word) != 0) return false;
+    i_ += n;
+    return true;
+  }
+
+  Json parse_value(int depth) {
+    if (depth > 64) error("nesting deeper than 64");
+    Json v;
+    char c = peek();
+    if (c == '{') {
+      v.kind_ = Json::Kind::Object;
+      ++i_;
+      if (peek() == '}') { ++i_; return v; }
+      for (;;) {
+        if (peek() != '"') error("expected a string key");
+        std::string key = parse_string();
+        expect(':');
+        v.object_[key] = parse_value(depth + 1);
+        if (peek() == ',') { ++i_; continue; }
+        expect('}');
+        return v;
+      }
+    }
+    if (c == '[') {
+      v.kind_ = Json::Kind::Array;
+      ++i_;
+      if (peek() == ']') { ++i_; return v; }
+      for (;;) {
+        v.array_.push_back(parse_value(depth + 1));
+        if (peek() == ',') { ++i_; continue; }
+        expect(']');
+        return v;
+      }
+    }
+    if (c == '"') {
+      v.kind_ = Json::Kind::String;
+      v.string_ = parse_string();
+      return v;
+    }
+    if (literal("true")) { v.kind_ = Json::Kind::Bool; v.boolean_ = true; return v; }
+    if (literal("false")) { v.kind_ = Json::Kind::Bool; return v; }
+    if (literal("null")) return v;
+    // Python's json writes these for non-finite floats.
+    if (literal("NaN") || literal("Infinity") || literal("-Infinity")) error("non-finite number");
+    const char* begin = s_.c_str() + i_;
+    char* end = nullptr;
+    v.number_ = std::strtod(begin, &end);
+    if (end == begin) error("expected a value");
+    v.kind_ = Json::Kind::Number;
+    i_ += static_cast<size_t>(end - begin);
+    return v;
+  }
+
+  std::string parse_string() {
+    expect('"');
+    std::string out;
+    while (i_ < s_.size() && s_[i_] != '"') {
+      char c = s_[i_++];
+      if (c != '\\') { out += c; continue; }
+      if (i_ >= s_.size()) break;
+      char e = s_[i_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          if (i_ + 4 > s_.size()) error("short \\u escape");
+          unsigned code = std::stoul(s_.substr(i_, 4), nullptr, 16);
+          i_ += 4;
+          // Keys and values we read are ASCII; other code points are kept as UTF-8.
+          if (code < 0x80) {
+            out += static_cast<char>(code);
+          } else if (code < 0x800) {
+            out += static_cast<char>(0xc0 | (code >> 6));
+            out += static_cast<char>(0x80 | (code & 0x3f));
+          } else {
+            out += static_cast<char>(0xe0 | (code >> 12));
+            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+            out += static_cast<char>(0x80 | (code & 0x3f));
+          }
+          break;
+        }
+        default: out += e;
+      }
+    }
+    if (i_ >= s_.size()) error("unterminated string");
+    ++i_;
+    return out;
+  }
+};
+
+Json Json::parse(const std::string& text, const std::string& source_name) {
+  return JsonParser(text, source_name).document();
+}
+
+const Json* Json::find(const std::string& key) const {
+  if (kind_ != Kind::Object) return nullptr;
+  auto it = object_.find(key);
+  return it == object_.end() ? nullptr : &it->second;
+}
+
+}  // namespace aidc

@@ -1,0 +1,104 @@
+#include "model/safetensors.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/numeric.h"
+#include "model/json.h"
+
+namespace aidc {
+namespace {
+
+size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+
+void index_file(const std::string& file, std::map<std::string, TensorEntry>& out) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot open weights file '" + file + "'");
+  uint64_t header_len = 0;
+  in.read(reinterpret_cast<char*>(&header_len), 8);
+  const uint64_t file_size = std::filesystem::file_size(file);
+  if (!in || header_len == 0 || header_len > file_size - 8)
+    fail(file + ": not a safetensors file (bad header length)");
+  std::string header(header_len, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  Json root = Json::parse(header, file + " header");
+  if (!root.is_object()) fail(file + ": safetensors header is not an object");
+  const uint64_t data_start = 8 + header_len;
+  for (const auto& [name, t] : root.members()) {
+    if (name == "__metadata__") continue;
+    const Json* dtype = t.find("dtype");
+    const Json* shape = t.find("shape");
+    const Json* offsets = t.find("data_offsets");
+    if (!dtype || !dtype->is_string() || !shape || !shape->is_array() || !offsets || !offsets->is_array() ||
+        offsets->items().size() != 2)
+      fail(file + ": tensor '" + name + "' has a malformed header entry");
+    TensorEntry e;
+    e.file = file;
+    const std::string& d = dtype->as_string();
+    if (d == "BF16") e.dtype = DType::BF16;
+    else if (d == "F16") e.dtype = DType::F16;
+    else if (d == "F32") e.dtype = DType::F32;
+    else fail(file + ": tensor '" + name + "' has dtype " + d + " (supported: BF16, F16, F32)");
+    uint64_t numel = 1;
+    for (const Json& s : shape->items()) {
+      e.shape.push_back(static_cast<int64_t>(s.as_number()));
+      numel *= e.shape.back();
+    }
+    uint64_t begin = static_cast<uint64_t>(offsets->items()[0].as_number());
+    uint64_t end = static_cast<uint64_t>(offsets->items()[1].as_number());
+    e.offset = data_start + begin;
+    e.bytes = end - begin;
+    if (end < begin || e.bytes != numel * dtype_bytes(e.dtype) || e.offset + e.bytes > file_size)
+      fail(file + ": tensor '" + name + "' data offsets do not match its shape and dtype");
+    out[name] = e;
+  }
+}
+
+}  // namespace
+
+SafetensorsIndex SafetensorsIndex::open(const std::string& path) {
+  namespace fs = std::filesystem;
+  SafetensorsIndex index;
+  if (fs::is_directory(path)) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(path))
+      if (entry.path().extension() == ".safetensors") files.push_back(entry.path().string());
+    if (files.empty()) fail("no .safetensors files in '" + path + "'");
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) index_file(f, index.tensors_);
+  } else {
+    index_file(path, index.tensors_);
+  }
+  return index;
+}
+
+const TensorEntry* SafetensorsIndex::find(const std::string& name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+std::vector<float> SafetensorsIndex::read_float(const std::string& name) const {
+  const TensorEntry* e = find(name);
+  if (!e) fail("weights: missing tensor '" + name + "'");
+  std::ifstream in(e->file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(e->offset));
+  std::vector<char> raw(e->bytes);
+  in.read(raw.data(), static_cast<std::streamsize>(e->bytes));
+  if (!in) fail(e->file + ": short read of tensor '" + name + "'");
+  const size_t n = e->bytes / dtype_bytes(e->dtype);
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (e->dtype == DType::F32) {
+      memcpy(&out[i], raw.data() + 4 * i, 4);
+    } else {
+      uint16_t h;
+      memcpy(&h, raw.data() + 2 * i, 2);
+      out[i] = e->dtype == DType::BF16 ? bf16_bits_to_float(h) : fp16_bits_to_float(h);
+    }
+  }
+  return out;
+}
+
+}  // namespace aidc

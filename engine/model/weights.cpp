@@ -1,0 +1,126 @@
+#include "model/weights.h"
+
+#include <cmath>
+
+#include "common/error.h"
+#include "common/numeric.h"
+
+namespace aidc {
+
+int64_t TensorSpec::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string layer_prefix(int layer) { return "model.layers." + std::to_string(layer) + "."; }
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
+  std::vector<TensorSpec> t;
+  // Uniform(-a, a) has variance a^2/3: a = sqrt(3/fan_in) keeps activations near unit scale.
+  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
+    t.push_back({name, {out, in}, static_cast<float>(std::sqrt(3.0 / in)), 0});
+  };
+  auto vector = [&](const std::string& name, int64_t n, float scale, float offset) {
+    t.push_back({name, {n}, scale, offset});
+  };
+  auto ffn = [&](const std::string& p, int64_t inter) {
+    linear(p + "gate_proj.weight", inter, c.hidden);
+    linear(p + "up_proj.weight", inter, c.hidden);
+    linear(p + "down_proj.weight", c.hidden, inter);
+  };
+  t.push_back({"model.embed_tokens.weight", {c.vocab, c.hidden}, 1.0f, 0});
+  for (int l = 0; l < c.layers; ++l) {
+    const std::string p = layer_prefix(l);
+    vector(p + "input_layernorm.weight", c.hidden, 0.1f, 1.0f);
+    vector(p + "post_attention_layernorm.weight", c.hidden, 0.1f, 1.0f);
+    const std::string a = p + "self_attn.";
+    if (c.mla.enabled) {
+      const MLAConfig& m = c.mla;
+      if (m.q_lora_rank) {
+        linear(a + "q_a_proj.weight", m.q_lora_rank, c.hidden);
+        vector(a + "q_a_layernorm.weight", m.q_lora_rank, 0.1f, 1.0f);
+        linear(a + "q_b_proj.weight", int64_t(c.heads) * c.qk_dim(), m.q_lora_rank);
+      } else {
+        linear(a + "q_proj.weight", int64_t(c.heads) * c.qk_dim(), c.hidden);
+      }
+      linear(a + "kv_a_proj_with_mqa.weight", m.kv_lora_rank + m.qk_rope_dim, c.hidden);
+      vector(a + "kv_a_layernorm.weight", m.kv_lora_rank, 0.1f, 1.0f);
+      linear(a + "kv_b_proj.weight", int64_t(c.heads) * (m.qk_nope_dim + m.v_dim), m.kv_lora_rank);
+      linear(a + "o_proj.weight", c.hidden, int64_t(c.heads) * m.v_dim);
+    } else {
+      linear(a + "q_proj.weight", int64_t(c.heads) * c.head_dim, c.hidden);
+      linear(a + "k_proj.weight", int64_t(c.kv_heads) * c.head_dim, c.hidden);
+      linear(a + "v_proj.weight", int64_t(c.kv_heads) * c.head_dim, c.hidden);
+      if (c.qkv_bias) {
+        vector(a + "q_proj.bias", int64_t(c.heads) * c.head_dim, 0.1f, 0);
+        vector(a + "k_proj.bias", int64_t(c.kv_heads) * c.head_dim, 0.1f, 0);
+        vector(a + "v_proj.bias", int64_t(c.kv_heads) * c.head_dim, 0.1f, 0);
+      }
+      linear(a + "o_proj.weight", c.hidden, int64_t(c.heads) * c.head_dim);
+    }
+    if (c.is_moe_layer(l)) {
+      const MoEConfig& m = c.moe;
+      linear(p + "mlp.gate.weight", m.n_routed_experts, c.hidden);
+      if (m.routing == Routing::SigmoidGroupTopK)
+        vector(p + "mlp.gate.e_score_correction_bias", m.n_routed_experts, 0.1f, 0);
+      for (int e = 0; e < m.n_routed_experts; ++e) ffn(p + "mlp.experts." + std::to_string(e) + ".", m.expert_intermediate);
+      if (m.n_shared_experts) ffn(p + "mlp.shared_experts.", int64_t(m.expert_intermediate) * m.n_shared_experts);
+    } else {
+      ffn(p + "mlp.", c.intermediate);
+    }
+  }
+  vector("model.norm.weight", c.hidden, 0.1f, 1.0f);
+  if (!c.tie_embeddings) linear("lm_head.weight", c.vocab, c.hidden);
+  return t;
+}
+
+WeightSource WeightSource::random(uint64_t seed) {
+  WeightSource w;
+  w.seed_ = seed;
+  return w;
+}
+
+WeightSource WeightSource::from_safetensors(const std::string& path) {
+  WeightSource w;
+  w.index_ = std::make_shared<SafetensorsIndex>(SafetensorsIndex::open(path));
+  return w;
+}
+
+uint64_t WeightSource::stream(const TensorSpec& spec) const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the name
+  for (char ch : spec.name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  return mix64(h ^ mix64(seed_));
+}
+
+static std::string shape_text(const std::vector<int64_t>& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+void WeightSource::validate(const std::vector<TensorSpec>& specs) const {
+  if (!index_) return;
+  for (const TensorSpec& spec : specs) {
+    const TensorEntry* e = index_->find(spec.name);
+    if (!e) fail("weights: missing tensor '" + spec.name + "' (expected shape " + shape_text(spec.shape) + ")");
+    if (e->shape != spec.shape)
+      fail("weights: tensor '" + spec.name + "' has shape " + shape_text(e->shape) + ", expected " +
+           shape_text(spec.shape));
+  }
+}
+
+std::vector<float> WeightSource::read(const TensorSpec& spec) const {
+  if (index_) {
+    validate({spec});
+    std::vector<float> v = index_->read_float(spec.name);
+    for (float& x : v) x = round_to_bf16(x);
+    return v;
+  }
+  std::vector<float> v(spec.numel());
+  const uint64_t s = stream(spec);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = round_to_bf16(spec.init_offset + spec.init_scale * hash_uniform(s, i));
+  return v;
+}
+
+}  // namespace aidc

@@ -1,0 +1,44 @@
+#pragma once
+// The tensors a model needs (Hugging Face names and shapes) and where their values come from:
+// a safetensors checkpoint, or deterministic random values from a seed (identical on CPU and GPU).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/safetensors.h"
+
+namespace aidc {
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  float init_scale = 0;     // random weights: uniform(-scale, scale)
+  float init_offset = 0;    // random weights: added (norm gains are 1 + noise)
+  int64_t numel() const;
+};
+
+std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
+std::string layer_prefix(int layer);  // "model.layers.<layer>."
+
+class WeightSource {
+ public:
+  static WeightSource random(uint64_t seed);
+  static WeightSource from_safetensors(const std::string& path);
+
+  bool is_random() const { return !index_; }
+  uint64_t seed() const { return seed_; }
+  // Values as float, rounded to bf16 (the engine's weight precision). Checks presence and shape.
+  std::vector<float> read(const TensorSpec& spec) const;
+  // The random stream of one tensor (a hash of its name and the seed).
+  uint64_t stream(const TensorSpec& spec) const;
+  // Checks that every expected tensor is present with its shape; names the first that is not.
+  void validate(const std::vector<TensorSpec>& specs) const;
+
+ private:
+  uint64_t seed_ = 0;
+  std::shared_ptr<SafetensorsIndex> index_;
+};
+
+}  // namespace aidc

@@ -1,0 +1,554 @@
+// Bench and profile on the GPU. Every figure is measured in the same process: the device's copy and
+// GEMM peaks first, then the model, so fractions of peak compare like with like.
+#include <cublas_v2.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <sstream>
+
+#include "common/numeric.h"
+#include "gpu/gpu_model.h"
+#include "kernels/common.cuh"
+#include "profiler/gpu_bench.h"
+#include "profiler/nvml.h"
+#include "profiler/report.h"
+#include "runtime/scheduler.h"
+
+namespace aidc {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kPowerWindowMs = 100;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Median over `outer` samples of the mean GPU time of `inner` back-to-back calls, after a warm-up.
+double time_us(cudaStream_t s, const std::function<void()>& f, int inner = 10, int outer = 5) {
+  f();
+  CUDA_CHECK(cudaStreamSynchronize(s));
+  cudaEvent_t a, b;
+  CUDA_CHECK(cudaEventCreate(&a));
+  CUDA_CHECK(cudaEventCreate(&b));
+  std::vector<double> samples;
+  for (int o = 0; o < outer; ++o) {
+    CUDA_CHECK(cudaEventRecord(a, s));
+    for (int i = 0; i < inner; ++i) f();
+    CUDA_CHECK(cudaEventRecord(b, s));
+    CUDA_CHECK(cudaEventSynchronize(b));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
+    samples.push_back(1000.0 * ms / inner);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  return median(samples);
+}
+
+// Mean instantaneous power while `f` (about `us` long) runs back to back for the power window.
+double power_w(cudaStream_t s, const std::function<void()>& f, double us) {
+  if (!Nvml::instance().available()) return kNaN;
+  const int reps = std::max(1, static_cast<int>(kPowerWindowMs * 1000 / std::max(us, 1.0)));
+  PowerSampler sampler;
+  sampler.start();
+  for (int i = 0; i < reps; ++i) f();
+  CUDA_CHECK(cudaStreamSynchronize(s));
+  return sampler.stop().value_or(kNaN);
+}
+
+struct Peaks {
+  std::string gpu;
+  int sms = 0;
+  double memory_gib = 0, copy_gbps = 0, gemm_tflops = 0, idle_w = kNaN;
+};
+
+Peaks measure_peaks() {
+  Peaks p;
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  p.gpu = prop.name;
+  p.sms = prop.multiProcessorCount;
+  p.memory_gib = prop.totalGlobalMem / (1024.0 * 1024 * 1024);
+  cudaStream_t s;
+  CUDA_CHECK(cudaStreamCreate(&s));
+  {
+    PowerSampler idle;
+    idle.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    p.idle_w = idle.stop().value_or(kNaN);
+  }
+  // Copy: 2 GiB, random contents, bytes read + written.
+  const size_t bytes = size_t(2) << 30;
+  bf16 *src, *dst;
+  CUDA_CHECK(cudaMalloc(&src, bytes));
+  CUDA_CHECK(cudaMalloc(&dst, bytes));
+  fill_random_bf16(src, bytes / 2, 1, 1.0f, 0.0f, s);
+  const double copy_us = time_us(s, [&] { CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s)); }, 5, 5);
+  p.copy_gbps = 2.0 * bytes / (copy_us * 1e-6) / 1e9;
+  CUDA_CHECK(cudaFree(src));
+  CUDA_CHECK(cudaFree(dst));
+  // GEMM: 8192^3 bf16, fp32 accumulate, random data.
+  const int n = 8192;
+  bf16 *a, *b, *c;
+  CUDA_CHECK(cudaMalloc(&a, size_t(n) * n * 2));
+  CUDA_CHECK(cudaMalloc(&b, size_t(n) * n * 2));
+  CUDA_CHECK(cudaMalloc(&c, size_t(n) * n * 2));
+  fill_random_bf16(a, int64_t(n) * n, 2, 1.0f, 0.0f, s);
+  fill_random_bf16(b, int64_t(n) * n, 3, 1.0f, 0.0f, s);
+  cublasHandle_t h;
+  cublasCreate(&h);
+  cublasSetStream(h, s);
+  const float one = 1.0f, zero = 0.0f;
+  const double gemm_us = time_us(s, [&] {
+    if (cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, n, n, &one, a, CUDA_R_16BF, n, b, CUDA_R_16BF, n, &zero, c, CUDA_R_16BF, n,
+                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS)
+      throw std::runtime_error("cuBLAS peak GEMM failed");
+  }, 5, 5);
+  p.gemm_tflops = 2.0 * n * n * double(n) / (gemm_us * 1e-6) / 1e12;
+  cublasDestroy(h);
+  CUDA_CHECK(cudaFree(a));
+  CUDA_CHECK(cudaFree(b));
+  CUDA_CHECK(cudaFree(c));
+  CUDA_CHECK(cudaStreamDestroy(s));
+  return p;
+}
+
+// Deterministic token ids for synthetic prompts.
+int token_at(const ModelConfig& c, uint64_t seq, uint64_t i) {
+  return static_cast<int>(mix64(seq * 1000003ull + i) % static_cast<uint64_t>(c.vocab));
+}
+
+// A decode step: `batch` sequences with `context` cached tokens each, blocks laid out one after another.
+StepBatch decode_step(const ModelConfig& c, int batch, int context, int block_tokens) {
+  StepBatch b;
+  const int per_seq = ceil_div(context + 1, block_tokens);
+  for (int s = 0; s < batch; ++s) {
+    SeqChunk chunk;
+    chunk.start_pos = context;
+    chunk.n_tokens = 1;
+    for (int k = 0; k < per_seq; ++k) chunk.blocks.push_back(s * per_seq + k);
+    b.seqs.push_back(chunk);
+    b.tokens.push_back(token_at(c, s, context));
+  }
+  return b;
+}
+
+StepBatch prefill_step(const ModelConfig& c, int tokens, int block_tokens) {
+  StepBatch b;
+  SeqChunk chunk;
+  chunk.n_tokens = tokens;
+  for (int k = 0; k < ceil_div(tokens, block_tokens); ++k) chunk.blocks.push_back(k);
+  b.seqs.push_back(chunk);
+  for (int i = 0; i < tokens; ++i) b.tokens.push_back(token_at(c, 0, i));
+  return b;
+}
+
+int64_t kv_bytes_per_token(const ModelConfig& c) { return int64_t(c.kv_values_per_token()) * 2 * c.layers; }
+// Weight bytes one decode step reads (everything but the embedding table, of which it reads a row).
+int64_t decode_weight_bytes(const ModelConfig& c) { return c.active_parameter_count() * 2; }
+// Model FLOPs of a prefill of `n` tokens: linear layers (lm_head for the last token only) + causal attention.
+double prefill_flops(const ModelConfig& c, int n) {
+  const double linear = 2.0 * (c.active_parameter_count() - int64_t(c.vocab) * c.hidden) * n + 2.0 * c.vocab * c.hidden;
+  const double attention = 2.0 * double(n) * n * c.heads * (c.qk_dim() + c.v_dim()) / 2.0 * c.layers;
+  return linear + attention;
+}
+
+struct DecodePoint {
+  int batch;
+  double step_ms, tokens_per_s, gbps, fraction_of_copy, roofline_ratio, power;
+};
+struct PrefillPoint {
+  int tokens;
+  double ms, tokens_per_s, tflops, fraction_of_gemm, power;
+};
+
+GpuOptions model_options(int max_tokens, int max_seqs, int max_context) {
+  GpuOptions o;
+  o.max_batch_tokens = max_tokens;
+  o.max_seqs = max_seqs;
+  o.max_logit_rows = max_seqs;
+  o.max_context = max_context;
+  o.memory_fraction = 0.85;
+  return o;
+}
+
+PrefillPoint measure_prefill(GpuModel& m, const Peaks& peaks, int tokens) {
+  const StepBatch b = prefill_step(m.config(), tokens, m.kv_block_tokens());
+  const double us = time_us(m.stream(), [&] { m.forward(b); }, 2, 3);
+  PrefillPoint p{tokens, us / 1000, tokens / (us * 1e-6), prefill_flops(m.config(), tokens) / (us * 1e-6) / 1e12, 0, 0};
+  p.fraction_of_gemm = p.tflops / peaks.gemm_tflops;
+  p.power = power_w(m.stream(), [&] { m.forward(b); }, us);
+  return p;
+}
+
+// A decode step as the engine runs it: forward (a CUDA graph replay) + sampling, synchronised.
+DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int context, int steps) {
+  const ModelConfig& c = m.config();
+  const StepBatch b = decode_step(c, batch, context, m.kv_block_tokens());
+  std::vector<SampleRequest> draws;
+  for (int s = 0; s < batch; ++s) draws.push_back({s, SamplingParams{}, 0});
+  auto step = [&] {
+    m.forward(b);
+    m.sample(draws);
+  };
+  step();
+  step();  // graph captured and warm
+  std::vector<double> ms;
+  for (int i = 0; i < steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  DecodePoint p{};
+  p.batch = batch;
+  p.step_ms = median(ms);
+  p.tokens_per_s = batch / (p.step_ms * 1e-3);
+  const double bytes = double(decode_weight_bytes(c)) + double(batch) * (context + 1) * kv_bytes_per_token(c);
+  p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
+  p.fraction_of_copy = p.gbps / peaks.copy_gbps;
+  p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
+  p.power = power_w(m.stream(), step, p.step_ms * 1000);
+  return p;
+}
+
+std::string gpu_driver() { return Nvml::instance().driver_version(); }
+
+std::string cuda_runtime_version() {
+  int v = 0;
+  cudaRuntimeGetVersion(&v);
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+}  // namespace
+
+int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOptions& o) {
+  const Peaks peaks = measure_peaks();
+  std::printf("device: %s, %d SMs, %.1f GiB, driver %s, %s\n", peaks.gpu.c_str(), peaks.sms, peaks.memory_gib,
+              gpu_driver().c_str(), Nvml::instance().available() ? "NVML ok" : Nvml::instance().why_unavailable().c_str());
+  std::printf("peaks: copy %.0f GB/s (read+write), cuBLAS bf16 GEMM %.0f TFLOP/s, idle %.0f W\n", peaks.copy_gbps,
+              peaks.gemm_tflops, peaks.idle_w);
+  const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
+  const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
+  GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill)));
+  m.fill_kv_cache_random(7);
+  size_t free_b = 0, total_b = 0;
+  CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  const double used_gib = (total_b - free_b) / (1024.0 * 1024 * 1024);
+  std::printf("model %s: %.2f B parameters, %.2f GB bf16 weights, KV %.1f KB/token, GPU memory in use %.1f GiB\n",
+              c.name.c_str(), c.parameter_count() / 1e9, m.weight_bytes() / 1e9, kv_bytes_per_token(c) / 1e3, used_gib);
+
+  std::vector<PrefillPoint> prefill;
+  for (int n : o.prefill_tokens) prefill.push_back(measure_prefill(m, peaks, n));
+  std::vector<DecodePoint> decode;
+  for (int b : o.batches) {
+    if (int64_t(b) * ceil_div(o.context + 1, m.kv_block_tokens()) > m.kv_blocks()) {
+      std::printf("batch %d: KV cache too small, skipped\n", b);
+      continue;
+    }
+    decode.push_back(measure_decode(m, peaks, b, o.context, o.decode_steps));
+  }
+
+  std::printf("\n%-8s %10s %12s %10s %8s %8s\n", "prefill", "ms", "tokens/s", "TFLOP/s", "of peak", "W");
+  for (const auto& p : prefill)
+    std::printf("%-8d %10.2f %12.0f %10.1f %7.1f%% %8.0f\n", p.tokens, p.ms, p.tokens_per_s, p.tflops,
+                100 * p.fraction_of_gemm, p.power);
+  std::printf("\n%-8s %10s %12s %10s %8s %10s %8s %10s\n", "decode", "step ms", "tokens/s", "GB/s", "of copy",
+              "x roofline", "W", "tokens/J");
+  for (const auto& p : decode)
+    std::printf("%-8d %10.3f %12.1f %10.0f %7.1f%% %10.2f %8.0f %10.2f\n", p.batch, p.step_ms, p.tokens_per_s, p.gbps,
+                100 * p.fraction_of_copy, p.roofline_ratio, p.power, p.tokens_per_s / p.power);
+
+  if (!o.json_out.empty()) {
+    std::ostringstream j;
+    j << "{\n  \"model\": " << quoted(c.name) << ",\n  \"gpu\": " << quoted(peaks.gpu) << ",\n  \"driver\": "
+      << quoted(gpu_driver()) << ",\n  \"date\": " << quoted(utc_now_iso8601()) << ",\n  \"command\": " << quoted(o.command)
+      << ",\n  \"precision\": \"bf16\",\n  \"context_tokens\": " << o.context << ",\n  \"peaks\": {\"copy_gbps\": "
+      << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": " << fmt_number(peaks.gemm_tflops)
+      << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << m.weight_bytes()
+      << ",\n  \"decode_weight_bytes\": " << decode_weight_bytes(c) << ",\n  \"kv_bytes_per_token\": "
+      << kv_bytes_per_token(c) << ",\n  \"gpu_memory_used_gib\": " << fmt_number(used_gib) << ",\n  \"prefill\": [";
+    for (size_t i = 0; i < prefill.size(); ++i) {
+      const auto& p = prefill[i];
+      j << (i ? "," : "") << "\n    {\"tokens\": " << p.tokens << ", \"ms\": " << fmt_number(p.ms)
+        << ", \"tokens_per_s\": " << fmt_number(p.tokens_per_s) << ", \"tflops\": " << fmt_number(p.tflops)
+        << ", \"fraction_of_gemm_peak\": " << fmt_number(p.fraction_of_gemm) << ", \"power_w\": " << fmt_number(p.power) << "}";
+    }
+    j << "\n  ],\n  \"decode\": [";
+    for (size_t i = 0; i < decode.size(); ++i) {
+      const auto& p = decode[i];
+      j << (i ? "," : "") << "\n    {\"batch\": " << p.batch << ", \"step_ms\": " << fmt_number(p.step_ms)
+        << ", \"tokens_per_s\": " << fmt_number(p.tokens_per_s) << ", \"gbps\": " << fmt_number(p.gbps)
+        << ", \"fraction_of_copy\": " << fmt_number(p.fraction_of_copy) << ", \"roofline_ratio\": "
+        << fmt_number(p.roofline_ratio) << ", \"power_w\": " << fmt_number(p.power) << ", \"tokens_per_joule\": "
+        << fmt_number(p.tokens_per_s / p.power) << "}";
+    }
+    j << "\n  ]\n}\n";
+    write_text_file(o.json_out, j.str());
+  }
+  return 0;
+}
+
+int run_profile(const ModelConfig& c, const WeightSource& weights, const ProfileOptions& o) {
+  const Peaks peaks = measure_peaks();
+  const std::vector<int> token_grid{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+  const int max_tokens = token_grid.back();
+  GpuModel m(c, weights, model_options(4096, 256, 16384 + 64));
+  m.fill_kv_cache_random(11);
+  const cudaStream_t s = m.stream();
+  const int H = c.hidden, I = c.intermediate, hd = c.head_dim, attn_w = c.heads * hd;
+  const int qkv_w = (c.heads + 2 * c.kv_heads) * hd, bt = m.kv_block_tokens();
+
+  // Scratch activations (random, never zeros) for operator timings.
+  const size_t max_in = std::max({H, 2 * I, attn_w, qkv_w}), max_out = std::max({qkv_w, 2 * I, H});
+  bf16 *xin, *yout, *qbuf;
+  float* yf;
+  int* ints;
+  CUDA_CHECK(cudaMalloc(&xin, size_t(max_tokens) * max_in * 2));
+  CUDA_CHECK(cudaMalloc(&yout, size_t(max_tokens) * max_out * 2));
+  CUDA_CHECK(cudaMalloc(&yf, size_t(max_tokens) * std::max<size_t>(max_out, H) * 4));
+  CUDA_CHECK(cudaMalloc(&qbuf, size_t(max_tokens) * attn_w * 2));
+  const size_t int_count = 4 * size_t(max_tokens) + 4 * 256 + size_t(256) * 1100;
+  CUDA_CHECK(cudaMalloc(&ints, int_count * 4));
+  fill_random_bf16(xin, int64_t(max_tokens) * max_in, 21, 1.0f, 0.0f, s);
+  fill_random_bf16(qbuf, int64_t(max_tokens) * attn_w, 22, 1.0f, 0.0f, s);
+  // Random bf16 pairs read as floats: finite values, never zeros.
+  fill_random_bf16(reinterpret_cast<bf16*>(yf), int64_t(max_tokens) * std::max<int64_t>(max_out, H) * 2, 25, 1.0f, 0.0f, s);
+  auto upload = [&](const std::vector<int>& v) {
+    CUDA_CHECK(cudaMemcpy(ints, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
+  };
+  std::ostringstream points;  // power curve
+  auto point = [&](const std::string& op, const std::string& label, double us, double bytes, double flops, double w) {
+    if (std::isnan(w)) return;
+    points << "    - {op: " << op << ", label: " << quoted(label) << ", gbps: " << fmt_number(bytes / (us * 1e-6) / 1e9)
+           << ", tflops: " << fmt_number(flops / (us * 1e-6) / 1e12) << ", power_w: " << fmt_number(w) << "}\n";
+  };
+
+  // Linear layers.
+  struct LinearOp {
+    std::string name;
+    const bf16* w;
+    int in, out, per_layer;
+    bool out_float, accumulate;
+    int max_tokens;
+  };
+  const GpuModel::Layer& L = m.layer(0);
+  bf16* lm_head_w = nullptr;  // time the lm_head shape with a layer weight of the same size where one exists
+  CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
+  fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
+  const std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens},
+                                  {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens},
+                                  {"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens},
+                                  {"down_proj", L.down, I, H, 1, true, true, max_tokens},
+                                  {"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256}};
+  std::ostringstream lin;
+  for (const LinearOp& op : ops) {
+    std::vector<double> t, w;
+    for (int n : token_grid) {
+      if (n > op.max_tokens) {
+        t.push_back(kNaN);
+        w.push_back(kNaN);
+        continue;
+      }
+      void* y = op.out_float ? static_cast<void*>(yf) : static_cast<void*>(yout);
+      auto f = [&] { m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in); };
+      const double us = time_us(s, f);
+      t.push_back(us);
+      w.push_back(power_w(s, f, us));
+      point("linear", op.name + " tokens=" + std::to_string(n), us, 2.0 * op.in * op.out + 2.0 * n * (op.in + op.out),
+            2.0 * n * op.in * op.out, w.back());
+    }
+    lin << "      - name: " << op.name << "\n        in_features: " << op.in << "\n        out_features: " << op.out
+        << "\n        per_layer: " << op.per_layer << "\n        time_us: " << fmt_list(t) << "\n        power_w: " << fmt_list(w)
+        << "\n";
+  }
+  CUDA_CHECK(cudaFree(lm_head_w));
+
+  // Attention grids: one sequence (prefill) or `batch` sequences (decode), blocks wrapping around
+  // the cache, which holds random values.
+  auto seqs_on_device = [&](const std::vector<int>& offset, const std::vector<int>& n_new, const std::vector<int>& context,
+                            int stride) {
+    std::vector<int> v;
+    for (auto* a : {&offset, &n_new, &context}) v.insert(v.end(), a->begin(), a->end());
+    const int n = static_cast<int>(offset.size());
+    for (int q = 0; q < n; ++q)
+      for (int k = 0; k < stride; ++k) v.push_back((q * stride + k) % m.kv_blocks());
+    upload(v);
+    return AttnSeqs{ints, ints + n, ints + 2 * n, ints + 3 * n, stride, n};
+  };
+  const float scale = static_cast<float>(c.softmax_scale());
+  const double kv_token_bytes = 2.0 * c.kv_heads * hd * 2;  // one layer
+  const std::vector<int> chunks{128, 512, 1024, 2048, 4096}, contexts{0, 1024, 4096, 16384};
+  std::vector<std::vector<double>> prefill_t;
+  for (int chunk : chunks) {
+    std::vector<double> row;
+    for (int ctx : contexts) {
+      const int total = ctx + chunk, stride = ceil_div(total, bt);
+      if (stride > m.kv_blocks()) {
+        row.push_back(kNaN);
+        continue;
+      }
+      const AttnSeqs a = seqs_on_device({0}, {chunk}, {total}, stride);
+      row.push_back(time_us(s, [&] {
+        attention_prefill(qbuf, m.kv_layer(0), a, chunk, yout, c.heads, c.kv_heads, hd, bt, scale, s);
+      }, 3, 3));
+    }
+    prefill_t.push_back(row);
+  }
+  const std::vector<int> batches{1, 8, 32, 64, 128, 256}, kv_lens{128, 512, 2048, 8192};
+  std::vector<std::vector<double>> decode_t, decode_w;
+  float* work;
+  const int max_splits = decode_splits(1, c.kv_heads, kv_lens.back() + 1, m.sm_count());
+  CUDA_CHECK(cudaMalloc(&work, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
+  for (int b : batches) {
+    std::vector<double> row, wrow;
+    for (int len : kv_lens) {
+      const int stride = ceil_div(len, bt);
+      if (int64_t(b) * stride > m.kv_blocks()) {  // the cache cannot hold it: leave the cell to the reader
+        row.push_back(kNaN);
+        wrow.push_back(kNaN);
+        continue;
+      }
+      std::vector<int> offset(b), n_new(b, 1), context(b, len);
+      for (int i = 0; i < b; ++i) offset[i] = i;
+      const AttnSeqs a = seqs_on_device(offset, n_new, context, stride);
+      const int splits = decode_splits(b, c.kv_heads, len, m.sm_count());
+      auto f = [&] { attention_decode(qbuf, m.kv_layer(0), a, yout, work, splits, c.heads, c.kv_heads, hd, bt, scale, s); };
+      const double us = time_us(s, f);
+      row.push_back(us);
+      wrow.push_back(power_w(s, f, us));
+      point("decode_attention", "batch=" + std::to_string(b) + " kv=" + std::to_string(len), us, kv_token_bytes * b * len,
+            4.0 * b * len * c.heads * hd, wrow.back());
+    }
+    decode_t.push_back(row);
+    decode_w.push_back(wrow);
+  }
+  CUDA_CHECK(cudaFree(work));
+
+  // Element-wise kernels.
+  std::vector<double> norm_t, rope_t, swiglu_t, embed_t, sample_t;
+  std::vector<int> seq_ids(max_tokens);
+  for (int i = 0; i < max_tokens; ++i) seq_ids[i] = i;
+  upload(seq_ids);  // tokens, positions, slots and rows: 0..n-1
+  const int* iota = ints;
+  float* logits;
+  CUDA_CHECK(cudaMalloc(&logits, size_t(256) * c.vocab * 4));
+  fill_random_bf16(reinterpret_cast<bf16*>(logits), int64_t(256) * c.vocab * 2, 24, 0.5f, 0.0f, s);  // finite floats
+  std::vector<float> sample_host(4 * 256, 0.0f);
+  for (int i = 0; i < 256; ++i) std::memcpy(&sample_host[i], &i, 4);
+  float* sample_dev;
+  CUDA_CHECK(cudaMalloc(&sample_dev, sample_host.size() * 4));
+  CUDA_CHECK(cudaMemcpy(sample_dev, sample_host.data(), sample_host.size() * 4, cudaMemcpyHostToDevice));
+  std::vector<float> inv = c.rope_inv_freq();
+  float* inv_dev;
+  CUDA_CHECK(cudaMalloc(&inv_dev, inv.size() * 4));
+  CUDA_CHECK(cudaMemcpy(inv_dev, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+  for (int n : token_grid) {
+    norm_t.push_back(time_us(s, [&] { rmsnorm(yf, nullptr, L.ln1, yout, n, H, 1e-6f, s); }));
+    const bool fits_cache = ceil_div(n, bt) <= m.kv_blocks();
+    rope_t.push_back(fits_cache ? time_us(s, [&] {
+      rope_qkv_to_cache(xin, L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), n, c.heads, c.kv_heads, hd, bt, s);
+    }) : kNaN);
+    swiglu_t.push_back(time_us(s, [&] { swiglu(xin, yout, n, I, s); }));
+    // Any [rows][hidden] bf16 table times the gather; gate_up has more rows than the grid needs.
+    embed_t.push_back(time_us(s, [&] { embedding(iota, L.gate_up, yf, n, H, s); }));
+    if (n <= 256) {
+      const SampleArgs args{reinterpret_cast<const int*>(sample_dev), sample_dev + 256, sample_dev + 512, sample_dev + 768};
+      sample_t.push_back(time_us(s, [&] { sample_tokens(logits, c.vocab, args, n, ints + max_tokens, s); }));
+    } else {
+      sample_t.push_back(kNaN);
+    }
+  }
+  CUDA_CHECK(cudaFree(logits));
+  CUDA_CHECK(cudaFree(sample_dev));
+  CUDA_CHECK(cudaFree(inv_dev));
+  CUDA_CHECK(cudaFree(xin));
+  CUDA_CHECK(cudaFree(yout));
+  CUDA_CHECK(cudaFree(yf));
+  CUDA_CHECK(cudaFree(qbuf));
+  CUDA_CHECK(cudaFree(ints));
+
+  // End to end, and the host's share of a decode step (scheduler + uploads + sync), through the Engine.
+  std::vector<int> e2e_batches{1, 8, 32, 64};
+  std::vector<double> dec_ms, dec_tps, dec_w;
+  for (int b : e2e_batches) {
+    const DecodePoint p = measure_decode(m, peaks, b, 512, 20);
+    dec_ms.push_back(p.step_ms);
+    dec_tps.push_back(p.tokens_per_s);
+    dec_w.push_back(p.power);
+  }
+  std::vector<int> e2e_prefill{512, 2048, 4096};
+  std::vector<double> pre_ms, pre_tps, pre_w;
+  for (int n : e2e_prefill) {
+    const PrefillPoint p = measure_prefill(m, peaks, n);
+    pre_ms.push_back(p.ms);
+    pre_tps.push_back(p.tokens_per_s);
+    pre_w.push_back(p.power);
+  }
+  std::vector<double> overhead;
+  const std::vector<int> overhead_batches{1, 8, 32, 64, 128, 256};
+  for (int b : overhead_batches) {
+    // Engine wall time per decode step minus the GPU time of the same step replayed back to back.
+    Engine engine(m, SchedulerLimits{4096, 256});
+    for (int r = 0; r < b; ++r) {
+      Request req;
+      req.id = r;
+      for (int i = 0; i < 16; ++i) req.prompt.push_back(token_at(c, r, i));
+      req.max_new_tokens = 24;
+      engine.submit(req);
+    }
+    std::vector<double> wall;
+    while (!engine.idle()) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const StepBatch done = engine.step();
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (static_cast<int>(done.tokens.size()) == b && done.seqs.size() == size_t(b)) wall.push_back(ms);
+    }
+    const StepBatch same = decode_step(c, b, 24, bt);
+    const double gpu_us = time_us(s, [&] { m.forward(same); }, 10, 3);
+    overhead.push_back(wall.empty() ? kNaN : std::max(0.0, median(wall) * 1000 - gpu_us));
+  }
+
+  auto ints_list = [](const std::vector<int>& v) { return fmt_list(std::vector<double>(v.begin(), v.end())); };
+  std::ostringstream y;
+  y << "schema: aidc-calibration/1\nmetadata:\n  model: " << c.name << "\n  architecture: "
+    << (c.arch == Arch::Qwen2 ? "qwen2" : "llama") << "\n  gpu: " << quoted(peaks.gpu) << "\n  gpu_count: 1\n  sm_count: "
+    << peaks.sms << "\n  gpu_memory_gib: " << fmt_number(peaks.memory_gib) << "\n  driver: " << quoted(gpu_driver())
+    << "\n  cuda_runtime: " << quoted(cuda_runtime_version()) << "\n  date: " << utc_now_iso8601()
+    << "\n  command: " << quoted(o.command) << "\n  engine_version: \"0.1.0\"\n  precision: bf16\n  kv_precision: bf16\n  tp: 1"
+    << "\n  weights: " << (weights.is_random() ? "random" : quoted(o.model_path)) << "\n  kv_block_tokens: " << bt
+    << "\ndevice_peaks:\n  copy_gbps: " << fmt_number(peaks.copy_gbps) << "\n  gemm_bf16_tflops: "
+    << fmt_number(peaks.gemm_tflops) << "\n  idle_power_w: " << fmt_number(peaks.idle_w)
+    << "\npower_window_ms: " << kPowerWindowMs << "\nmodel_shape:\n  layers: " << c.layers
+    << "\n  dense_layers: " << c.layers - c.moe_layer_count() << "\n  moe_layers: " << c.moe_layer_count()
+    << "\n  hidden: " << H << "\n  heads: " << c.heads << "\n  kv_heads: " << c.kv_heads << "\n  head_dim: " << hd
+    << "\n  intermediate: " << I << "\n  vocab: " << c.vocab << "\n  weight_bytes: " << c.parameter_count() * 2
+    << "\n  active_weight_bytes: " << decode_weight_bytes(c) << "\n  kv_bytes_per_token: " << kv_bytes_per_token(c)
+    << "\n  flops_per_token: " << fmt_number(2.0 * (c.active_parameter_count()))
+    << "\noperators:\n  linear:\n    tokens: " << ints_list(token_grid) << "\n    ops:\n" << lin.str()
+    << "  prefill_attention:\n    chunk_tokens: " << ints_list(chunks) << "\n    context_tokens: " << ints_list(contexts)
+    << "\n    time_us:" << fmt_grid(prefill_t, "      ") << "\n  decode_attention:\n    batch: " << ints_list(batches)
+    << "\n    kv_tokens_per_seq: " << ints_list(kv_lens) << "\n    time_us:" << fmt_grid(decode_t, "      ")
+    << "\n    power_w:" << fmt_grid(decode_w, "      ") << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
+    << "\n    ops:\n      - {name: rmsnorm, per_layer: 2, time_us: " << fmt_list(norm_t)
+    << "}\n      - {name: rope_kv_write, per_layer: 1, time_us: " << fmt_list(rope_t)
+    << "}\n      - {name: swiglu, per_layer: 1, time_us: " << fmt_list(swiglu_t)
+    << "}\n      - {name: embedding, per_layer: 0, time_us: " << fmt_list(embed_t)
+    << "}\n      - {name: sampling, per_layer: 0, time_us: " << fmt_list(sample_t) << "}\n  step_overhead:\n    batch: "
+    << ints_list(overhead_batches) << "\n    cpu_us: " << fmt_list(overhead)
+    << "\nend_to_end:\n  decode:\n    context_tokens: 512\n    batch: " << ints_list(e2e_batches) << "\n    step_ms: "
+    << fmt_list(dec_ms) << "\n    tokens_per_s: " << fmt_list(dec_tps) << "\n    power_w: " << fmt_list(dec_w)
+    << "\n  prefill:\n    tokens: " << ints_list(e2e_prefill) << "\n    time_ms: " << fmt_list(pre_ms)
+    << "\n    tokens_per_s: " << fmt_list(pre_tps) << "\n    power_w: " << fmt_list(pre_w)
+    << "\npower:\n  idle_w: " << fmt_number(peaks.idle_w) << "\n  points:\n" << points.str();
+  write_text_file(o.out, y.str());
+  std::printf("profile of %s on %s written to %s\n", c.name.c_str(), peaks.gpu.c_str(), o.out.c_str());
+  return 0;
+}
+
+}  // namespace aidc

@@ -1,0 +1,32 @@
+#pragma once
+// `aidc-engine bench` and `aidc-engine profile` (GPU only).
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace aidc {
+
+struct BenchOptions {
+  std::string model_path;
+  std::vector<int> batches{1, 8, 32, 64};
+  int context = 512;                       // cached tokens per sequence in decode runs
+  std::vector<int> prefill_tokens{512, 2048, 4096};
+  int decode_steps = 30;
+  std::string json_out;                    // empty: no file
+  std::string command;                     // the command line, recorded in outputs
+};
+
+// Prints a table to stdout and writes JSON; returns 0.
+int run_bench(const ModelConfig& config, const WeightSource& weights, const BenchOptions& options);
+
+struct ProfileOptions {
+  std::string model_path;
+  std::string out;                         // calibration YAML path
+  std::string command;
+};
+
+int run_profile(const ModelConfig& config, const WeightSource& weights, const ProfileOptions& options);
+
+}  // namespace aidc
