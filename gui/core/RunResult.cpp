@@ -151,7 +151,8 @@ QVector<QPointF> RunResult::latencyCdf(Latency latency, int maxPoints) const
     const std::size_t count = samples.size();
     if (count == 0)
         return cdf;
-    const std::size_t stride = std::max<std::size_t>(1, count / std::size_t(std::max(1, maxPoints)));
+    const std::size_t budget = std::size_t(std::max(1, maxPoints));
+    const std::size_t stride = (count + budget - 1) / budget;
     for (std::size_t i = 0; i < count; i += stride)
         cdf.append({samples[i], double(i + 1) / double(count)});
     if (cdf.last().y() < 1.0)
