@@ -68,7 +68,9 @@ const QVector<KpiDefinition>& kpiDefinitions()
 
 QString formatKpiValue(const KpiDefinition& definition, double summaryValue)
 {
-    const QString number = QLocale::c().toString(summaryValue * definition.displayScale, 'f', definition.decimals);
+    // English grouping (2,400,000): large money and token figures stay readable, and output is locale-stable.
+    static const QLocale english(QLocale::English, QLocale::UnitedStates);
+    const QString number = english.toString(summaryValue * definition.displayScale, 'f', definition.decimals);
     if (definition.unit == u"$")
         return u'$' + number;
     return definition.unit.isEmpty() ? number : number + u' ' + definition.unit;

@@ -96,14 +96,17 @@ FloorPlan floorPlanOf(const RunResult& result)
         if (std::isfinite(peak))
             plan.rackValues[rack] = peak;
     }
-    const int halls = result.scenarioValue(QStringLiteral("datacenter.halls")).toInt();
-    const int racksPerHall = result.scenarioValue(QStringLiteral("datacenter.racks_per_hall")).toInt();
-    if (halls > 0 && racksPerHall > 0 && halls * racksPerHall >= rackCount) {
+    const auto layoutKey = [&](const char* key) {
+        return result.scenarioValue(QStringLiteral("datacenter.") + QLatin1String(key)).toInt();
+    };
+    const int halls = layoutKey("halls"), rowsPerHall = layoutKey("rows_per_hall"), racksPerRow = layoutKey("racks_per_row");
+    if (halls > 0 && rowsPerHall > 0 && racksPerRow > 0 && halls * rowsPerHall * racksPerRow >= rackCount) {
         plan.halls = halls;
-        plan.racksPerHall = racksPerHall;
+        plan.rowsPerHall = rowsPerHall;
+        plan.racksPerRow = racksPerRow;
     } else {
-        plan.halls = 1;
-        plan.racksPerHall = int(std::ceil(std::sqrt(double(rackCount))));
+        plan.racksPerRow = int(std::ceil(std::sqrt(double(rackCount))));
+        plan.rowsPerHall = (rackCount + plan.racksPerRow - 1) / plan.racksPerRow;
     }
     return plan;
 }

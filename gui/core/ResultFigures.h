@@ -18,14 +18,16 @@ struct TimeSeriesChart {
 QVector<TimeSeriesChart> timeSeriesCharts(const RunResult& result);
 
 // Racks coloured by one per-rack timeseries column family (rack<i>_<metric>): temperature when present,
-// else power. Racks are laid out hall by hall, racksPerHall to a row.
+// else power. Racks are numbered hall by hall, row by row, as datacenter.{halls, rows_per_hall,
+// racks_per_row} of the run's resolved scenario say (a square grid when it does not).
 struct FloorPlan {
     QString metric;          // column suffix, e.g. gpu_max_c
     QString title;
     QString unit;
     QVector<double> rackValues;   // by rack index: the peak over the run
     int halls = 1;
-    int racksPerHall = 0;
+    int rowsPerHall = 1;
+    int racksPerRow = 1;
 
     bool isEmpty() const { return rackValues.isEmpty(); }
 };

@@ -54,6 +54,16 @@ void assignAt(YAML::Node node, const QStringList& segments, int depth, const QSt
 {
     const QString& segment = segments[depth];
     const bool last = depth + 1 == segments.size();
+    // A numeric segment past the end of a sequence (or where nothing is yet) appends an entry, so
+    // "facility.halls.0.cooling.kind" can be set on a scenario without halls.
+    bool isIndex = false;
+    const uint wanted = segment.toUInt(&isIndex);
+    if (isIndex && !node.IsMap()) {
+        if (!node.IsSequence())
+            node = YAML::Node(YAML::NodeType::Sequence);
+        if (wanted == node.size())
+            node.push_back(YAML::Node());
+    }
     if (const auto index = sequenceIndex(node, segment)) {
         if (last)
             node[*index] = value.toStdString();

@@ -44,7 +44,7 @@ QValueAxis* axis(const QString& title, Range range, bool fromZero)
     if (range.valid()) {
         const double low = fromZero ? std::min(0.0, range.low) : range.low;
         const double high = range.high > low ? range.high : low + 1.0;
-        result->setRange(low, high + (high - low) * 0.02);
+        result->setRange(low, high);
         result->applyNiceNumbers();
     }
     return result;

@@ -48,6 +48,7 @@ CompareView::CompareView(CompareModel* model, QWidget* parent)
     auto* splitter = new QSplitter(Qt::Vertical);
     splitter->addWidget(tablePane);
     splitter->addWidget(chartPane);
+    splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 1);
 
     auto* layout = new QVBoxLayout(this);
@@ -68,9 +69,9 @@ void CompareView::rebuildCharts()
             series.append({run->label(), pointsOf(*run)});
         m_chartWidgets.append(new ChartPanel(ChartFactory::lineChart(title, series, xTitle, yTitle)));
     };
-    overlay(tr("TTFT distribution"), tr("seconds"), tr("fraction of requests"),
+    overlay(tr("TTFT distribution"), tr("seconds"), tr("fraction"),
             [](const RunResult& run) { return run.latencyCdf(RunResult::Latency::Ttft); });
-    overlay(tr("End-to-end latency distribution"), tr("seconds"), tr("fraction of requests"),
+    overlay(tr("End-to-end latency distribution"), tr("seconds"), tr("fraction"),
             [](const RunResult& run) { return run.latencyCdf(RunResult::Latency::E2e); });
     overlay(tr("Output tokens/s"), tr("simulated time (s)"), tr("tokens/s"),
             [](const RunResult& run) { return run.series(QStringLiteral("output_tokens_per_s")); });

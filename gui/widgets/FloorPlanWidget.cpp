@@ -7,6 +7,11 @@
 #include <cmath>
 #include <limits>
 
+namespace {
+constexpr double kHallGap = 14;   // px between halls, so hall boundaries read at a glance
+constexpr double kRackGap = 3;
+} // namespace
+
 FloorPlanWidget::FloorPlanWidget(const FloorPlan& plan, QWidget* parent)
     : QWidget(parent)
     , m_plan(plan)
@@ -29,16 +34,16 @@ void FloorPlanWidget::paintEvent(QPaintEvent*)
             low = std::min(low, value);
             high = std::max(high, value);
         }
-    const int columns = std::max(1, m_plan.racksPerHall);
-    const int rows = std::max(1, m_plan.halls);   // one row of racks per hall
-    const int hallGap = 8;
-    const QRectF area(8, titleHeight, width() - 16, height() - titleHeight - 8 - hallGap * (rows - 1));
-    const double cellWidth = area.width() / columns;
+    const int racksPerRow = std::max(1, m_plan.racksPerRow);
+    const int rowsPerHall = std::max(1, m_plan.rowsPerHall);
+    const int rows = std::max(1, m_plan.halls) * rowsPerHall;
+    const QRectF area(8, titleHeight, width() - 16, height() - titleHeight - 8 - kHallGap * (m_plan.halls - 1));
+    const double cellWidth = area.width() / racksPerRow;
     const double cellHeight = std::min(area.height() / rows, cellWidth * 2.0);
     for (int rack = 0; rack < m_plan.rackValues.size(); ++rack) {
-        const int row = rack / columns, column = rack % columns;
-        const QRectF cell(area.left() + column * cellWidth, area.top() + row * (cellHeight + hallGap),
-                          cellWidth - 3, cellHeight);
+        const int row = rack / racksPerRow, column = rack % racksPerRow, hall = row / rowsPerHall;
+        const QRectF cell(area.left() + column * cellWidth, area.top() + row * cellHeight + hall * kHallGap,
+                          cellWidth - kRackGap, cellHeight - kRackGap);
         const double value = m_plan.rackValues[rack];
         QColor colour = palette().window().color();
         if (std::isfinite(value)) {

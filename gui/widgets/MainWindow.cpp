@@ -76,6 +76,7 @@ MainWindow::MainWindow(QWidget* parent)
     dock->setObjectName(QStringLiteral("runsDock"));
     dock->setWidget(m_runQueueView);
     addDockWidget(Qt::BottomDockWidgetArea, dock);
+    resizeDocks({dock}, {160}, Qt::Vertical);
 
     statusBar()->addPermanentWidget(m_aidcStatus);
     buildMenus();

@@ -99,7 +99,7 @@ void ResultsView::rebuild()
         const QVector<QPointF> points = result.latencyCdf(cdf.latency);
         if (!points.isEmpty())
             add(new ChartPanel(ChartFactory::lineChart(tr(cdf.title), {{tr("CDF"), points}}, tr("seconds"),
-                                                       tr("fraction of requests"), result.number(cdf.sloKey))));
+                                                       tr("fraction"), result.number(cdf.sloKey))));
     }
     for (const TimeSeriesChart& chart : timeSeriesCharts(result)) {
         QVector<ChartFactory::NamedSeries> series;

@@ -126,7 +126,8 @@ private slots:
         QCOMPARE(plan.rackValues.size(), 4);
         QCOMPARE(plan.rackValues[3], 77.0);                  // 60 + 5*3 + peak of t%3
         QCOMPARE(plan.halls, 2);                             // from the run's scenario.yaml
-        QCOMPARE(plan.racksPerHall, 2);
+        QCOMPARE(plan.rowsPerHall, 1);
+        QCOMPARE(plan.racksPerRow, 2);
 
         const auto bars = costBreakdown(*m_result);
         QStringList labels;

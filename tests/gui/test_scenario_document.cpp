@@ -39,7 +39,7 @@ private slots:
         QCOMPARE(reloaded.value(QStringLiteral("deployment.future_knob.mode")), QStringLiteral("experimental"));
         QCOMPARE(reloaded.value(QStringLiteral("deployment.future_knob.weights.2")), QStringLiteral("3"));
         QCOMPARE(reloaded.value(QStringLiteral("unknown_top_level.1.second")), QStringLiteral("2"));
-        QCOMPARE(reloaded.value(QStringLiteral("datacenter.network.spine.fabric")), QStringLiteral("clos"));
+        QCOMPARE(reloaded.value(QStringLiteral("datacenter.network.fabric.kind")), QStringLiteral("infiniband"));
     }
 
     void setValueCreatesAndRemovesKeys()
@@ -54,6 +54,13 @@ private slots:
         QCOMPARE(document.value(QStringLiteral("facility.cooling")), QStringLiteral("liquid"));
         QVERIFY(document.isModified());
 
+        // A numeric segment creates a sequence entry where there is none.
+        document.setValue(QStringLiteral("facility.halls.0.cooling.kind"), QStringLiteral("immersion"));
+        QCOMPARE(document.kind(QStringLiteral("facility.halls")), ScenarioDocument::NodeKind::Sequence);
+        QCOMPARE(document.value(QStringLiteral("facility.halls.0.cooling.kind")), QStringLiteral("immersion"));
+        document.setValue(QStringLiteral("facility.halls.0.cooling.kind"), QStringLiteral("air"));
+        QCOMPARE(document.childKeys(QStringLiteral("facility.halls")), QStringList{QStringLiteral("0")});
+
         document.setValue(QStringLiteral("seed"), QString());
         QCOMPARE(document.kind(QStringLiteral("seed")), ScenarioDocument::NodeKind::Missing);
         // Reading a missing path must not create it.
@@ -61,7 +68,7 @@ private slots:
         QCOMPARE(document.kind(QStringLiteral("no")), ScenarioDocument::NodeKind::Missing);
         // Setting the same value again is no change.
         document.setValue(QStringLiteral("facility.cooling"), QStringLiteral("liquid"));
-        QCOMPARE(changed.count(), 2);
+        QCOMPARE(changed.count(), 4);
     }
 
     void brokenYamlSaysWhere()
