@@ -75,10 +75,8 @@ void AidcProcess::handleLine(const QByteArray& rawLine)
                           event.value(u"wall_s").toDouble());
             return;
         }
-        if (kind == u"done") {
-            m_announcedOutDir = event.value(u"out").toString();
-            return;
-        }
+        if (kind == u"done")
+            return;   // the caller chose the output folder; the exit status says how the run ended
     }
     m_diagnostics << QString::fromUtf8(line);
 }

@@ -21,13 +21,9 @@ public:
     void cancel();
     bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
 
-    QString program() const { return m_program; }
-    QStringList arguments() const { return m_arguments; }
     QByteArray standardOutput() const { return m_stdout; }
     // stderr lines that are not progress events: the diagnostics.
     QStringList diagnostics() const { return m_diagnostics; }
-    // The output folder the child announced in its `done` event (empty before).
-    QString announcedOutDir() const { return m_announcedOutDir; }
 
 signals:
     void progress(double fraction, double simulatedSeconds, double wallSeconds);
@@ -47,7 +43,6 @@ private:
     QByteArray m_stdout;
     QByteArray m_pendingStderr;
     QStringList m_diagnostics;
-    QString m_announcedOutDir;
     bool m_cancelRequested = false;
     bool m_finished = false;
 };

@@ -3,6 +3,7 @@
 #include "core/ScenarioDocument.h"
 
 #include <QColor>
+#include <QDateTime>
 #include <QDir>
 #include <QFileInfo>
 #include <QLocale>
@@ -41,7 +42,6 @@ int RunQueue::enqueue(const ScenarioDocument& document, QString* error)
     run->id = id;
     run->name = name;
     run->outDir = outDir;
-    run->queuedAt = QDateTime::currentDateTime();
     run->arguments = QStringList{QStringLiteral("run"), input, QStringLiteral("--out"), outDir,
                                  QStringLiteral("--progress"), QStringLiteral("json")};
 

@@ -3,7 +3,6 @@
 #include "core/AidcProcess.h"
 
 #include <QAbstractTableModel>
-#include <QDateTime>
 
 #include <memory>
 #include <vector>
@@ -27,7 +26,6 @@ public:
         double fraction = 0;
         double simulatedSeconds = 0;
         QString message;
-        QDateTime queuedAt;
         QStringList arguments;
         std::unique_ptr<AidcProcess> process;   // made when the run starts
     };

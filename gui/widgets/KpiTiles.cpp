@@ -24,6 +24,7 @@ QFrame* makeTile(const Kpi& kpi)
     auto* tile = new QFrame;
     tile->setObjectName(QStringLiteral("tile"));
     tile->setProperty("summaryKey", kpi.summaryKey);
+    tile->setProperty("kpiDefinition", kpi.definition.summaryKey);
     tile->setProperty("summaryValue", kpi.value);
     tile->setStyleSheet(tileStyle(kpi.verdict));
     tile->setAccessibleName(QStringLiteral("kpi:") + kpi.summaryKey);

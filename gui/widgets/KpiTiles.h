@@ -7,8 +7,8 @@
 class QGridLayout;
 
 // KPI tiles: value, label and, for SLO-bound figures, a green (pass) or red (fail) background.
-// Each tile is named "kpi:<summary key>" and carries the unscaled value in its "summaryValue" property,
-// which is how the end-to-end test checks the tiles against summary.json.
+// Each tile carries its summary key ("summaryKey"), the unscaled value ("summaryValue") and the KPI
+// definition it shows ("kpiDefinition"): how the end-to-end test checks the tiles against summary.json.
 class KpiTiles : public QWidget {
     Q_OBJECT
 public:
