@@ -80,10 +80,7 @@ ServerSpec read_server(const std::string& id, FieldReader r) {
   s.id = id;
   s.description = r.text("description", "");
   s.gpus_per_server = static_cast<int>(r.integer("gpus_per_server", 8, 1, 64));
-  if (r.has("gpu_form_factors")) {
-    for (const auto& item : r.node()->find("gpu_form_factors")->items()) s.gpu_form_factors.push_back(item.text());
-  }
-  r.section("gpu_form_factors");
+  s.gpu_form_factors = r.strings("gpu_form_factors");
   s.gpu_link_native = r.choice("gpu_link", "native", {"native", "pcie"}) == "native";
   s.pcie_gb_s = r.number("pcie_gb_s", 32, 1);
   s.nics = static_cast<int>(r.integer("nics", 1, 0));

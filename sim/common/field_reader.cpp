@@ -193,6 +193,24 @@ std::vector<double> FieldReader::numbers(std::string_view key) {
   return out;
 }
 
+std::vector<std::string> FieldReader::strings(std::string_view key) {
+  known_.emplace(key);
+  std::vector<std::string> out;
+  if (!has(key)) return out;
+  const ConfigNode* value = node_->find(key);
+  if (!value->is_sequence()) {
+    error(key, "expected a list of strings");
+    return out;
+  }
+  for (const auto& item : value->items()) {
+    if (item.is_scalar())
+      out.push_back(item.text());
+    else
+      errors_.add(item.where(), path_of(key), "expected a string in the list");
+  }
+  return out;
+}
+
 FieldReader FieldReader::section(std::string_view key) {
   known_.emplace(key);
   return FieldReader(has(key) ? node_->find(key) : nullptr, path_of(key), errors_);

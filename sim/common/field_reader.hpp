@@ -28,6 +28,7 @@ class FieldReader {
   std::string text(std::string_view key, std::string fallback);
   std::string choice(std::string_view key, std::string fallback, const std::vector<std::string>& options);
   std::vector<double> numbers(std::string_view key);
+  std::vector<std::string> strings(std::string_view key);
   // A nested mapping; reading an absent section yields an empty reader (all defaults).
   FieldReader section(std::string_view key);
 

@@ -100,8 +100,9 @@ Platform Simulation::build(const NetworkLayout& layout) {
   return platform;
 }
 
-void Simulation::spawn(const std::string& name, HostRef host, std::function<void()> body) {
-  sg4::Actor::create(name, host.host, std::move(body))->daemonize();
+void Simulation::spawn(const std::string& name, HostRef host, std::function<void()> body, bool daemon) {
+  auto actor = sg4::Actor::create(name, host.host, std::move(body));
+  if (daemon) actor->daemonize();
 }
 
 void Simulation::run_until(double end_time) { g_engine->run_until(end_time); }
@@ -124,7 +125,10 @@ Inbox::~Inbox() = default;
 void Inbox::post_receive() {
   if (posted_) return;
   // A permanent receiver lets messages travel while the owner is busy, as a NIC would.
-  if (!mailbox_->get_receiver()) mailbox_->set_receiver(sg4::Actor::self());
+  if (!receiver_set_) {
+    mailbox_->set_receiver(sg4::Actor::self());
+    receiver_set_ = true;
+  }
   posted_ = std::make_unique<PostedReceive>();
   posted_->comm = mailbox_->get_async<Message>(&posted_->slot);
 }

@@ -58,7 +58,8 @@ class Simulation {
   Simulation& operator=(const Simulation&) = delete;
 
   Platform build(const NetworkLayout& layout);
-  void spawn(const std::string& name, HostRef host, std::function<void()> body);
+  // The simulation ends when the last non-daemon actor returns; daemons are stopped then.
+  void spawn(const std::string& name, HostRef host, std::function<void()> body, bool daemon = true);
   void run_until(double end_time);
   long long events() const;  // distinct event times the engine processed
 };
@@ -86,6 +87,7 @@ class Inbox {
   struct PostedReceive;
   simgrid::s4u::Mailbox* mailbox_;
   std::unique_ptr<PostedReceive> posted_;
+  bool receiver_set_ = false;
 };
 
 }  // namespace aidc::des

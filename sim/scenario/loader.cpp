@@ -380,7 +380,7 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   read_workload(root.section("workload"), s.workload);
   read_slo(root.section("slo"), s.slo);
   FieldReader perf = root.section("performance");
-  s.performance.model = perf.choice("model", "roofline", {"roofline", "calibrated"});
+  s.performance.model = perf.choice("model", "roofline", {"roofline"});
   s.performance.calibration = perf.text("calibration", "");
   s.performance.step_overhead_ms = perf.number("step_overhead_ms", 1.5, 0, 1000);
   if (s.performance.model == "calibrated" && s.performance.calibration.empty())

@@ -1,0 +1,306 @@
+#include "report/summary.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/atomic_file.hpp"
+#include "common/statistics.hpp"
+#include "perf/memory_plan.hpp"
+
+namespace aidc {
+namespace {
+
+const char* status_name(RequestStatus s) {
+  switch (s) {
+    case RequestStatus::InFlight: return "unfinished";
+    case RequestStatus::Completed: return "completed";
+    case RequestStatus::Failed: return "failed";
+    case RequestStatus::Rejected: return "rejected";
+  }
+  return "unfinished";
+}
+
+nlohmann::ordered_json distribution(const std::vector<double>& values) {
+  const Summary s = summarize(values);
+  return {{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+}
+
+double mean_output_length(const LengthDistribution& d) {
+  switch (d.kind) {
+    case LengthDistribution::Kind::Fixed: return d.value;
+    case LengthDistribution::Kind::Uniform: return (d.min + d.max) / 2;
+    case LengthDistribution::Kind::LogNormal: return d.mean;
+    case LengthDistribution::Kind::Empirical: {
+      double sum = 0, weight = 0;
+      for (std::size_t i = 0; i < d.samples.size(); ++i) sum += d.samples[i] * d.weights[i], weight += d.weights[i];
+      return weight > 0 ? sum / weight : 0;
+    }
+  }
+  return d.value;
+}
+
+std::string format(const char* pattern, double value) {
+  char text[256];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+
+}  // namespace
+
+CapacityEstimate estimate_capacity(const Scenario& s, const Catalog& catalog, const PerformanceModel& performance,
+                                   double offered_requests_per_s) {
+  CapacityEstimate c;
+  c.offered_requests_per_s = offered_requests_per_s;
+  if (s.workload.kind == WorkloadSpec::Kind::ClosedLoop) c.rule_of_thumb_gpus = 2.0 * s.workload.users / 1000.0;
+  const double prompt = mean_output_length(s.workload.prompt_tokens);
+  const double output = mean_output_length(s.workload.output_tokens);
+  const MemoryPlan memory =
+      plan_memory(*catalog.model(s.deployment.model), *catalog.gpu(s.datacenter.gpu), s.deployment);
+  const double mean_context = prompt + output / 2;
+  const int kv_limit = static_cast<int>(static_cast<double>(memory.kv_capacity_tokens) / (prompt + output));
+  const int max_batch = std::max(1, std::min(s.deployment.max_batch_sequences, kv_limit));
+  const double tpot_limit = s.slo.tpot_s.value_or(std::numeric_limits<double>::infinity());
+  BatchShape shape;
+  double best_rate = 0;
+  for (int batch = 1; batch <= max_batch; batch = batch < 8 ? batch + 1 : batch + batch / 8) {
+    shape.clear();
+    shape.decode_sequences = shape.logits_rows = batch;
+    shape.decode_context_tokens = batch * mean_context;
+    const double step_s = performance.step(shape).seconds();
+    if (step_s > tpot_limit) break;
+    shape.clear();
+    shape.prefills.push_back({static_cast<int>(prompt), 0});
+    shape.logits_rows = 1;
+    const double prefill_s = performance.step(shape).seconds();
+    const double rate = 1.0 / (prefill_s + output * step_s / batch);
+    if (rate > best_rate) best_rate = rate, c.batch_at_slo = batch;
+  }
+  c.replica_requests_per_s = best_rate;
+  if (best_rate > 0)
+    c.estimated_min_gpus = std::ceil(offered_requests_per_s / best_rate) * s.deployment.tensor_parallel;
+  return c;
+}
+
+nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, const RunRecord& run,
+                                    const CapacityEstimate& capacity) {
+  const double warmup = s.simulation.warmup_s, end = s.simulation.duration_s, window = end - warmup;
+  long long completed = 0, failed = 0, rejected = 0, unfinished = 0, measured = 0, met = 0, judged = 0;
+  double finished_in_window = 0, input_tokens = 0, output_tokens = 0;
+  std::vector<double> ttft, tpot, e2e;
+  for (const auto& r : run.requests) {
+    switch (r.status) {
+      case RequestStatus::Completed: ++completed; break;
+      case RequestStatus::Failed: ++failed; break;
+      case RequestStatus::Rejected: ++rejected; break;
+      case RequestStatus::InFlight: ++unfinished; break;
+    }
+    if (r.status == RequestStatus::Completed && r.finish_s >= warmup) {
+      ++finished_in_window;
+      input_tokens += r.prompt_tokens;
+      output_tokens += r.output_tokens;
+    }
+    if (r.arrival_s < warmup) continue;
+    ++measured;
+    if (r.status == RequestStatus::InFlight) continue;
+    ++judged;
+    if (r.status != RequestStatus::Completed) continue;
+    const double first = r.first_token_s - r.arrival_s, total = r.finish_s - r.arrival_s;
+    ttft.push_back(first);
+    e2e.push_back(total);
+    bool ok = (!s.slo.ttft_s || first <= *s.slo.ttft_s) && (!s.slo.e2e_s || total <= *s.slo.e2e_s);
+    if (r.output_tokens > 1) {
+      const double per_token = (total - first) / (r.output_tokens - 1);
+      tpot.push_back(per_token);
+      ok = ok && (!s.slo.tpot_s || per_token <= *s.slo.tpot_s);
+    }
+    met += ok ? 1 : 0;
+  }
+  const double p = s.slo.percentile;
+  const double ttft_p = percentile(ttft, p), tpot_p = percentile(tpot, p), e2e_p = percentile(e2e, p);
+  const bool slo_met = !ttft.empty() && (!s.slo.ttft_s || ttft_p <= *s.slo.ttft_s) &&
+                       (!s.slo.tpot_s || tpot_p <= *s.slo.tpot_s) && (!s.slo.e2e_s || e2e_p <= *s.slo.e2e_s);
+
+  const TimeSeries& series = run.series;
+  double busy = 0, kv = 0, covered = 0;
+  for (std::size_t b = 0; b < series.bins(); ++b) {
+    const double bin_start = static_cast<double>(b) * series.interval();
+    if (bin_start + 1e-9 < warmup) continue;
+    covered += std::min(series.interval(), end - bin_start);
+    for (int r = 0; r < series.replicas(); ++r) busy += series.busy_s(r, b), kv += series.kv_fraction_s(r, b);
+  }
+  const double replica_seconds = covered * series.replicas();
+  const ServerSpec& server = *catalog.server(s.datacenter.server_type);
+  auto optional = [](const std::optional<double>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); };
+
+  nlohmann::ordered_json j;
+  j["scenario"] = s.name;
+  j["requests"] = {{"arrived", run.requests.size()}, {"completed", completed}, {"failed", failed},
+                   {"rejected", rejected}, {"unfinished", unfinished}, {"measured", measured}};
+  j["latency_s"] = {{"ttft", distribution(ttft)}, {"tpot", distribution(tpot)}, {"e2e", distribution(e2e)}};
+  j["throughput"] = {{"requests_per_s", finished_in_window / window},
+                     {"input_tokens_per_s", input_tokens / window},
+                     {"output_tokens_per_s", output_tokens / window}};
+  j["slo"] = {{"percentile", p},
+              {"ttft_s", optional(s.slo.ttft_s)},
+              {"tpot_s", optional(s.slo.tpot_s)},
+              {"e2e_s", optional(s.slo.e2e_s)},
+              {"ttft_at_percentile_s", ttft_p},
+              {"tpot_at_percentile_s", tpot_p},
+              {"e2e_at_percentile_s", e2e_p},
+              {"attainment", judged > 0 ? static_cast<double>(met) / static_cast<double>(judged) : 0.0},
+              {"met", slo_met}};
+  j["gpus"] = {{"type", s.datacenter.gpu},
+               {"count", s.deployment.replicas * s.deployment.tensor_parallel},
+               {"installed", s.datacenter.servers() * server.gpus_per_server},
+               {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0}};
+  j["kv_cache"] = {{"utilization_mean", replica_seconds > 0 ? kv / replica_seconds : 0.0},
+                   {"preemptions", run.preemptions},
+                   {"blocks_per_replica", run.kv_blocks_per_replica.empty() ? 0 : run.kv_blocks_per_replica.front()},
+                   {"max_blocks_used", run.max_kv_blocks_used}};
+  j["capacity"] = {{"offered_requests_per_s", capacity.offered_requests_per_s},
+                   {"replica_requests_per_s_at_slo", capacity.replica_requests_per_s},
+                   {"batch_at_slo", capacity.batch_at_slo},
+                   {"estimated_min_gpus", capacity.estimated_min_gpus},
+                   {"rule_of_thumb_gpus", capacity.rule_of_thumb_gpus}};
+  j["performance_model"] = run.performance_model;
+  j["sim"] = {{"simulated_s", run.simulated_s}, {"wall_s", run.wall_s}, {"events", run.events},
+              {"seed", s.simulation.seed}, {"fast_forward", s.simulation.fast_forward}};
+  return j;
+}
+
+std::string requests_csv(const RunRecord& run) {
+  std::string out = "id,arrival_s,first_token_s,finish_s,prompt_tokens,output_tokens,replica,status\n";
+  out.reserve(out.size() + run.requests.size() * 80);
+  char line[256];
+  for (std::size_t i = 0; i < run.requests.size(); ++i) {
+    const RequestRecord& r = run.requests[i];
+    auto time = [](double t, char* buffer, std::size_t size) {
+      if (std::isnan(t))
+        buffer[0] = '\0';
+      else
+        std::snprintf(buffer, size, "%.6f", t);
+      return buffer;
+    };
+    char first[32], finish[32];
+    std::snprintf(line, sizeof line, "%zu,%.6f,%s,%s,%d,%d,%d,%s\n", i, r.arrival_s, time(r.first_token_s, first, sizeof first),
+                  time(r.finish_s, finish, sizeof finish), r.prompt_tokens, r.output_tokens, r.replica, status_name(r.status));
+    out += line;
+  }
+  return out;
+}
+
+std::string timeseries_csv(const RunRecord& run) {
+  const TimeSeries& s = run.series;
+  std::string out = "t_s,arrivals,in_flight,queued,input_tokens_per_s,output_tokens_per_s,gpu_utilization_mean,kv_utilization_mean";
+  for (int r = 0; r < s.replicas(); ++r) out += ",r" + std::to_string(r) + "_util,r" + std::to_string(r) + "_kv";
+  out += '\n';
+  const double end = run.simulated_s;
+  char cell[64];
+  for (std::size_t b = 0; b < s.bins(); ++b) {
+    const double start = static_cast<double>(b) * s.interval();
+    const double width = std::min(s.interval(), end - start);
+    double busy = 0, kv = 0;
+    for (int r = 0; r < s.replicas(); ++r) busy += s.busy_s(r, b), kv += s.kv_fraction_s(r, b);
+    std::snprintf(cell, sizeof cell, "%.3f,%.0f,%.0f,%.0f,", start + width, s.arrivals(b), s.in_flight(b), s.queued(b));
+    out += cell;
+    std::snprintf(cell, sizeof cell, "%.3f,%.3f,%.6f,%.6f", s.input_tokens(b) / width, s.output_tokens(b) / width,
+                  busy / width / s.replicas(), kv / width / s.replicas());
+    out += cell;
+    for (int r = 0; r < s.replicas(); ++r) {
+      std::snprintf(cell, sizeof cell, ",%.6f,%.6f", s.busy_s(r, b) / width, s.kv_fraction_s(r, b) / width);
+      out += cell;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
+  std::string out;
+  auto line = [&out](const std::string& text) { out += text + "\n"; };
+  auto ms = [](double seconds) { return format("%.1f ms", seconds * 1000); };
+  auto latency_row = [&](const char* name, const nlohmann::ordered_json& d) {
+    char row[160];
+    std::snprintf(row, sizeof row, "  %-5s mean %9.1f ms   p50 %9.1f ms   p90 %9.1f ms   p99 %9.1f ms", name,
+                  1000 * d["mean"].get<double>(), 1000 * d["p50"].get<double>(), 1000 * d["p90"].get<double>(),
+                  1000 * d["p99"].get<double>());
+    line(row);
+  };
+  line("aidc run: " + s.name + "  (" + s.source_file + ")");
+  line("  " + std::to_string(j["gpus"]["count"].get<int>()) + " x " + s.datacenter.gpu + " in " +
+       std::to_string(s.datacenter.servers()) + " servers / " + std::to_string(s.datacenter.racks()) + " racks; " +
+       std::to_string(s.deployment.replicas) + " replicas of " + s.deployment.model + " (" + to_string(s.deployment.precision) +
+       ", TP " + std::to_string(s.deployment.tensor_parallel) + ")");
+  line("  " + j["performance_model"].get<std::string>());
+  line("");
+  const auto& r = j["requests"];
+  line("Requests: " + std::to_string(r["arrived"].get<long long>()) + " arrived, " +
+       std::to_string(r["completed"].get<long long>()) + " completed, " + std::to_string(r["failed"].get<long long>()) +
+       " failed, " + std::to_string(r["rejected"].get<long long>()) + " rejected, " +
+       std::to_string(r["unfinished"].get<long long>()) + " still in flight at the end");
+  line(format("Latency (requests arriving after the %.0f s warm-up):", s.simulation.warmup_s));
+  latency_row("TTFT", j["latency_s"]["ttft"]);
+  latency_row("TPOT", j["latency_s"]["tpot"]);
+  latency_row("E2E", j["latency_s"]["e2e"]);
+  const auto& t = j["throughput"];
+  line(format("Throughput: %.1f requests/s, ", t["requests_per_s"].get<double>()) +
+       format("%.0f input tokens/s, ", t["input_tokens_per_s"].get<double>()) +
+       format("%.0f output tokens/s", t["output_tokens_per_s"].get<double>()));
+  line(format("GPUs busy %.0f%% of the time; ", 100 * j["gpus"]["utilization_mean"].get<double>()) +
+       format("KV cache %.0f%% full on average; ", 100 * j["kv_cache"]["utilization_mean"].get<double>()) +
+       std::to_string(j["kv_cache"]["preemptions"].get<long long>()) + " preemptions");
+  line("");
+  const auto& slo = j["slo"];
+  const std::string pct = format("p%.0f", slo["percentile"].get<double>());
+  line("SLO (" + pct + "): " + std::string(slo["met"].get<bool>() ? "MET" : "NOT MET") +
+       format(" - %.1f%% of requests within every bound", 100 * slo["attainment"].get<double>()));
+  auto bound = [&](const char* name, const char* key, const char* measured) {
+    if (slo[key].is_null()) return;
+    const double limit = slo[key].get<double>(), value = slo[measured].get<double>();
+    line("  " + std::string(name) + " " + pct + " " + ms(value) + (value <= limit ? " <= " : " >  ") + ms(limit) +
+         (value <= limit ? "  ok" : "  MISSED"));
+  };
+  bound("TTFT", "ttft_s", "ttft_at_percentile_s");
+  bound("TPOT", "tpot_s", "tpot_at_percentile_s");
+  bound("E2E ", "e2e_s", "e2e_at_percentile_s");
+  const auto& c = j["capacity"];
+  line("");
+  line(format("Capacity lower bound (analytic, mean lengths, no queueing): one replica sustains %.2f requests/s", c["replica_requests_per_s_at_slo"].get<double>()) +
+       "at decode batch " + std::to_string(c["batch_at_slo"].get<int>()) + " within the TPOT SLO;" +
+       format(" the offered %.1f requests/s", c["offered_requests_per_s"].get<double>()) +
+       format(" need about %.0f GPUs.", c["estimated_min_gpus"].get<double>()));
+  const double rule = c["rule_of_thumb_gpus"].get<double>();
+  if (rule > 0) {
+    // The simulation decides; the analytic figure (mean lengths, no queueing) is a lower bound.
+    const int used = j["gpus"]["count"].get<int>();
+    const bool met = j["slo"]["met"].get<bool>();
+    std::string verdict;
+    if (met && used <= rule)
+      verdict = "It HOLDS: " + std::to_string(used) + " GPUs meet the SLO.";
+    else if (!met && used >= rule)
+      verdict = "It does NOT hold: " + std::to_string(used) + " GPUs, at or above the rule, miss the SLO.";
+    else
+      verdict = "This run (" + std::to_string(used) + " GPUs, SLO " + (met ? "met" : "missed") +
+                ") cannot tell; `aidc plan` finds the smallest deployment that meets it.";
+    line(format("Rule of thumb (seeds): 2 A100 per 1,000 concurrent users gives %.0f GPUs for ", rule) +
+         std::to_string(s.workload.users) + format(" users thinking %.0f s. ", s.workload.think_time_s) + verdict +
+         (s.datacenter.gpu.rfind("A100", 0) == 0 ? "" : " (The rule is stated for A100; this run uses " + s.datacenter.gpu + ".)"));
+  }
+  line(format("Simulated %.0f s in ", j["sim"]["simulated_s"].get<double>()) +
+       format("%.2f s wall, ", j["sim"]["wall_s"].get<double>()) + std::to_string(j["sim"]["events"].get<long long>()) +
+       " events.");
+  return out;
+}
+
+void write_run_outputs(const std::string& dir, const Scenario& scenario, const nlohmann::ordered_json& summary,
+                       const RunRecord& run) {
+  std::filesystem::create_directories(dir);
+  write_file_atomically(dir + "/requests.csv", requests_csv(run));
+  write_file_atomically(dir + "/timeseries.csv", timeseries_csv(run));
+  write_file_atomically(dir + "/scenario.yaml", to_yaml(scenario.resolved));
+  write_file_atomically(dir + "/report.txt", text_report(scenario, summary));
+  write_file_atomically(dir + "/summary.json", summary.dump(2) + "\n");
+}
+
+}  // namespace aidc
