@@ -14,6 +14,9 @@ std::vector<std::string> engine_arguments() {
   return {"aidc",
           "--cfg=contexts/factory:raw",        // fastest context switches (reference: 0.51 us)
           "--cfg=network/crosstraffic:0",      // no TCP ack flows: halves the cost of each message
+          // Requests ride established HTTP connections: latency + size / bandwidth (CM02), without
+          // LV08's slow-start factors (13x latency), which model fresh TCP flows.
+          "--cfg=network/model:CM02",
           "--log=root.thresh:critical",        // aidc reports; SimGrid stays quiet
           "--log=xbt_cfg.thresh:critical"};
 }

@@ -169,9 +169,8 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
   return j;
 }
 
-std::string requests_csv(const RunRecord& run) {
-  std::string out = "id,arrival_s,first_token_s,finish_s,prompt_tokens,output_tokens,replica,status\n";
-  out.reserve(out.size() + run.requests.size() * 80);
+void write_requests_csv(std::ostream& out, const RunRecord& run) {
+  out << "id,arrival_s,first_token_s,finish_s,prompt_tokens,output_tokens,replica,status\n";
   char line[256];
   for (std::size_t i = 0; i < run.requests.size(); ++i) {
     const RequestRecord& r = run.requests[i];
@@ -185,9 +184,8 @@ std::string requests_csv(const RunRecord& run) {
     char first[32], finish[32];
     std::snprintf(line, sizeof line, "%zu,%.6f,%s,%s,%d,%d,%d,%s\n", i, r.arrival_s, time(r.first_token_s, first, sizeof first),
                   time(r.finish_s, finish, sizeof finish), r.prompt_tokens, r.output_tokens, r.replica, status_name(r.status));
-    out += line;
+    out << line;
   }
-  return out;
 }
 
 std::string timeseries_csv(const RunRecord& run) {
@@ -267,7 +265,7 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   const auto& c = j["capacity"];
   line("");
   line(format("Capacity lower bound (analytic, mean lengths, no queueing): one replica sustains %.2f requests/s", c["replica_requests_per_s_at_slo"].get<double>()) +
-       "at decode batch " + std::to_string(c["batch_at_slo"].get<int>()) + " within the TPOT SLO;" +
+       " at decode batch " + std::to_string(c["batch_at_slo"].get<int>()) + " within the TPOT SLO;" +
        format(" the offered %.1f requests/s", c["offered_requests_per_s"].get<double>()) +
        format(" need about %.0f GPUs.", c["estimated_min_gpus"].get<double>()));
   const double rule = c["rule_of_thumb_gpus"].get<double>();
@@ -296,7 +294,7 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
 void write_run_outputs(const std::string& dir, const Scenario& scenario, const nlohmann::ordered_json& summary,
                        const RunRecord& run) {
   std::filesystem::create_directories(dir);
-  write_file_atomically(dir + "/requests.csv", requests_csv(run));
+  write_file_atomically(dir + "/requests.csv", [&](std::ostream& out) { write_requests_csv(out, run); });
   write_file_atomically(dir + "/timeseries.csv", timeseries_csv(run));
   write_file_atomically(dir + "/scenario.yaml", to_yaml(scenario.resolved));
   write_file_atomically(dir + "/report.txt", text_report(scenario, summary));

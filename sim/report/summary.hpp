@@ -2,6 +2,7 @@
 // Turns what a run recorded into the numbers a planner reads: summary.json, requests.csv,
 // timeseries.csv and the text report.
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 #include "catalog/catalog.hpp"
@@ -26,7 +27,7 @@ CapacityEstimate estimate_capacity(const Scenario& scenario, const Catalog& cata
 
 nlohmann::ordered_json make_summary(const Scenario& scenario, const Catalog& catalog, const RunRecord& run,
                                     const CapacityEstimate& capacity);
-std::string requests_csv(const RunRecord& run);
+void write_requests_csv(std::ostream& out, const RunRecord& run);
 std::string timeseries_csv(const RunRecord& run);
 std::string text_report(const Scenario& scenario, const nlohmann::ordered_json& summary);
 

@@ -136,17 +136,17 @@ void BatchScheduler::plan_decode_run() {
   int iterations = kMaxFastForwardIterations;
   for (const auto& seq : running_) iterations = std::min(iterations, seq.request.output_tokens - seq.generated);
   // New blocks needed at each iteration of the run; stop before one that would not fit.
-  std::vector<long long> new_blocks(static_cast<std::size_t>(iterations) + 1, 0);
+  run_blocks_used_.assign(static_cast<std::size_t>(iterations) + 1, 0);
   const int block = limits_.kv_block_tokens;
   for (const auto& seq : running_) {
     const long long spare = seq.blocks * block - seq.computed;  // tokens that still fit its blocks
-    for (long long s = spare + 1; s <= iterations; s += block) ++new_blocks[static_cast<std::size_t>(s)];
+    for (long long s = spare + 1; s <= iterations; s += block) ++run_blocks_used_[static_cast<std::size_t>(s)];
   }
-  long long used = 0;
   int fitting = 0;
+  run_blocks_used_[0] = kv_blocks_used();
   for (int s = 1; s <= iterations; ++s) {
-    used += new_blocks[static_cast<std::size_t>(s)];
-    if (used > free_blocks_) break;
+    run_blocks_used_[static_cast<std::size_t>(s)] += run_blocks_used_[static_cast<std::size_t>(s) - 1];
+    if (run_blocks_used_[static_cast<std::size_t>(s)] > limits_.kv_blocks) break;
     fitting = s;
   }
   if (fitting < 2) {  // nothing to gain: let the single-iteration path (and its preemption) run
@@ -209,21 +209,22 @@ void BatchScheduler::apply_single_iteration(double start, SchedulerEvents& event
 }
 
 void BatchScheduler::apply_decode_run(int iterations, double start, SchedulerEvents& events) {
+  // Blocks in use after each iteration were counted when the run was planned.
   double time = start;
   const int sequences = static_cast<int>(running_.size());
-  for (int s = 0; s < iterations; ++s) {
-    for (auto& seq : running_) {
-      ++seq.computed;
-      const long long need = blocks_for(seq.computed) - seq.blocks;
-      seq.blocks += need;
-      free_blocks_ -= need;
-    }
-    const double end = time + durations_[static_cast<std::size_t>(s)];
-    events.on_iteration(time, end, 0, sequences, kv_blocks_used());
+  for (int s = 1; s <= iterations; ++s) {
+    const double end = time + durations_[static_cast<std::size_t>(s) - 1];
+    events.on_iteration(time, end, 0, sequences, run_blocks_used_[static_cast<std::size_t>(s)]);
     time = end;
   }
+  for (auto& seq : running_) {
+    seq.computed += iterations;
+    seq.generated += iterations;
+    const long long need = blocks_for(seq.computed) - seq.blocks;
+    seq.blocks += need;
+    free_blocks_ -= need;
+  }
   for (std::size_t i = 0; i < running_.size();) {
-    running_[i].generated += iterations;
     if (running_[i].generated >= running_[i].request.output_tokens) {
       finish_sequence(i, time, events);
       continue;

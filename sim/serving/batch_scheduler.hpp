@@ -87,6 +87,7 @@ class BatchScheduler {
   std::vector<Sequence> running_;  // in admission order; the last is preempted first
   BatchShape shape_;
   std::vector<double> durations_;
+  std::vector<long long> run_blocks_used_;  // [i]: blocks in use after iteration i of a decode run
   bool planned_decode_run_ = false;
 };
 
