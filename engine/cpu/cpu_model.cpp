@@ -5,12 +5,14 @@
 #include <numeric>
 
 #include "common/error.h"
+#include "common/numeric.h"
 #include "runtime/sampling.h"
 
 namespace aidc {
 
-CpuModel::CpuModel(const ModelConfig& config, const WeightSource& source, int kv_blocks, int block_tokens)
-    : c_(config), kv_blocks_(kv_blocks), block_tokens_(block_tokens) {
+CpuModel::CpuModel(const ModelConfig& config, const WeightSource& source, int kv_blocks, int block_tokens,
+                   bool bf16_activations)
+    : c_(config), kv_blocks_(kv_blocks), block_tokens_(block_tokens), bf16_activations_(bf16_activations) {
   for (const TensorSpec& spec : expected_tensors(c_)) {
     std::vector<float> v = source.read(spec);
     const int64_t rows = spec.shape[0], cols = spec.shape.size() > 1 ? spec.shape[1] : 1;
@@ -32,8 +34,14 @@ float* CpuModel::cache_slot(int layer, const SeqChunk& s, int pos) {
   return cache_[layer].data() + (size_t(block) * block_tokens_ + pos % block_tokens_) * c_.kv_values_per_token();
 }
 
-Mat CpuModel::linear(const Mat& x, const std::string& weight) const {
+Mat& CpuModel::bf16(Mat& m) const {
+  if (bf16_activations_) m = m.unaryExpr([](float v) { return round_to_bf16(v); });
+  return m;
+}
+
+Mat CpuModel::linear(const Mat& x, const std::string& weight, bool bf16_output) const {
   Mat y = x * w(weight + ".weight").transpose();
+  if (bf16_output) bf16(y);
   auto bias = weights_.find(weight + ".bias");
   if (bias != weights_.end()) y.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(bias->second.data(), y.cols());
   return y;
@@ -46,7 +54,7 @@ Mat CpuModel::rmsnorm(const Mat& x, const std::string& weight) const {
     const float inv = 1.0f / std::sqrt(x.row(r).squaredNorm() / x.cols() + static_cast<float>(c_.rms_eps));
     for (int i = 0; i < x.cols(); ++i) y(r, i) = x(r, i) * inv * g(i, 0);
   }
-  return y;
+  return bf16(y);
 }
 
 // Llama/Qwen rotate the two halves of a head (i, i + d/2); DeepSeek's MLA rotates adjacent pairs
@@ -75,10 +83,15 @@ static void softmax_inplace(std::vector<float>& s) {
 Mat CpuModel::attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places) {
   const std::string p = layer_prefix(layer) + "self_attn.";
   const int hd = c_.head_dim, kvw = c_.kv_heads * hd, group = c_.heads / c_.kv_heads;
-  Mat q = linear(x, p + "q_proj"), k = linear(x, p + "k_proj"), v = linear(x, p + "v_proj");
+  Mat q = linear(x, p + "q_proj", true), k = linear(x, p + "k_proj", true), v = linear(x, p + "v_proj", true);
+  bf16(v);
   for (int t = 0; t < x.rows(); ++t) {
     for (int h = 0; h < c_.heads; ++h) rope(&q(t, h * hd), places[t].pos, false);
     for (int h = 0; h < c_.kv_heads; ++h) rope(&k(t, h * hd), places[t].pos, false);
+  }
+  bf16(q);
+  bf16(k);
+  for (int t = 0; t < x.rows(); ++t) {
     float* slot = cache_slot(layer, b.seqs[places[t].seq], places[t].pos);
     std::copy_n(&k(t, 0), kvw, slot);
     std::copy_n(&v(t, 0), kvw, slot + kvw);
@@ -104,7 +117,7 @@ Mat CpuModel::attention(int layer, const Mat& x, const StepBatch& b, const std::
       }
     }
   }
-  return linear(out, p + "o_proj");
+  return linear(bf16(out), p + "o_proj");
 }
 
 // MLA, written the plain way: the cache holds the normalised latent c (kv_lora_rank) and the rotated
@@ -151,9 +164,9 @@ Mat CpuModel::mla_attention(int layer, const Mat& x, const StepBatch& b, const s
 }
 
 Mat CpuModel::ffn(const Mat& x, const std::string& prefix) const {
-  Mat gate = linear(x, prefix + "gate_proj"), up = linear(x, prefix + "up_proj");
+  Mat gate = linear(x, prefix + "gate_proj", true), up = linear(x, prefix + "up_proj", true);
   Mat act = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
-  return linear(act, prefix + "down_proj");
+  return linear(bf16(act), prefix + "down_proj");
 }
 
 Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* bias) {

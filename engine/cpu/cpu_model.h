@@ -16,7 +16,10 @@ using Vec = Eigen::VectorXf;
 
 class CpuModel : public Backend {
  public:
-  CpuModel(const ModelConfig& config, const WeightSource& weights, int kv_blocks, int block_tokens = 16);
+  // bf16_activations: round activations where the GPU path stores them as bf16 (GEMM inputs and
+  // outputs, q/k/v, the KV cache), so GPU tests compare arithmetic, not storage precision.
+  CpuModel(const ModelConfig& config, const WeightSource& weights, int kv_blocks, int block_tokens = 16,
+           bool bf16_activations = false);
 
   const ModelConfig& config() const override { return c_; }
   int kv_blocks() const override { return kv_blocks_; }
@@ -32,7 +35,8 @@ class CpuModel : public Backend {
   };
   const Mat& w(const std::string& name) const;
   float* cache_slot(int layer, const SeqChunk& s, int pos);
-  Mat linear(const Mat& x, const std::string& weight) const;  // x W^T (+ bias when one exists)
+  Mat linear(const Mat& x, const std::string& weight, bool bf16_output = false) const;  // x W^T (+ bias)
+  Mat& bf16(Mat& m) const;  // rounds in place in bf16_activations mode
   Mat rmsnorm(const Mat& x, const std::string& weight) const;
   void rope(float* v, int pos, bool interleaved) const;       // in place, rope_dim values
   Mat attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
@@ -42,6 +46,7 @@ class CpuModel : public Backend {
 
   ModelConfig c_;
   int kv_blocks_, block_tokens_;
+  bool bf16_activations_;
   std::map<std::string, Mat> weights_;
   std::vector<std::vector<float>> cache_;  // per layer: [block][slot][kv_values_per_token]
   std::vector<float> inv_freq_;

@@ -59,8 +59,6 @@ __global__ void __launch_bounds__(kPrefillThreads) prefill_kernel(const bf16* __
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int n_kv = start + tile * kTile + q_rows;  // keys visible to the tile's last query
-  const int r = warp * 16 + lane / 2, half = lane % 2;  // softmax: two lanes per row
-  const int q_pos = start + tile * kTile + r;
   const float scale_log2 = scale * 1.4426950409f;
 
   for (int kv0 = 0; kv0 < n_kv; kv0 += kTile) {
@@ -94,33 +92,26 @@ __global__ void __launch_bounds__(kPrefillThreads) prefill_kernel(const bf16* __
     }
     __syncwarp();
 
-    // Online softmax of row r over columns half*32 .. half*32+31.
-    float s[32];
-    float mx = -FLT_MAX;
-#pragma unroll
-    for (int c = 0; c < 32; ++c) {
-      const int col = half * 32 + c, kv_pos = kv0 + col;
-      s[c] = (kv_pos <= q_pos && kv_pos < n_kv) ? ss[r * kTile + col] * scale_log2 : -FLT_MAX;
-      mx = fmaxf(mx, s[c]);
+    // Online softmax, one row at a time across the warp: lane owns columns lane and lane + 32, so
+    // shared-memory accesses are consecutive (a lane-per-row layout hits one bank 32 times).
+    for (int i = 0; i < 16; ++i) {
+      const int row = warp * 16 + i, q_pos = start + tile * kTile + row;
+      float s0 = -FLT_MAX, s1 = -FLT_MAX;
+      if (kv0 + lane <= q_pos && kv0 + lane < n_kv) s0 = ss[row * kTile + lane] * scale_log2;
+      if (kv0 + lane + 32 <= q_pos && kv0 + lane + 32 < n_kv) s1 = ss[row * kTile + lane + 32] * scale_log2;
+      const float old_max = row_max[row];
+      const float new_max = fmaxf(old_max, warp_max(fmaxf(s0, s1)));
+      const float p0 = s0 == -FLT_MAX ? 0.0f : exp2f(s0 - new_max), p1 = s1 == -FLT_MAX ? 0.0f : exp2f(s1 - new_max);
+      ps[row * kTile + lane] = __float2bfloat16_rn(p0);
+      ps[row * kTile + lane + 32] = __float2bfloat16_rn(p1);
+      const float alpha = exp2f(old_max - new_max);
+      const float sum = warp_sum(p0 + p1);  // also orders every lane's read of row_max before the write
+      for (int d = lane; d < HD; d += 32) os[row * HD + d] *= alpha;
+      if (lane == 0) {
+        row_max[row] = new_max;
+        row_sum[row] = row_sum[row] * alpha + sum;
+      }
     }
-    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-    const float old_max = row_max[r];
-    const float new_max = fmaxf(old_max, mx);
-    const float alpha = exp2f(old_max - new_max);
-    float sum = 0;
-#pragma unroll
-    for (int c = 0; c < 32; ++c) {
-      const float p = s[c] == -FLT_MAX ? 0.0f : exp2f(s[c] - new_max);
-      sum += p;
-      ps[r * kTile + half * 32 + c] = __float2bfloat16_rn(p);
-    }
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    __syncwarp();  // both lanes of the row have read the old max
-    if (half == 0) {
-      row_max[r] = new_max;
-      row_sum[r] = row_sum[r] * alpha + sum;
-    }
-    for (int d = half * HD / 2; d < (half + 1) * HD / 2; ++d) os[r * HD + d] *= alpha;
     __syncwarp();
 
     // O += P V for this warp's rows.

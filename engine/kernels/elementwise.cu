@@ -5,13 +5,15 @@
 
 namespace aidc {
 
+// Grids spread one token's row over many blocks: decode steps have a single token per sequence,
+// and a one-block loop over a row is latency-bound.
 __global__ void embedding_kernel(const int* tokens, const bf16* table, float* x, int hidden) {
-  const bf16* row = table + int64_t(tokens[blockIdx.x]) * hidden;
-  for (int i = threadIdx.x; i < hidden; i += blockDim.x) x[int64_t(blockIdx.x) * hidden + i] = __bfloat162float(row[i]);
+  const int i = blockIdx.y * blockDim.x + threadIdx.x;
+  if (i < hidden) x[int64_t(blockIdx.x) * hidden + i] = __bfloat162float(table[int64_t(tokens[blockIdx.x]) * hidden + i]);
 }
 
 void embedding(const int* tokens, const bf16* table, float* x, int n_tokens, int hidden, cudaStream_t s) {
-  embedding_kernel<<<n_tokens, 256, 0, s>>>(tokens, table, x, hidden);
+  embedding_kernel<<<dim3(n_tokens, ceil_div(hidden, 256)), 256, 0, s>>>(tokens, table, x, hidden);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -32,6 +34,7 @@ __global__ void rmsnorm_kernel(const In* x, const int* rows, const bf16* gain, b
   __shared__ float scratch[32];
   const In* row = x + int64_t(rows ? rows[blockIdx.x] : blockIdx.x) * in_stride;
   float ss = 0;
+#pragma unroll 4
   for (int i = threadIdx.x; i < hidden; i += blockDim.x) {
     const float v = static_cast<float>(row[i]);
     ss += v * v;
@@ -44,13 +47,13 @@ __global__ void rmsnorm_kernel(const In* x, const int* rows, const bf16* gain, b
 
 void rmsnorm(const float* x, const int* rows, const bf16* gain, bf16* out, int n_rows, int hidden, float eps,
              cudaStream_t s) {
-  rmsnorm_kernel<float><<<n_rows, 256, 0, s>>>(x, rows, gain, out, hidden, hidden, hidden, eps);
+  rmsnorm_kernel<float><<<n_rows, 1024, 0, s>>>(x, rows, gain, out, hidden, hidden, hidden, eps);
   CUDA_CHECK_LAUNCH();
 }
 
 void rmsnorm_bf16(const bf16* x, const bf16* gain, bf16* out, int n_rows, int hidden, int in_stride, int out_stride,
                   float eps, cudaStream_t s) {
-  rmsnorm_kernel<bf16><<<n_rows, 256, 0, s>>>(x, nullptr, gain, out, hidden, in_stride, out_stride, eps);
+  rmsnorm_kernel<bf16><<<n_rows, 1024, 0, s>>>(x, nullptr, gain, out, hidden, in_stride, out_stride, eps);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -58,7 +61,8 @@ __global__ void swiglu_kernel(const bf16* gate_up, bf16* act, int inter) {
   const uint4* g = reinterpret_cast<const uint4*>(gate_up + int64_t(blockIdx.x) * 2 * inter);
   const uint4* u = g + inter / 8;
   uint4* o = reinterpret_cast<uint4*>(act + int64_t(blockIdx.x) * inter);
-  for (int i = threadIdx.x; i < inter / 8; i += blockDim.x) {
+  const int i = blockIdx.y * blockDim.x + threadIdx.x;
+  if (i < inter / 8) {
     float gf[8], uf[8];
     unpack8(g[i], gf);
     unpack8(u[i], uf);
@@ -70,47 +74,49 @@ __global__ void swiglu_kernel(const bf16* gate_up, bf16* act, int inter) {
 
 void swiglu(const bf16* gate_up, bf16* act, int n_tokens, int inter, cudaStream_t s) {
   require(inter % 8 == 0, "swiglu: intermediate size must be a multiple of 8");
-  swiglu_kernel<<<n_tokens, 256, 0, s>>>(gate_up, act, inter);
+  swiglu_kernel<<<dim3(n_tokens, ceil_div(inter / 8, 256)), 256, 0, s>>>(gate_up, act, inter);
   CUDA_CHECK_LAUNCH();
 }
 
-// One block per token; thread i handles rotary pair i of every head (halves layout, as HF Llama).
+// Block (token, head) over the q heads, then the k heads, then the v heads; thread d handles rotary
+// pair (d, d + head_dim/2) (halves layout, as HF Llama), or copies two values of a v head.
 __global__ void rope_qkv_kernel(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
                                 const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int heads,
                                 int kv_heads, int head_dim, int block_tokens) {
-  const int t = blockIdx.x, half = head_dim / 2, width = (heads + 2 * kv_heads) * head_dim;
-  const bf16* row = qkv + int64_t(t) * width;
-  const int slot = slots[t], block = slot / block_tokens, offset = slot % block_tokens;
-  auto value = [&](int i) { return __bfloat162float(row[i]) + (bias ? __bfloat162float(bias[i]) : 0.0f); };
-  auto cache_index = [&](int kvh, int d) {
-    return ((int64_t(block) * kv_heads + kvh) * block_tokens + offset) * head_dim + d;
+  const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x, half = head_dim / 2;
+  const int64_t base = int64_t(t) * (heads + 2 * kv_heads) * head_dim + h * head_dim;
+  auto value = [&](int i) {
+    return __bfloat162float(qkv[base + i]) + (bias ? __bfloat162float(bias[h * head_dim + i]) : 0.0f);
   };
-  for (int i = threadIdx.x; i < (heads + kv_heads) * half; i += blockDim.x) {
-    const int h = i / half, d = i % half;
-    float sn, cs;
-    sincosf(static_cast<float>(positions[t]) * inv_freq[d], &sn, &cs);
-    cs *= rope_scale;
-    sn *= rope_scale;
-    const int base = h * head_dim;  // q heads first, then k heads
-    const float a = value(base + d), b = value(base + d + half);
-    const float ra = a * cs - b * sn, rb = b * cs + a * sn;
-    if (h < heads) {
-      q_out[int64_t(t) * heads * head_dim + base + d] = __float2bfloat16_rn(ra);
-      q_out[int64_t(t) * heads * head_dim + base + d + half] = __float2bfloat16_rn(rb);
-    } else {
-      cache.k[cache_index(h - heads, d)] = __float2bfloat16_rn(ra);
-      cache.k[cache_index(h - heads, d + half)] = __float2bfloat16_rn(rb);
-    }
+  const int slot = slots[t], block = slot / block_tokens, offset = slot % block_tokens;
+  auto cache_index = [&](int kvh, int i) {
+    return ((int64_t(block) * kv_heads + kvh) * block_tokens + offset) * head_dim + i;
+  };
+  if (h >= heads + kv_heads) {
+    const int kvh = h - heads - kv_heads;
+    cache.v[cache_index(kvh, d)] = __float2bfloat16_rn(value(d));
+    cache.v[cache_index(kvh, d + half)] = __float2bfloat16_rn(value(d + half));
+    return;
   }
-  const int v_base = (heads + kv_heads) * head_dim;
-  for (int i = threadIdx.x; i < kv_heads * head_dim; i += blockDim.x)
-    cache.v[cache_index(i / head_dim, i % head_dim)] = __float2bfloat16_rn(value(v_base + i));
+  float sn, cs;
+  sincosf(static_cast<float>(positions[t]) * inv_freq[d], &sn, &cs);
+  cs *= rope_scale;
+  sn *= rope_scale;
+  const float a = value(d), b = value(d + half);
+  const bf16 ra = __float2bfloat16_rn(a * cs - b * sn), rb = __float2bfloat16_rn(b * cs + a * sn);
+  if (h < heads) {
+    q_out[(int64_t(t) * heads + h) * head_dim + d] = ra;
+    q_out[(int64_t(t) * heads + h) * head_dim + d + half] = rb;
+  } else {
+    cache.k[cache_index(h - heads, d)] = ra;
+    cache.k[cache_index(h - heads, d + half)] = rb;
+  }
 }
 
 void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
                        const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int n_tokens, int heads,
                        int kv_heads, int head_dim, int block_tokens, cudaStream_t s) {
-  rope_qkv_kernel<<<n_tokens, 256, 0, s>>>(qkv, bias, positions, slots, inv_freq, rope_scale, q_out, cache, heads,
+  rope_qkv_kernel<<<dim3(n_tokens, heads + 2 * kv_heads), head_dim / 2, 0, s>>>(qkv, bias, positions, slots, inv_freq, rope_scale, q_out, cache, heads,
                                            kv_heads, head_dim, block_tokens);
   CUDA_CHECK_LAUNCH();
 }
