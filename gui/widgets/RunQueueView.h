@@ -12,6 +12,8 @@ class RunQueueView : public QWidget {
     Q_OBJECT
 public:
     explicit RunQueueView(RunQueue* queue, QWidget* parent = nullptr);
+    // Short by default: the dock should leave the tabs most of the window.
+    QSize sizeHint() const override { return {900, 150}; }
 
 signals:
     void showResultsRequested(int row);

@@ -69,7 +69,7 @@ ScenarioEditor::ScenarioEditor(ScenarioDocument* document, const QString& scenar
     m_tabs->addTab(m_yaml, tr("&YAML"));
 
     m_issueList->setObjectName(QStringLiteral("issueList"));
-    m_issueList->setMaximumHeight(110);
+    m_issueList->setMaximumHeight(80);
     m_issueList->setToolTip(tr("Problems aidc validate found; activate one to go to its field"));
     connect(m_issueList, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
         const QString path = item->data(Qt::UserRole).toString();
@@ -107,9 +107,10 @@ QWidget* ScenarioEditor::buildForm(const QString& scenariosDir)
     auto* columns = new QHBoxLayout(form);
     QList<QVBoxLayout*> columnLayouts;
     const QStringList sections = scenarioFieldSections();
+    // Three columns of about equal height, so the whole form fits a laptop screen.
+    const QStringList columnStarts = {QStringLiteral("Scenario"), QStringLiteral("Deployment"), QStringLiteral("SLO")};
     for (int s = 0; s < sections.size(); ++s) {
-        // Sections flow into three columns so the whole form fits a laptop screen.
-        if (s % 3 == 0) {
+        if (columnLayouts.isEmpty() || columnStarts.contains(sections[s])) {
             columnLayouts.append(new QVBoxLayout);
             columns->addLayout(columnLayouts.last(), 1);
         }
