@@ -117,7 +117,11 @@ void AidcProcess::finish(Outcome outcome, const QString& message)
 
 QString AidcProcess::diagnosticTail() const
 {
-    if (m_diagnostics.isEmpty())
+    // Errors go to stderr; batch and plan list their failed runs on stdout, the fallback.
+    const QStringList lines = m_diagnostics.isEmpty()
+        ? QString::fromUtf8(m_stdout).split(u'\n', Qt::SkipEmptyParts)
+        : m_diagnostics;
+    if (lines.isEmpty())
         return {};
-    return QStringLiteral(":\n") + m_diagnostics.mid(qMax(0, m_diagnostics.size() - kQuotedDiagnosticLines)).join(u'\n');
+    return QStringLiteral(":\n") + lines.mid(qMax(0, lines.size() - kQuotedDiagnosticLines)).join(u'\n');
 }

@@ -5,6 +5,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonDocument>
 
 StudyController::StudyController(QString aidcProgram, QString runsDir, QObject* parent)
@@ -68,14 +69,19 @@ void StudyController::cancel()
 
 void StudyController::onFinished(AidcProcess::Outcome outcome, const QString& message)
 {
-    if (outcome != AidcProcess::Outcome::Succeeded) {
+    const QDir dir(m_outDir);
+    const QString tablePath = dir.filePath(m_kind == Kind::Sweep ? QStringLiteral("batch.csv") : QStringLiteral("plan.csv"));
+    // aidc batch exits non-zero when some of its runs failed but still writes the table, whose status column
+    // says which: those results are worth showing.
+    const bool answered = outcome == AidcProcess::Outcome::Succeeded
+        || ((outcome == AidcProcess::Outcome::InvalidInput || outcome == AidcProcess::Outcome::Failed)
+            && QFileInfo::exists(tablePath));
+    if (!answered) {
         emit finished(false, message);
         return;
     }
-    const QDir dir(m_outDir);
-    const QString tableName = m_kind == Kind::Sweep ? QStringLiteral("batch.csv") : QStringLiteral("plan.csv");
     QString error;
-    if (!readCsvFile(dir.filePath(tableName), &m_table, &error)) {
+    if (!readCsvFile(tablePath, &m_table, &error)) {
         emit finished(false, error);
         return;
     }
@@ -84,5 +90,5 @@ void StudyController::onFinished(AidcProcess::Outcome outcome, const QString& me
         if (planJson.open(QIODevice::ReadOnly))
             m_winner = QJsonDocument::fromJson(planJson.readAll()).object().value(u"winner").toObject();
     }
-    emit finished(true, {});
+    emit finished(true, outcome == AidcProcess::Outcome::Succeeded ? QString() : tr("some runs failed: see the table's status column"));
 }

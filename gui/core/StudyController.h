@@ -29,13 +29,14 @@ public:
 
     Kind kind() const { return m_kind; }
     QString outDir() const { return m_outDir; }
-    // batch.csv or plan.csv of the last study that finished.
+    // batch.csv or plan.csv of the last study that finished (written even when some of its runs failed).
     const CsvTable& table() const { return m_table; }
     // plan.json's "winner" (empty for sweeps or when the plan found none).
     QJsonObject planWinner() const { return m_winner; }
 
 signals:
     void started();
+    // succeeded: table() holds the results; message: why not, or a note such as "some runs failed".
     void finished(bool succeeded, const QString& message);
 
 private:

@@ -31,10 +31,11 @@ struct LatencyChoice {
     const char* batchKey;
     const char* planColumn;
 };
+// TTFT first: it is the SLO that binds in most scenarios, and the one aidc plan's frontier is drawn against.
 constexpr LatencyChoice kLatencies[] = {
-    {"E2E p99", "latency_s.e2e.p99", "e2e_p99_s"},
     {"TTFT p99", "latency_s.ttft.p99", "ttft_p99_s"},
     {"TPOT p99", "latency_s.tpot.p99", "tpot_p99_s"},
+    {"E2E p99", "latency_s.e2e.p99", "e2e_p99_s"},
 };
 
 } // namespace
@@ -170,6 +171,7 @@ void StudyView::onFinished(bool succeeded, const QString& message)
         return;
     }
     m_tableModel->setTable(m_controller->table());
+    m_note = message;
     showPoints();
 }
 
@@ -209,5 +211,7 @@ void StudyView::showPoints()
                            winner.value(u"max_batch_sequences").toVariant().toString(),
                            winner.value(u"gpus").toVariant().toString());
     }
+    if (!m_note.isEmpty())
+        answer += QStringLiteral("<br><span style=\"color:#cf222e\">%1</span>").arg(m_note.toHtmlEscaped());
     m_answer->setText(answer + tr("<br>Results in %1").arg(m_controller->outDir().toHtmlEscaped()));
 }

@@ -42,4 +42,5 @@ private:
     QVBoxLayout* m_chartSlot;
     QWidget* m_chart = nullptr;
     CsvTableModel* m_tableModel;
+    QString m_note;   // from the last study: e.g. some of its runs failed
 };

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Test double for `aidc` in the controller tests (progress, failure, crash, cancel); the end-to-end test
-# drives the real aidc. FAKE_AIDC_MODE picks the behaviour: ok (default), invalid, crash, hang.
+# drives the real aidc. FAKE_AIDC_MODE picks the behaviour: ok (default), invalid, partial (batch: some runs
+# failed, exit 2, batch.csv written), crash, hang.
 verb=$1
 shift
 file=$1
@@ -25,6 +26,10 @@ case "${FAKE_AIDC_MODE:-ok}" in
       validate) echo "[]" ;;
     esac
     exit 0 ;;
+  partial)
+    cp "$data"/batch.csv "$out"/
+    echo "  r4  failed: exit code 1"
+    exit 2 ;;
   invalid)
     if [ "$verb" = validate ]; then
       cat "$data"/validate.json
