@@ -1,0 +1,144 @@
+#pragma once
+// Helpers for tests that run the real `aidc` binary as a child process (SimGrid allows one engine
+// per process, and the CLI's exit codes, messages and outputs are what users rely on).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace aidc_test {
+
+namespace fs = std::filesystem;
+
+inline const std::string kAidc = AIDC_BINARY;
+inline const std::string kFixtures = AIDC_TEST_FIXTURES;
+
+// A fresh, empty folder removed at the end of the test (kept when the test failed, for inspection).
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "aidc-sim-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    if (!::testing::Test::HasFailure()) {
+      std::error_code ignored;
+      fs::remove_all(path_, ignored);
+    } else {
+      std::fprintf(stderr, "kept %s for inspection\n", path_.c_str());
+    }
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+struct ChildResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Runs `aidc args...` in `cwd` (so relative default outputs land there), capturing stdout and stderr.
+inline ChildResult run_aidc(const std::vector<std::string>& args, const std::string& cwd) {
+  const std::string out_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stdout";
+  const std::string err_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(cwd.c_str()) != 0) _exit(127);
+    if (!freopen(out_file.c_str(), "w", stdout) || !freopen(err_file.c_str(), "w", stderr)) _exit(127);
+    std::vector<char*> argv;
+    std::vector<std::string> copy = args;
+    copy.insert(copy.begin(), kAidc);
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(kAidc.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ChildResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_file);
+  r.err = read_file(err_file);
+  std::error_code ignored;
+  fs::remove(out_file, ignored);
+  fs::remove(err_file, ignored);
+  return r;
+}
+
+inline std::string describe(const ChildResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
+}
+
+// A CSV with a header line; cells by column name. No quoting (aidc writes none in these files).
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::map<std::string, std::size_t> column;
+  const std::string& at(std::size_t row, const std::string& name) const { return rows.at(row).at(column.at(name)); }
+  double number(std::size_t row, const std::string& name) const { return std::stod(at(row, name)); }
+};
+
+inline std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> cells;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = line.find(sep, start);
+    cells.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return cells;
+}
+
+inline Csv read_csv(const std::string& path) {
+  Csv csv;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto cells = split(line, ',');
+    if (csv.header.empty()) {
+      csv.header = cells;
+      for (std::size_t i = 0; i < cells.size(); ++i) csv.column[cells[i]] = i;
+    } else {
+      csv.rows.push_back(std::move(cells));
+    }
+  }
+  return csv;
+}
+
+inline nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
+
+// `aidc run FIXTURE --out OUT` with extra --set overrides; fails the test on a non-zero exit.
+inline ChildResult run_scenario(const std::string& scenario, const std::string& out, const std::vector<std::string>& sets,
+                                const std::string& cwd) {
+  std::vector<std::string> args = {"run", scenario, "--out", out, "--progress", "none", "--quiet"};
+  for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+  ChildResult r = run_aidc(args, cwd);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  return r;
+}
+
+}  // namespace aidc_test
