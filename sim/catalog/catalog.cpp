@@ -52,6 +52,7 @@ GpuSpec read_gpu(const std::string& id, FieldReader r) {
   GpuSpec g;
   g.id = id;
   g.name = r.text("name", id);
+  g.device_names = r.strings("device_names");
   g.vendor = r.text("vendor", "");
   g.form_factor = r.choice("form_factor", "sxm", {"sxm", "pcie", "oam"});
   g.memory_gb = r.number("memory_gb", 0, 1);

@@ -13,6 +13,7 @@ namespace aidc {
 
 struct GpuSpec {
   std::string id, name, vendor, form_factor;
+  std::vector<std::string> device_names;  // what the driver reports (cudaDeviceProp::name), to match profiles
   double memory_gb = 0;
   double memory_bandwidth_gb_s = 0;  // GB/s
   double bf16_tflops = 0;

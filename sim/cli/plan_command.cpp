@@ -33,7 +33,7 @@ struct Evaluation {
   Candidate candidate;
   int replicas = 0;
   bool slo_met = false;
-  std::string status;  // ok | bad_input | failed
+  std::string status = {};  // ok | bad_input | failed
   double ttft_p = 0, tpot_p = 0, e2e_p = 0;
   int gpus() const { return replicas * candidate.tensor_parallel; }
   int servers() const { return (gpus() + candidate.gpus_per_server - 1) / candidate.gpus_per_server; }

@@ -32,6 +32,8 @@ class FieldReader {
   // A nested mapping; reading an absent section yields an empty reader (all defaults).
   FieldReader section(std::string_view key);
 
+  // Records that `key` is understood, for values read directly from node().
+  void mark_known(std::string_view key) { known_.emplace(key); }
   // Reports unknown keys. Call once every key has been read.
   void finish();
 

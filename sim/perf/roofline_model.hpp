@@ -1,5 +1,7 @@
 #pragma once
 #include "catalog/catalog.hpp"
+#include "perf/collectives.hpp"
+#include "perf/operator_loads.hpp"
 #include "perf/performance_model.hpp"
 #include "scenario/scenario.hpp"
 
@@ -16,19 +18,19 @@ class RooflineModel final : public PerformanceModel {
   std::string description() const override;
 
  private:
-  void add_operator(StepCost& cost, double flops, double bytes) const;
-  void add_layer_linears(StepCost& cost, double tokens, double layers, double weight_params, double activation_values) const;
-  void add_attention(StepCost& cost, const BatchShape& batch) const;
-  void add_mlp(StepCost& cost, double tokens) const;
-  void add_collectives(StepCost& cost, double tokens) const;
+  void add(StepCost& cost, const OperatorLoad& load) const;
 
   const ModelSpec model_;
   const GpuSpec gpu_;
-  const int tp_, ep_;
+  const int tp_;
   const double weight_bytes_, kv_bytes_;
-  const double flops_per_s_, bytes_per_s_, link_bytes_per_s_;
+  const double flops_per_s_, bytes_per_s_;
+  const Collectives collectives_;
   const double step_overhead_s_;
   const std::string precision_;
 };
+
+// Dense peak FLOP/s of a GPU at a precision (int4 is weight-only: bf16 math).
+double peak_tflops(const GpuSpec& gpu, Precision precision);
 
 }  // namespace aidc

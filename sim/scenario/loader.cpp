@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "common/field_reader.hpp"
+#include "common/paths.hpp"
+#include "perf/calibrated_model.hpp"
 #include "perf/memory_plan.hpp"
 #include "workload/csv_input.hpp"
 
@@ -303,6 +305,32 @@ void read_slo(FieldReader r, SloSpec& slo) {
   r.finish();
 }
 
+// A profile path is relative to the scenario file, else to scenarios/ (where profiles are committed).
+std::string resolve_calibration(const std::string& value, const SourceLocation& where) {
+  const std::string beside = resolve_relative(value, where);
+  if (value.empty() || std::filesystem::exists(beside)) return beside;
+  return (std::filesystem::path(scenarios_dir()) / value).string();
+}
+
+void check_calibration(FieldReader& root, const Scenario& s) {
+  if (s.performance.model != "calibrated") return;
+  FieldReader perf(root.node() ? root.node()->find("performance") : nullptr, "performance", root.errors());
+  if (!std::filesystem::exists(s.performance.calibration)) {
+    perf.error("calibration", "profile not found: " + s.performance.calibration);
+    return;
+  }
+  try {
+    const CalibrationProfile profile = load_calibration_profile(s.performance.calibration);
+    if (profile.model != s.deployment.model)
+      perf.error("calibration", "profile measured " + profile.model + " but deployment.model is " + s.deployment.model);
+    if (profile.precision != to_string(s.deployment.precision))
+      perf.error("calibration", "profile measured " + profile.precision + " but deployment.precision is " +
+                                    to_string(s.deployment.precision));
+  } catch (const InputErrors& e) {
+    for (const auto& err : e.errors()) root.errors().add(err.where, err.key_path, err.message);
+  }
+}
+
 void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalog) {
   FieldReader dc(root.node() ? root.node()->find("datacenter") : nullptr, "datacenter", root.errors());
   FieldReader dep(root.node() ? root.node()->find("deployment") : nullptr, "deployment", root.errors());
@@ -380,8 +408,8 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   read_workload(root.section("workload"), s.workload);
   read_slo(root.section("slo"), s.slo);
   FieldReader perf = root.section("performance");
-  s.performance.model = perf.choice("model", "roofline", {"roofline"});
-  s.performance.calibration = perf.text("calibration", "");
+  s.performance.model = perf.choice("model", "roofline", {"roofline", "calibrated"});
+  s.performance.calibration = resolve_calibration(perf.text("calibration", ""), perf.where("calibration"));
   s.performance.step_overhead_ms = perf.number("step_overhead_ms", 1.5, 0, 1000);
   if (s.performance.model == "calibrated" && s.performance.calibration.empty())
     perf.error("calibration", "expected a calibration profile (scenarios/calibration/*.yaml) for model: calibrated");
@@ -394,6 +422,7 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   sim.finish();
   root.finish();
   if (errors.empty()) check_against_catalog(root, s, catalog);
+  if (errors.empty()) check_calibration(root, s);
   errors.throw_if_any();
   return s;
 }

@@ -1,0 +1,68 @@
+#pragma once
+// Iteration time from operator timings measured by `aidc-engine profile` (docs/calibration.md).
+// Inside the measured grids: interpolation (log-linear in token counts). Outside them, for another
+// GPU, or for another tensor-parallel degree: the nearest measurement scaled by the ratio of the
+// operator's roofline times (target GPU over profiled GPU), and the report says how often.
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+#include "perf/collectives.hpp"
+#include "perf/performance_model.hpp"
+#include "scenario/scenario.hpp"
+
+namespace aidc {
+
+// A measured curve y(x) over increasing x; interpolates linearly in log(x).
+struct Curve {
+  std::vector<double> x, y;  // null cells dropped
+  double at(double value, bool& outside) const;
+};
+
+// A measured surface z(rows, cols); bilinear in log space.
+struct Surface {
+  std::vector<double> rows, cols;
+  std::vector<std::vector<double>> z;  // z[i][j]; NaN where not measured
+  double at(double row, double col, bool& outside) const;
+};
+
+struct CalibrationProfile {
+  std::string file, model, gpu_name, driver, date, command, precision;
+  int tp = 1;
+  double copy_gb_s = 0, gemm_tflops = 0, idle_power_w = 0;
+  struct Linear {
+    std::string name;
+    double in = 0, out = 0;
+    int per_layer = 1;  // 0: once per step
+    Curve time_us;
+  };
+  std::vector<Linear> linears;
+  std::vector<Linear> elementwise;  // in/out unused
+  Surface prefill_attention, decode_attention;
+  Curve moe_time_us, step_overhead_us;
+};
+
+// Reads a profile; errors (missing keys, ragged grids) name the file, line and key.
+CalibrationProfile load_calibration_profile(const std::string& path);
+
+class CalibratedModel final : public PerformanceModel {
+ public:
+  CalibratedModel(CalibrationProfile profile, const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server,
+                  const DeploymentSpec& deployment);
+  StepCost step(const BatchShape& batch) const override;
+  std::string description() const override;
+
+ private:
+  const CalibrationProfile profile_;
+  const ModelSpec model_;
+  const GpuSpec gpu_;
+  const int tp_;
+  const bool same_gpu_;
+  const double weight_bytes_, kv_bytes_;
+  const double target_flops_per_s_, target_bytes_per_s_;
+  const Collectives collectives_;
+  mutable std::atomic<long long> steps_{0}, extrapolated_steps_{0};
+};
+
+}  // namespace aidc
