@@ -85,7 +85,7 @@ CapacityEstimate estimate_capacity(const Scenario& s, const Catalog& catalog, co
 nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, const RunRecord& run,
                                     const CapacityEstimate& capacity) {
   const double warmup = s.simulation.warmup_s, end = s.simulation.duration_s, window = end - warmup;
-  long long completed = 0, failed = 0, rejected = 0, unfinished = 0, measured = 0, met = 0, judged = 0;
+  long long completed = 0, failed = 0, rejected = 0, unfinished = 0, measured = 0, met = 0, judged = 0, unfinished_late = 0;
   double finished_in_window = 0, input_tokens = 0, output_tokens = 0;
   std::vector<double> ttft, tpot, e2e;
   for (const auto& r : run.requests) {
@@ -102,7 +102,19 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
     }
     if (r.arrival_s < warmup) continue;
     ++measured;
-    if (r.status == RequestStatus::InFlight) continue;
+    if (r.status == RequestStatus::InFlight) {
+      // Still waiting at the end: its latency is at least the time it has waited. Once that
+      // passes a bound it is a miss, and enters the percentiles with that lower bound, so an
+      // overloaded run cannot look healthy by leaving its slowest requests out.
+      const double waited_first = (std::isnan(r.first_token_s) ? end : r.first_token_s) - r.arrival_s;
+      const double waited = end - r.arrival_s;
+      const bool late_first = s.slo.ttft_s && std::isnan(r.first_token_s) && waited_first > *s.slo.ttft_s;
+      const bool late_total = s.slo.e2e_s && waited > *s.slo.e2e_s;
+      if (late_first) ttft.push_back(waited_first);
+      if (late_total) e2e.push_back(waited);
+      if (late_first || late_total) ++judged, ++unfinished_late;
+      continue;
+    }
     ++judged;
     if (r.status != RequestStatus::Completed) continue;
     const double first = r.first_token_s - r.arrival_s, total = r.finish_s - r.arrival_s;
@@ -136,7 +148,8 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
   nlohmann::ordered_json j;
   j["scenario"] = s.name;
   j["requests"] = {{"arrived", run.requests.size()}, {"completed", completed}, {"failed", failed},
-                   {"rejected", rejected}, {"unfinished", unfinished}, {"measured", measured}};
+                   {"rejected", rejected}, {"unfinished", unfinished}, {"measured", measured},
+                   {"unfinished_past_slo", unfinished_late}};
   j["latency_s"] = {{"ttft", distribution(ttft)}, {"tpot", distribution(tpot)}, {"e2e", distribution(e2e)}};
   j["throughput"] = {{"requests_per_s", finished_in_window / window},
                      {"input_tokens_per_s", input_tokens / window},
@@ -238,9 +251,16 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
        " failed, " + std::to_string(r["rejected"].get<long long>()) + " rejected, " +
        std::to_string(r["unfinished"].get<long long>()) + " still in flight at the end");
   line(format("Latency (requests arriving after the %.0f s warm-up):", s.simulation.warmup_s));
-  latency_row("TTFT", j["latency_s"]["ttft"]);
-  latency_row("TPOT", j["latency_s"]["tpot"]);
-  latency_row("E2E", j["latency_s"]["e2e"]);
+  if (r["completed"].get<long long>() == 0 || j["latency_s"]["e2e"]["p99"].get<double>() == 0) {
+    line("  no request arriving after the warm-up completed: the deployment is overloaded or the run too short");
+  } else {
+    latency_row("TTFT", j["latency_s"]["ttft"]);
+    latency_row("TPOT", j["latency_s"]["tpot"]);
+    latency_row("E2E", j["latency_s"]["e2e"]);
+  }
+  if (r["unfinished_past_slo"].get<long long>() > 0)
+    line("  (" + std::to_string(r["unfinished_past_slo"].get<long long>()) +
+         " requests still waiting at the end had already passed a bound: counted as misses)");
   const auto& t = j["throughput"];
   line(format("Throughput: %.1f requests/s, ", t["requests_per_s"].get<double>()) +
        format("%.0f input tokens/s, ", t["input_tokens_per_s"].get<double>()) +

@@ -105,6 +105,11 @@ ConfigNode resolve_extends(const std::string& path, std::vector<std::string>& ch
   return merged;
 }
 
+// An error inside a file named by a key: "workload.trace_file (column prompt_tokens)".
+std::string nested_path(const std::string& key_path, const std::string& column) {
+  return column.empty() ? key_path : key_path + " (column " + column + ")";
+}
+
 Precision read_precision(FieldReader& r, std::string_view key, Precision fallback) {
   const std::string text = r.choice(key, to_string(fallback), {"bf16", "fp8", "int8", "int4"});
   if (text == "fp8") return Precision::FP8;
@@ -148,7 +153,7 @@ LengthDistribution read_lengths(FieldReader& parent, std::string_view key, doubl
       try {
         load_empirical_lengths(file, d.samples, d.weights);
       } catch (const InputErrors& e) {
-        for (const auto& err : e.errors()) r.errors().add(err.where, r.path_of("file") + "(" + err.key_path + ")", err.message);
+        for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("file"), err.key_path), err.message);
       }
   }
   r.finish();
@@ -167,7 +172,7 @@ RateSchedule read_schedule(FieldReader r, double default_rate) {
   } else if (kind == "steps") {
     s.kind = RateSchedule::Kind::Steps;
     const ConfigNode* steps = r.node() ? r.node()->find("steps") : nullptr;
-    r.section("steps");
+    r.mark_known("steps");
     if (!steps || !steps->is_sequence() || steps->items().empty()) {
       r.error("steps", "expected a list of {at_s, rate_per_s}");
     } else {
@@ -217,7 +222,6 @@ void read_datacenter(FieldReader r, DatacenterSpec& dc) {
   FieldReader fabric = net.section("fabric");
   dc.fabric.fabric = fabric.choice("kind", "infiniband", {"infiniband", "roce", "ethernet"});
   dc.fabric.server_link_gbit_s = fabric.number("server_link_gbit_s", 400, 0.1);
-  dc.fabric.spine_link_gbit_s = fabric.number("spine_link_gbit_s", dc.fabric.server_link_gbit_s, 0.1);
   dc.fabric.oversubscription = fabric.number("oversubscription", 1.0, 1.0, 64);
   dc.fabric.latency_us = fabric.number("latency_us", dc.fabric.fabric == "ethernet" ? 5.0 : 1.0, 0);
   fabric.finish();
@@ -289,7 +293,7 @@ void read_workload(FieldReader r, WorkloadSpec& w) {
       try {
         load_trace(w.trace_file);
       } catch (const InputErrors& e) {
-        for (const auto& err : e.errors()) r.errors().add(err.where, r.path_of("trace_file") + "(" + err.key_path + ")", err.message);
+        for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("trace_file"), err.key_path), err.message);
       }
   }
   w.prompt_tokens = read_lengths(r, "prompt_tokens", 512);
@@ -299,9 +303,19 @@ void read_workload(FieldReader r, WorkloadSpec& w) {
 
 void read_slo(FieldReader r, SloSpec& slo) {
   slo.percentile = r.number("percentile", 99, 1, 100);
-  slo.ttft_s = r.has("ttft_s") ? r.optional_number("ttft_s", 1e-6) : std::optional<double>(0.5);
-  slo.tpot_s = r.has("tpot_s") ? r.optional_number("tpot_s", 1e-6) : std::optional<double>(0.1);
-  slo.e2e_s = r.optional_number("e2e_s", 1e-6);
+  // An absent bound keeps its default; `null` switches it off.
+  auto bound = [&r](const char* key, std::optional<double> fallback) -> std::optional<double> {
+    const ConfigNode* node = r.node() ? r.node()->find(key) : nullptr;
+    if (!node) return fallback;
+    if (node->is_null() || (node->is_scalar() && (node->text() == "null" || node->text() == "~"))) {
+      r.mark_known(key);
+      return std::nullopt;
+    }
+    return r.optional_number(key, 1e-6);
+  };
+  slo.ttft_s = bound("ttft_s", 0.5);
+  slo.tpot_s = bound("tpot_s", 0.1);
+  slo.e2e_s = bound("e2e_s", std::nullopt);
   r.finish();
 }
 
@@ -367,7 +381,11 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
                               " GPUs need " + std::to_string(1LL * d.replicas * d.tensor_parallel) + " GPUs but the datacenter has " +
                               std::to_string(gpus));
   const MemoryPlan memory = plan_memory(*model, *gpu, d);
-  const double longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
+  double longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
+  if (s.workload.kind == WorkloadSpec::Kind::Trace) {
+    longest = 0;
+    for (const auto& row : load_trace(s.workload.trace_file)) longest = std::max<double>(longest, row.prompt_tokens + row.output_tokens);
+  }
   if (memory.kv_capacity_tokens < longest) {
     char message[400];
     std::snprintf(message, sizeof message,

@@ -17,9 +17,8 @@ struct FrontendNetwork {
 struct FabricNetwork {
   std::string fabric = "infiniband";  // infiniband | roce | ethernet
   double server_link_gbit_s = 400;    // each server's NIC bandwidth to its top-of-rack switch
-  double spine_link_gbit_s = 400;     // each ToR uplink to the spine
   double oversubscription = 1.0;      // ToR downlink / uplink capacity
-  double latency_us = 2;              // per switch hop
+  double latency_us = 1;              // per switch hop (ethernet default 5)
 };
 
 struct DatacenterSpec {

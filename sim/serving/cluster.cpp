@@ -312,7 +312,6 @@ RunRecord simulate_cluster(const Scenario& scenario, const Catalog& catalog, con
 
   RunRecord record(TimeSeries(scenario.simulation.timeseries_interval_s, scenario.simulation.duration_s, d.replicas));
   record.kv_blocks_per_replica.assign(static_cast<std::size_t>(d.replicas), memory.kv_blocks);
-  record.performance_model = performance.description();
   Cluster cluster{scenario, record, LoadBalancer(scenario.load_balancer, d.replicas, scenario.simulation.seed ^ 0x10adba1ULL),
                   {}, std::vector<bool>(static_cast<std::size_t>(d.replicas), true)};
   SchedulerLimits limits;
@@ -340,6 +339,7 @@ RunRecord simulate_cluster(const Scenario& scenario, const Catalog& catalog, con
   record.simulated_s = scenario.simulation.duration_s;
   record.events = simulation.events();
   record.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  record.performance_model = performance.description();  // after the run: it reports extrapolation counts
   return record;
 }
 
