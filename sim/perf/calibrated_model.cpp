@@ -182,46 +182,85 @@ CalibratedModel::CalibratedModel(CalibrationProfile profile, const ModelSpec& mo
       target_bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.memory_efficiency),
       collectives_(model_, gpu, server, d) {}
 
-StepCost CalibratedModel::step(const BatchShape& batch) const {
-  StepCost cost;
-  const double tokens = batch.tokens();
-  if (tokens <= 0) return cost;
+// Adds one operator: its measured time, scaled by the ratio of roofline times of the load wanted
+// here (this GPU, this TP, these sizes) to the load measured (profiled GPU and TP, nearest grid point).
+void CalibratedModel::add(StepCost& cost, double measured_us, const OperatorLoad& measured, const OperatorLoad& wanted,
+                          double count, bool rescale) const {
+  double seconds = measured_us * kMicro;
+  if (rescale || measured.flops != wanted.flops || measured.bytes != wanted.bytes) {
+    const double measured_roof =
+        std::max(measured.flops / (profile_.gemm_tflops * 1e12), measured.bytes / (profile_.copy_gb_s * 1e9));
+    const double wanted_roof = std::max(wanted.flops / target_flops_per_s_, wanted.bytes / target_bytes_per_s_);
+    if (measured_roof > 0) seconds *= wanted_roof / measured_roof;
+  }
+  const bool compute = wanted.flops / target_flops_per_s_ > wanted.bytes / target_bytes_per_s_;
+  (compute ? cost.compute_bound_s : cost.memory_bound_s) += seconds * count;
+}
+
+// Everything but attention depends only on the token count, the sampled rows and the sequences, which
+// stay the same through a fast-forward decode run: computed once per distinct key.
+const StepCost& CalibratedModel::token_dependent_cost(double tokens, int logits_rows, int sequences, bool& extrapolated) const {
+  if (cache_.valid && cache_.tokens == tokens && cache_.logits_rows == logits_rows && cache_.sequences == sequences) {
+    extrapolated |= cache_.extrapolated;
+    return cache_.cost;
+  }
   const ModelSpec& m = model_;
-  const double profiled_flops = profile_.gemm_tflops * 1e12, profiled_bytes = profile_.copy_gb_s * 1e9;
-  bool extrapolated = !same_gpu_ || profile_.tp != tp_;
-  // Adds one operator: its measured time, scaled by the ratio of roofline times of the load wanted
-  // here (this GPU, this TP, these sizes) to the load measured (profiled GPU and TP, nearest grid point).
-  auto add = [&](double measured_us, const OperatorLoad& measured_load, const OperatorLoad& wanted, double count) {
-    double seconds = measured_us * kMicro;
-    if (extrapolated || measured_load.flops != wanted.flops || measured_load.bytes != wanted.bytes) {
-      const double measured_roof = std::max(measured_load.flops / profiled_flops, measured_load.bytes / profiled_bytes);
-      const double wanted_roof = std::max(wanted.flops / target_flops_per_s_, wanted.bytes / target_bytes_per_s_);
-      if (measured_roof > 0) seconds *= wanted_roof / measured_roof;
-    }
-    const bool compute = wanted.flops / target_flops_per_s_ > wanted.bytes / target_bytes_per_s_;
-    (compute ? cost.compute_bound_s : cost.memory_bound_s) += seconds * count;
-  };
+  StepCost cost;
+  bool outside_any = !same_gpu_ || profile_.tp != tp_;
+  const bool rescale = outside_any;
   for (const auto& op : profile_.linears) {
     const bool per_step = op.per_layer == 0;
-    const double rows = per_step ? batch.logits_rows : tokens;
+    const double rows = per_step ? logits_rows : tokens;
     if (rows <= 0) continue;
     bool outside = false;
-    const double at = clamp_to(op.time_us.x, rows);
     const double measured = op.time_us.at(rows, outside);
-    extrapolated |= outside;
+    outside_any |= outside;
     const double params = op.in * op.out * profile_.tp;  // the whole matrix; the profile measured one TP shard
     const bool ffn = op.name == "gate_up_proj" || op.name == "down_proj";
     const double count = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layers() : m.layers);
-    add(measured, linear_load(at, params, op.in + op.out, weight_bytes_, profile_.tp),
-        linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), count);
+    add(cost, measured, linear_load(clamp_to(op.time_us.x, rows), params, op.in + op.out, weight_bytes_, profile_.tp),
+        linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), count, rescale);
   }
+  if (m.is_moe() && !profile_.moe_time_us.x.empty()) {
+    bool outside = false;
+    const double measured = profile_.moe_time_us.at(tokens, outside);
+    outside_any |= outside;
+    add(cost, measured, moe_layer_load(m, clamp_to(profile_.moe_time_us.x, tokens), weight_bytes_, profile_.tp),
+        moe_layer_load(m, tokens, weight_bytes_, tp_), m.moe_layers(), rescale);
+  }
+  for (const auto& op : profile_.elementwise) {
+    const double rows = op.name == "sampling" ? logits_rows : tokens;
+    if (rows <= 0) continue;
+    bool outside = false;
+    const double measured = op.time_us.at(rows, outside);
+    outside_any |= outside;
+    add(cost, measured, elementwise_load(m, clamp_to(op.time_us.x, rows)), elementwise_load(m, rows),
+        op.per_layer == 0 ? 1.0 : op.per_layer * m.layers, rescale);
+  }
+  bool overhead_outside = false;  // CPU time: beyond the grid it stays at the nearest measurement
+  cost.overhead_s = profile_.step_overhead_us.at(sequences, overhead_outside) * kMicro;
+  cost.communication_s = collectives_.seconds(tokens);
+  cache_ = {true, tokens, logits_rows, sequences, outside_any, cost};
+  extrapolated |= outside_any;
+  return cache_.cost;
+}
+
+StepCost CalibratedModel::step(const BatchShape& batch) const {
+  const double tokens = batch.tokens();
+  if (tokens <= 0) return {};
+  const ModelSpec& m = model_;
+  bool extrapolated = false;
+  StepCost cost = token_dependent_cost(tokens, batch.logits_rows,
+                                       batch.decode_sequences + static_cast<int>(batch.prefills.size()), extrapolated);
+  const bool rescale = !same_gpu_ || profile_.tp != tp_;
   for (const auto& chunk : batch.prefills) {
     bool outside = false;
     const Surface& s = profile_.prefill_attention;
     const double measured = s.at(chunk.tokens, chunk.context_before, outside);
     extrapolated |= outside;
-    add(measured, prefill_attention_load(m, clamp_to(s.rows, chunk.tokens), clamp_to(s.cols, chunk.context_before), kv_bytes_, profile_.tp),
-        prefill_attention_load(m, chunk.tokens, chunk.context_before, kv_bytes_, tp_), m.layers);
+    add(cost, measured,
+        prefill_attention_load(m, clamp_to(s.rows, chunk.tokens), clamp_to(s.cols, chunk.context_before), kv_bytes_, profile_.tp),
+        prefill_attention_load(m, chunk.tokens, chunk.context_before, kv_bytes_, tp_), m.layers, rescale);
   }
   if (batch.decode_sequences > 0) {
     bool outside = false;
@@ -230,28 +269,9 @@ StepCost CalibratedModel::step(const BatchShape& batch) const {
     const double measured = s.at(batch.decode_sequences, per_seq, outside);
     extrapolated |= outside;
     const double at_batch = clamp_to(s.rows, batch.decode_sequences), at_context = clamp_to(s.cols, per_seq);
-    add(measured, decode_attention_load(m, at_batch * at_context, kv_bytes_, profile_.tp),
-        decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp_), m.layers);
+    add(cost, measured, decode_attention_load(m, at_batch * at_context, kv_bytes_, profile_.tp),
+        decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp_), m.layers, rescale);
   }
-  if (m.is_moe() && !profile_.moe_time_us.x.empty()) {
-    bool outside = false;
-    const double measured = profile_.moe_time_us.at(tokens, outside);
-    extrapolated |= outside;
-    add(measured, moe_layer_load(m, clamp_to(profile_.moe_time_us.x, tokens), weight_bytes_, profile_.tp),
-        moe_layer_load(m, tokens, weight_bytes_, tp_), m.moe_layers());
-  }
-  for (const auto& op : profile_.elementwise) {
-    const double rows = op.name == "sampling" ? batch.logits_rows : tokens;
-    if (rows <= 0) continue;
-    bool outside = false;
-    const double measured = op.time_us.at(rows, outside);
-    extrapolated |= outside;
-    add(measured, elementwise_load(m, clamp_to(op.time_us.x, rows)), elementwise_load(m, rows),
-        op.per_layer == 0 ? 1.0 : op.per_layer * m.layers);
-  }
-  bool outside = false;
-  cost.overhead_s = profile_.step_overhead_us.at(batch.decode_sequences + static_cast<double>(batch.prefills.size()), outside) * kMicro;
-  cost.communication_s = collectives_.seconds(tokens);
   ++steps_;
   if (extrapolated) ++extrapolated_steps_;
   return cost;
@@ -259,7 +279,7 @@ StepCost CalibratedModel::step(const BatchShape& batch) const {
 
 std::string CalibratedModel::description() const {
   char text[1024];
-  const long long steps = steps_.load(), extrapolated = extrapolated_steps_.load();
+  const long long steps = steps_, extrapolated = extrapolated_steps_;
   std::snprintf(text, sizeof text,
                 "calibrated: %s (%s, driver %s, %s, TP %d, measured %s)%s; %.1f%% of %lld iterations extrapolated "
                 "beyond the measured grid by roofline scaling",

@@ -3,12 +3,12 @@
 // Inside the measured grids: interpolation (log-linear in token counts). Outside them, for another
 // GPU, or for another tensor-parallel degree: the nearest measurement scaled by the ratio of the
 // operator's roofline times (target GPU over profiled GPU), and the report says how often.
-#include <atomic>
 #include <string>
 #include <vector>
 
 #include "catalog/catalog.hpp"
 #include "perf/collectives.hpp"
+#include "perf/operator_loads.hpp"
 #include "perf/performance_model.hpp"
 #include "scenario/scenario.hpp"
 
@@ -54,6 +54,10 @@ class CalibratedModel final : public PerformanceModel {
   std::string description() const override;
 
  private:
+  void add(StepCost& cost, double measured_us, const OperatorLoad& measured, const OperatorLoad& wanted, double count,
+           bool rescale) const;
+  const StepCost& token_dependent_cost(double tokens, int logits_rows, int sequences, bool& extrapolated) const;
+
   const CalibrationProfile profile_;
   const ModelSpec model_;
   const GpuSpec gpu_;
@@ -62,7 +66,15 @@ class CalibratedModel final : public PerformanceModel {
   const double weight_bytes_, kv_bytes_;
   const double target_flops_per_s_, target_bytes_per_s_;
   const Collectives collectives_;
-  mutable std::atomic<long long> steps_{0}, extrapolated_steps_{0};
+  mutable long long steps_ = 0, extrapolated_steps_ = 0;
+  struct CachedCost {
+    bool valid = false;
+    double tokens = 0;
+    int logits_rows = 0, sequences = 0;
+    bool extrapolated = false;
+    StepCost cost;
+  };
+  mutable CachedCost cache_;  // the simulation is single-threaded: one model per run
 };
 
 }  // namespace aidc
