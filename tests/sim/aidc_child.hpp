@@ -91,7 +91,8 @@ inline std::string describe(const ChildResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" + r.err;
 }
 
-// A CSV with a header line; cells by column name. No quoting (aidc writes none in these files).
+// A CSV with a header line; cells by column name. Quoted cells ("a, b" with "" for a quote) as
+// batch.csv writes them; no newlines inside cells.
 struct Csv {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
@@ -112,13 +113,38 @@ inline std::vector<std::string> split(const std::string& line, char sep) {
   return cells;
 }
 
+inline std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char ch = line[i];
+    if (quoted) {
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else if (ch == '"') {
+        quoted = false;
+      } else {
+        cells.back() += ch;
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      cells.emplace_back();
+    } else {
+      cells.back() += ch;
+    }
+  }
+  return cells;
+}
+
 inline Csv read_csv(const std::string& path) {
   Csv csv;
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    auto cells = split(line, ',');
+    auto cells = csv_cells(line);
     if (csv.header.empty()) {
       csv.header = cells;
       for (std::size_t i = 0; i < cells.size(); ++i) csv.column[cells[i]] = i;

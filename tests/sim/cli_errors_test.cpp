@@ -125,7 +125,7 @@ TEST(CliBadInput, MalformedYaml) {
 // the CSV file, not the scenario.
 TEST(CliBadInput, BadTraceRow) {
   expect_bad_input(kBad + "bad_trace.yaml", {},
-                   {kBad + "bad_trace.csv:5:5", "workload.trace_file(prompt_tokens)", {"expected a number", "'12O'"}});
+                   {kBad + "bad_trace.csv:5:5", "", {"workload.trace_file", "prompt_tokens", "expected a number", "'12O'"}});
 }
 
 // circular_a.yaml (extends on line 3) -> circular_b.yaml (extends on line 4) -> circular_a.yaml. The error
@@ -174,6 +174,24 @@ TEST(CliBadInput, SetWithWrongType) {
 TEST(CliBadInput, SetWithEmptyKeyPath) {
   expect_bad_input(kBad + "valid.yaml", {"deployment..replicas=2"},
                    {"--set deployment..replicas=2", "deployment..replicas", {"empty key"}});
+}
+
+// Without chunked prefill a prompt must fit one batch. For a trace the prompts are the trace's rows, not
+// the (unused) prompt_tokens distribution, whose default is 512 tokens: a trace of <= 200-token prompts
+// with max_batch_tokens 256 is valid...
+TEST(CliBadInput, TracePromptsThatFitTheBatchAreValid) {
+  TempDir cwd;
+  const ChildResult r = run_aidc({"validate", kFixtures + "/trace_unchunked/short_prompts.yaml"}, cwd.str());
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+}
+
+// ...and one with a 300-token prompt (long_prompt.csv line 4) is not: that request could never run.
+TEST(CliBadInput, TracePromptLongerThanTheBatchIsAnError) {
+  TempDir cwd;
+  const ChildResult r = run_aidc({"validate", kFixtures + "/trace_unchunked/long_prompt.yaml"}, cwd.str());
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find(": error: "), std::string::npos) << describe(r);
+  EXPECT_NE(r.err.find("300"), std::string::npos) << "the error should name the 300-token prompt\n" << describe(r);
 }
 
 // The fixtures are wrong only where intended: the valid one runs, and writes its outputs.
