@@ -380,12 +380,16 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
     dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.tensor_parallel) +
                               " GPUs need " + std::to_string(1LL * d.replicas * d.tensor_parallel) + " GPUs but the datacenter has " +
                               std::to_string(gpus));
+  // A trace's requests that cannot fit are rejected one by one at run time, as a server would;
+  // a length distribution that can produce them is a mistake in the scenario.
+  const bool from_trace = s.workload.kind == WorkloadSpec::Kind::Trace;
+  const double longest = from_trace ? 0 : s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
+  if (longest > model->max_context)
+    root.errors().add(FieldReader(root.node() ? root.node()->find("workload") : nullptr, "workload", root.errors()).where("prompt_tokens"),
+                      "workload.prompt_tokens",
+                      "the longest prompt + output (" + std::to_string(static_cast<long long>(longest)) + " tokens) exceeds " +
+                          model->id + "'s context of " + std::to_string(model->max_context) + " tokens (max_position_embeddings)");
   const MemoryPlan memory = plan_memory(*model, *gpu, d);
-  double longest = s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
-  if (s.workload.kind == WorkloadSpec::Kind::Trace) {
-    longest = 0;
-    for (const auto& row : load_trace(s.workload.trace_file)) longest = std::max<double>(longest, row.prompt_tokens + row.output_tokens);
-  }
   if (memory.kv_capacity_tokens < longest) {
     char message[400];
     std::snprintf(message, sizeof message,

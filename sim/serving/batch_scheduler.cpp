@@ -19,7 +19,8 @@ long long BatchScheduler::blocks_for(long long tokens) const {
 bool BatchScheduler::can_never_fit(const Request& request) const {
   const bool prompt_too_long_for_batch =
       limits_.chunked_prefill_tokens == 0 && request.prompt_tokens > limits_.max_batch_tokens;
-  return prompt_too_long_for_batch || blocks_for(request.prompt_tokens + request.output_tokens) > limits_.kv_blocks;
+  const long long tokens = static_cast<long long>(request.prompt_tokens) + request.output_tokens;
+  return prompt_too_long_for_batch || tokens > limits_.max_context || blocks_for(tokens) > limits_.kv_blocks;
 }
 
 void BatchScheduler::enqueue(const Request& request) {

@@ -22,6 +22,7 @@ struct SchedulerLimits {
   int chunked_prefill_tokens = 2048;  // 0: a prompt is prefilled whole
   int kv_block_tokens = 16;
   long long kv_blocks = 0;
+  int max_context = 1 << 30;  // the model's context window: longer requests are rejected
   bool shortest_prompt_first = false;
   bool fast_forward = true;
 };
