@@ -194,6 +194,31 @@ TEST(CliBadInput, TracePromptLongerThanTheBatchIsAnError) {
   EXPECT_NE(r.err.find("300"), std::string::npos) << "the error should name the 300-token prompt\n" << describe(r);
 }
 
+// The GUI reads `validate --format json`: the same error as objects with file, line, column, path.
+TEST(CliBadInput, ValidateJsonGivesTheSameLocation) {
+  TempDir cwd;
+  const ChildResult r = run_aidc({"validate", kBad + "unknown_key.yaml", "--format", "json"}, cwd.str());
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  const auto problems = nlohmann::json::parse(r.out);
+  ASSERT_EQ(problems.size(), 1u) << r.out;
+  EXPECT_EQ(problems[0]["file"], kBad + "unknown_key.yaml");
+  EXPECT_EQ(problems[0]["line"], 10);
+  EXPECT_EQ(problems[0]["column"], 3);
+  EXPECT_EQ(problems[0]["path"], "deployment.replicsa");
+  EXPECT_NE(problems[0]["message"].get<std::string>().find("did you mean 'replicas'"), std::string::npos);
+}
+
+// Every problem of a file is reported in one run, not one per attempt.
+TEST(CliBadInput, AllErrorsOfAFileInOneRun) {
+  TempDir cwd;
+  const ChildResult r = run_aidc({"validate", kBad + "wrong_type.yaml", "--set", "deployment.max_batch_sequences=0",
+                                  "--set", "datacenter.gpu=H100-SMX"},
+                                 cwd.str());
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("deployment.replicas: expected an integer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("deployment.max_batch_sequences: expected an integer in [1, 65536], got 0"), std::string::npos) << r.err;
+}
+
 // The fixtures are wrong only where intended: the valid one runs, and writes its outputs.
 TEST(CliBadInput, ValidFixtureRuns) {
   TempDir cwd;

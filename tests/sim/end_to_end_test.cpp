@@ -214,6 +214,14 @@ TEST(EndToEnd, FastForwardGivesTheSameRequestsWithFewerEvents) {
   EXPECT_GT(p.summary_off["kv_cache"]["preemptions"].get<long long>(), 0);
   EXPECT_EQ(p.summary_off["kv_cache"]["preemptions"], p.summary_on["kv_cache"]["preemptions"]);
   EXPECT_EQ(p.summary_off["requests"], p.summary_on["requests"]);
+  // The KV cache never held more blocks than it has, with or without fast-forward.
+  for (const auto* summary : {&p.summary_off, &p.summary_on}) {
+    const auto& kv = (*summary)["kv_cache"];
+    EXPECT_LE(kv["max_blocks_used"].get<long long>(), kv["blocks_per_replica"].get<long long>());
+    EXPECT_GT(kv["max_blocks_used"].get<long long>(), kv["blocks_per_replica"].get<long long>() * 9 / 10)
+        << "the scenario is meant to fill the cache";
+  }
+  EXPECT_EQ(p.summary_off["kv_cache"]["max_blocks_used"], p.summary_on["kv_cache"]["max_blocks_used"]);
   EXPECT_EQ(p.summary_off["latency_s"], p.summary_on["latency_s"]);
   const double events_off = p.summary_off["sim"]["events"].get<double>(), events_on = p.summary_on["sim"]["events"].get<double>();
   std::printf("events: %.0f without fast-forward, %.0f with\n", events_off, events_on);
