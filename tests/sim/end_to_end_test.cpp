@@ -278,3 +278,28 @@ TEST(EndToEnd, BatchSweepReportsFailingRunAndFinishesTheOthers) {
 
 }  // namespace
 }  // namespace aidc_test
+
+namespace aidc_test {
+namespace {
+
+// scenario.yaml in the output folder is "the fully resolved tree, after extends: and --set"
+// (docs/scenario.md): running it again reproduces the run.
+TEST(EndToEnd, ResolvedScenarioReproducesTheRun) {
+  TempDir dir;
+  run_scenario(kFixtures + "/closed_loop.yaml", dir / "first", {"seed=8", "deployment.replicas=1", "duration_s=40"}, dir.str());
+  run_scenario(dir / "first/scenario.yaml", dir / "again", {}, dir.str());
+  EXPECT_TRUE(read_file(dir / "first/requests.csv") == read_file(dir / "again/requests.csv"));
+  EXPECT_EQ(read_json(dir / "again/summary.json")["gpus"]["count"], 1);
+}
+
+// The same for a trace replay: the trace named (relative to accounting.yaml) in the scenario must still be
+// found when the resolved scenario.yaml is run from the output folder.
+TEST(EndToEnd, ResolvedTraceScenarioReproducesTheRun) {
+  TempDir dir;
+  run_scenario(kFixtures + "/accounting.yaml", dir / "first", {"duration_s=10"}, dir.str());
+  const ChildResult again = run_scenario(dir / "first/scenario.yaml", dir / "again", {}, dir.str());
+  EXPECT_TRUE(read_file(dir / "first/requests.csv") == read_file(dir / "again/requests.csv")) << describe(again);
+}
+
+}  // namespace
+}  // namespace aidc_test
