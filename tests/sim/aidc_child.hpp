@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 inline const std::string kAidc = AIDC_BINARY;
 inline const std::string kFixtures = AIDC_TEST_FIXTURES;
 
-// A fresh, empty folder removed at the end of the test (kept when the test failed, for inspection).
+// A fresh, empty folder removed at the end of the test (kept when the test failed and AIDC_TEST_KEEP is
+// set, for inspection).
 class TempDir {
  public:
   TempDir() {
@@ -30,7 +31,7 @@ class TempDir {
     path_ = pattern;
   }
   ~TempDir() {
-    if (!::testing::Test::HasFailure()) {
+    if (!::testing::Test::HasFailure() || !std::getenv("AIDC_TEST_KEEP")) {
       std::error_code ignored;
       fs::remove_all(path_, ignored);
     } else {
