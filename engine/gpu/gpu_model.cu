@@ -12,6 +12,21 @@ static void cublas_check(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cuBLAS error ") + std::to_string(int(s)) + " in " + what);
 }
 
+MoeRouting gpu_routing(const MoEConfig& moe) {
+  MoeRouting r;
+  r.experts = moe.n_routed_experts;
+  r.top_k = moe.experts_per_token;
+  r.n_group = moe.n_group;
+  r.topk_group = moe.topk_group;
+  r.sigmoid = moe.routing == Routing::SigmoidGroupTopK;
+  r.group_limited = moe.routing != Routing::SoftmaxTopK && moe.n_group > 1;
+  // DeepSeek V3 normalises then scales; V1/V2 normalise, or else scale (as route_token()).
+  r.normalise = moe.norm_topk_prob && moe.experts_per_token > 1;
+  r.scale_weights = r.sigmoid || !r.normalise;
+  r.scale = static_cast<float>(moe.routed_scaling_factor);
+  return r;
+}
+
 bool cuda_device_available() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
@@ -54,12 +69,21 @@ void* GpuModel::alloc(size_t bytes) {
 GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOptions options)
     : c_(config), o_(options), plan_(std::make_unique<Plan>()) {
   if (!cuda_device_available()) fail("no CUDA device");
-  if (c_.moe.n_routed_experts > 0 || c_.mla.enabled)
-    fail(c_.name + ": the GPU backend runs dense Llama/Qwen2 models; MoE and MLA run on the CPU reference only");
+  if (c_.mla.enabled) fail(c_.name + ": MLA attention runs on the CPU reference only (--backend cpu)");
   require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
                                                      " is not supported on the GPU (64, 128)");
   require(c_.heads / c_.kv_heads <= 8, c_.name + ": more than 8 query heads per kv head is not supported on the GPU");
   require(c_.hidden % 8 == 0 && c_.intermediate % 8 == 0, c_.name + ": hidden and intermediate sizes must be multiples of 8");
+  const MoEConfig& moe = c_.moe;
+  if (moe.n_routed_experts > 0) {
+    require(moe.n_routed_experts <= kMoeMaxExperts && moe.experts_per_token <= 32,
+            c_.name + ": the GPU router takes at most 256 experts and 32 per token");
+    require(moe.routing == Routing::SoftmaxTopK || moe.n_group <= kMoeMaxGroups,
+            c_.name + ": the GPU router takes at most 32 expert groups");
+    require(c_.hidden % 32 == 0 && moe.expert_intermediate % 32 == 0,
+            c_.name + ": hidden and moe_intermediate_size must be multiples of 32 on the GPU");
+    routing_ = gpu_routing(moe);
+  }
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   sm_count_ = prop.multiProcessorCount;
@@ -69,13 +93,19 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   weight_bytes_ = c_.parameter_count() * 2;
   const int T = o_.max_batch_tokens, qkv_width = (c_.heads + 2 * c_.kv_heads) * c_.head_dim;
+  // Widest FFN run as one GEMM: the dense one, or the shared experts fused.
+  const int ffn_width = std::max(c_.intermediate, moe.expert_intermediate * moe.n_shared_experts);
+  const size_t pairs = size_t(T) * moe.experts_per_token;
+  const size_t moe_bytes = moe.n_routed_experts == 0 ? 0
+                           : size_t(T) * moe.n_routed_experts * 4 + pairs * (4 + 4 + 4 + 4) +
+                                 pairs * (2 * 2 * moe.expert_intermediate + 2 * moe.expert_intermediate + 4 * c_.hidden);
   table_stride_ = ceil_div(o_.max_context, o_.block_tokens);
   decode_work_floats_ = decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
                                                 decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
   const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width + 4 * c_.heads * c_.head_dim +
-                                               6 * c_.intermediate) +
+                                               6 * ffn_width) +
                                   size_t(o_.max_logit_rows) * (4 * c_.vocab + 2 * c_.hidden) + 4 * decode_work_floats_ +
-                                  (64u << 20);
+                                  moe_bytes + (64u << 20);
   const double gib = 1024.0 * 1024 * 1024;
   if (weight_bytes_ + activation_bytes > free_bytes)
     fail(c_.name + ": model too big for the GPU: " + std::to_string(weight_bytes_ / gib) + " GiB of bf16 weights + " +
@@ -98,8 +128,19 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   qkv_ = static_cast<bf16*>(alloc(size_t(T) * qkv_width * 2));
   q_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
   attn_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
-  gate_up_ = static_cast<bf16*>(alloc(size_t(T) * 2 * c_.intermediate * 2));
-  act_ = static_cast<bf16*>(alloc(size_t(T) * c_.intermediate * 2));
+  gate_up_ = static_cast<bf16*>(alloc(size_t(T) * 2 * ffn_width * 2));
+  act_ = static_cast<bf16*>(alloc(size_t(T) * ffn_width * 2));
+  if (moe.n_routed_experts > 0) {
+    const int E = moe.n_routed_experts, Ie = moe.expert_intermediate;
+    router_logits_ = static_cast<float*>(alloc(size_t(T) * E * 4));
+    expert_of_pair_ = static_cast<int*>(alloc(pairs * 4));
+    weight_of_pair_ = static_cast<float*>(alloc(pairs * 4));
+    sorted_ = MoeSorted{static_cast<int*>(alloc(pairs * 4)), static_cast<int*>(alloc(pairs * 4)),
+                        static_cast<int*>(alloc(size_t(E + 1) * 4)), static_cast<int*>(alloc(size_t(E + 1) * 4))};
+    expert_gate_up_ = static_cast<bf16*>(alloc(pairs * 2 * Ie * 2));
+    expert_act_ = static_cast<bf16*>(alloc(pairs * Ie * 2));
+    expert_out_ = static_cast<float*>(alloc(pairs * c_.hidden * 4));
+  }
   final_h_ = static_cast<bf16*>(alloc(size_t(o_.max_logit_rows) * c_.hidden * 2));
   logits_ = static_cast<float*>(alloc(size_t(o_.max_logit_rows) * c_.vocab * 4));
   decode_work_ = static_cast<float*>(alloc(decode_work_floats_ * 4));
@@ -133,7 +174,7 @@ GpuModel::~GpuModel() {
 }
 
 void GpuModel::load_weights(const WeightSource& source) {
-  const int64_t H = c_.hidden, hd = c_.head_dim, qkv_rows = (c_.heads + 2 * c_.kv_heads) * hd, I = c_.intermediate;
+  const int64_t H = c_.hidden, hd = c_.head_dim, qkv_rows = (c_.heads + 2 * c_.kv_heads) * hd;
   auto buffer = [&](int64_t n) { return static_cast<bf16*>(alloc(size_t(n) * 2)); };
   embed_ = buffer(int64_t(c_.vocab) * H);
   final_norm_ = buffer(H);
@@ -148,9 +189,28 @@ void GpuModel::load_weights(const WeightSource& source) {
     L.qkv = buffer(qkv_rows * H);
     L.qkv_bias = c_.qkv_bias ? buffer(qkv_rows) : nullptr;
     L.o = buffer(H * c_.heads * hd);
-    L.gate_up = buffer(2 * I * H);
-    L.down = buffer(H * I);
+    const bool moe = c_.is_moe_layer(l);
+    L.ffn_intermediate = moe ? c_.moe.expert_intermediate * c_.moe.n_shared_experts : c_.intermediate;
+    const int64_t F = L.ffn_intermediate;
+    L.gate_up = F ? buffer(2 * F * H) : nullptr;
+    L.down = F ? buffer(H * F) : nullptr;
     const std::string p = layer_prefix(l), a = p + "self_attn.";
+    const std::string ffn = p + (moe ? "mlp.shared_experts." : "mlp.");
+    if (moe) {
+      const int64_t E = c_.moe.n_routed_experts, Ie = c_.moe.expert_intermediate;
+      L.router = buffer(E * H);
+      L.router_bias = c_.moe.routing == Routing::SigmoidGroupTopK ? buffer(E) : nullptr;
+      L.experts_gate_up = buffer(E * 2 * Ie * H);
+      L.experts_down = buffer(E * H * Ie);
+      tensor_at_[p + "mlp.gate.weight"] = L.router;
+      if (L.router_bias) tensor_at_[p + "mlp.gate.e_score_correction_bias"] = L.router_bias;
+      for (int64_t e = 0; e < E; ++e) {
+        const std::string x = p + "mlp.experts." + std::to_string(e) + ".";
+        tensor_at_[x + "gate_proj.weight"] = L.experts_gate_up + e * 2 * Ie * H;  // fused rows: gate, then up
+        tensor_at_[x + "up_proj.weight"] = L.experts_gate_up + e * 2 * Ie * H + Ie * H;
+        tensor_at_[x + "down_proj.weight"] = L.experts_down + e * H * Ie;
+      }
+    }
     tensor_at_[p + "input_layernorm.weight"] = L.ln1;
     tensor_at_[p + "post_attention_layernorm.weight"] = L.ln2;
     tensor_at_[a + "q_proj.weight"] = L.qkv;  // fused rows: q, then k, then v
@@ -162,9 +222,11 @@ void GpuModel::load_weights(const WeightSource& source) {
       tensor_at_[a + "v_proj.bias"] = L.qkv_bias + (c_.heads + c_.kv_heads) * hd;
     }
     tensor_at_[a + "o_proj.weight"] = L.o;
-    tensor_at_[p + "mlp.gate_proj.weight"] = L.gate_up;  // fused rows: gate, then up
-    tensor_at_[p + "mlp.up_proj.weight"] = L.gate_up + I * H;
-    tensor_at_[p + "mlp.down_proj.weight"] = L.down;
+    if (F) {
+      tensor_at_[ffn + "gate_proj.weight"] = L.gate_up;  // fused rows: gate, then up
+      tensor_at_[ffn + "up_proj.weight"] = L.gate_up + F * H;
+      tensor_at_[ffn + "down_proj.weight"] = L.down;
+    }
     layers_.push_back(L);
   }
   const std::vector<TensorSpec> specs = expected_tensors(c_);
@@ -210,6 +272,46 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
                             in_features, x, CUDA_R_16BF, in_features, &beta, y, y_is_float ? CUDA_R_32F : CUDA_R_16BF,
                             out_features, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
+}
+
+void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
+  const int H = c_.hidden, F = L.ffn_intermediate;
+  linear(h, L.gate_up, gate_up_, false, false, T, 2 * F, H);
+  swiglu(gate_up_, act_, T, F, stream_);
+  linear(act_, L.down, x, true, true, T, H, F);
+}
+
+// Decode-sized steps run one GEMV per (token, expert) pair straight from the router's choice; larger
+// ones sort the pairs by expert and run grouped GEMMs. Either way the sizes depend only on the token
+// count, so the launches can be captured in CUDA graphs.
+void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
+  const int H = c_.hidden, E = c_.moe.n_routed_experts, Ie = c_.moe.expert_intermediate, k = c_.moe.experts_per_token;
+  const int pairs = T * k;
+  const int64_t gate_up_stride = int64_t(2) * Ie * H, down_stride = int64_t(H) * Ie;
+  linear(h, L.router, router_logits_, true, false, T, E, H);
+  moe_route(router_logits_, L.router_bias, routing_, T, expert_of_pair_, weight_of_pair_, stream_);
+  const int* position_of_pair = nullptr;
+  if (gemv_supported(T, H)) {
+    grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k}, h, expert_gate_up_, false, pairs,
+                 2 * Ie, H, stream_);
+    swiglu(expert_gate_up_, expert_act_, pairs, Ie, stream_);
+    grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1}, expert_act_, expert_out_, true, pairs, H,
+                 Ie, stream_);
+  } else {
+    moe_sort(expert_of_pair_, pairs, E, sorted_, stream_);
+    moe_grouped_gemm(h, true, k, L.experts_gate_up, gate_up_stride, sorted_, E, pairs, expert_gate_up_, false, 2 * Ie, H,
+                     stream_);
+    swiglu(expert_gate_up_, expert_act_, pairs, Ie, stream_);
+    moe_grouped_gemm(expert_act_, false, k, L.experts_down, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie,
+                     stream_);
+    position_of_pair = sorted_.position_of_pair;
+  }
+  moe_combine(expert_out_, position_of_pair, weight_of_pair_, x, T, k, H, stream_);
+}
+
+void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
+  if (L.experts_gate_up) routed_experts(L, h, x, T);
+  if (L.ffn_intermediate) dense_ffn(L, h, x, T);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
@@ -268,7 +370,7 @@ void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
 }
 
 void GpuModel::run(const Plan& p) {
-  const int T = p.tokens, H = c_.hidden, hd = c_.head_dim, I = c_.intermediate;
+  const int T = p.tokens, H = c_.hidden, hd = c_.head_dim;
   const int qkv_width = (c_.heads + 2 * c_.kv_heads) * hd, attn_width = c_.heads * hd;
   const float eps = static_cast<float>(c_.rms_eps), scale = static_cast<float>(c_.softmax_scale());
   const AttnSeqs decode = p.seqs(meta_, true), prefill = p.seqs(meta_, false);
@@ -285,9 +387,7 @@ void GpuModel::run(const Plan& p) {
                      stream_);
     linear(attn_, L.o, x_, true, true, T, H, attn_width);
     rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
-    linear(h_, L.gate_up, gate_up_, false, false, T, 2 * I, H);
-    swiglu(gate_up_, act_, T, I, stream_);
-    linear(act_, L.down, x_, true, true, T, H, I);
+    ffn(L, h_, x_, T);
   }
   rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
   linear(final_h_, lm_head_, logits_, true, false, p.rows, c_.vocab, H);

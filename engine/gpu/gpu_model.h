@@ -26,6 +26,9 @@ struct GpuOptions {
   bool cuda_graphs = true;
 };
 
+// The router kernel's parameters for a model's MoE settings (the rule of route_token()).
+MoeRouting gpu_routing(const MoEConfig& moe);
+
 // True when a CUDA device is present (tests skip with "no CUDA device" otherwise).
 bool cuda_device_available();
 
@@ -45,7 +48,13 @@ class GpuModel : public Backend {
 
   // For bench and profile.
   struct Layer {
-    bf16 *ln1, *ln2, *qkv, *qkv_bias, *o, *gate_up, *down;
+    bf16 *ln1, *ln2, *qkv, *qkv_bias, *o;
+    // The dense FFN; in MoE layers the shared experts as one FFN (ffn_intermediate 0: none).
+    bf16 *gate_up, *down;
+    int ffn_intermediate;
+    // MoE layers: router [experts][hidden] (+ V3 correction bias), experts' fused gate/up
+    // [experts][2 * expert_intermediate][hidden] and down [experts][hidden][expert_intermediate].
+    bf16 *router, *router_bias, *experts_gate_up, *experts_down;
   };
   cudaStream_t stream() const { return stream_; }
   const Layer& layer(int l) const { return layers_[l]; }
@@ -57,6 +66,8 @@ class GpuModel : public Backend {
   void linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens, int out_features,
               int in_features);
   int sm_count() const { return sm_count_; }
+  // x += FFN(h) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
+  void ffn(const Layer& layer, const bf16* h, float* x, int tokens);
 
  private:
   struct Plan;  // one step's metadata layout on the device
@@ -64,6 +75,8 @@ class GpuModel : public Backend {
   void load_weights(const WeightSource& source);
   void run(const Plan& plan);
   void upload_plan(const StepBatch& batch, Plan& plan);
+  void dense_ffn(const Layer& layer, const bf16* h, float* x, int tokens);
+  void routed_experts(const Layer& layer, const bf16* h, float* x, int tokens);
 
   ModelConfig c_;
   GpuOptions o_;
@@ -86,6 +99,13 @@ class GpuModel : public Backend {
   float *x_ = nullptr, *logits_ = nullptr, *decode_work_ = nullptr;
   bf16 *h_ = nullptr, *qkv_ = nullptr, *q_ = nullptr, *attn_ = nullptr, *gate_up_ = nullptr, *act_ = nullptr,
        *final_h_ = nullptr;
+  // MoE: router logits [T][experts], (token, slot) pairs' experts and weights, the sort by expert,
+  // and per-pair activations (gate/up, SwiGLU, expert output in fp32 for the weighted combine).
+  MoeRouting routing_{};
+  float *router_logits_ = nullptr, *weight_of_pair_ = nullptr, *expert_out_ = nullptr;
+  int* expert_of_pair_ = nullptr;
+  MoeSorted sorted_{};
+  bf16 *expert_gate_up_ = nullptr, *expert_act_ = nullptr;
   int* meta_ = nullptr;        // device metadata (tokens, positions, slots, rows, sequences, tables)
   int* meta_host_ = nullptr;   // pinned staging
   size_t meta_ints_ = 0;

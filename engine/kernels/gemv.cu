@@ -1,6 +1,8 @@
 // Small-batch linear layers (decode): y = x W^T for up to 8 tokens. Pure weight streaming, so the
 // goal is HBM bandwidth: each warp owns two output rows and keeps 8 independent 16-byte weight loads
 // in flight; the tokens' inputs sit in shared memory and are reused by every row of the block.
+// The grouped form (MoE experts at decode) runs one such product per (token, expert) pair, blockIdx.y
+// picking the pair: the pair's expert selects the weight matrix, its token the input row.
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -12,9 +14,16 @@ constexpr int kGemvMaxSmem = 96 * 1024;
 
 template <int T, typename Out, bool Accumulate>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, const bf16* __restrict__ x,
-                                                               Out* __restrict__ y, int out_features, int in_features) {
+                                                               Out* __restrict__ y, int out_features, int in_features,
+                                                               GemvGroups groups) {
   extern __shared__ uint4 xs[];  // [T][in/8]
   const int in8 = in_features / 8;
+  if (groups.expert_of_pair) {  // pair blockIdx.y: expert weights, its token's input row, its own output row
+    const int pair = blockIdx.y;
+    w += groups.expert_of_pair[pair] * groups.expert_stride;
+    x += int64_t(pair / groups.pairs_per_token) * in_features;
+    y += int64_t(pair) * out_features;
+  }
   const uint4* xg = reinterpret_cast<const uint4*>(x);
   for (int i = threadIdx.x; i < T * in8; i += blockDim.x) xs[i] = xg[i];
   __syncthreads();
@@ -85,7 +94,8 @@ bool gemv_supported(int n_tokens, int in_features) {
 }
 
 template <int T, typename Out, bool Acc>
-static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int in_features, cudaStream_t s) {
+static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int in_features, const GemvGroups& groups,
+                   int n_pairs, cudaStream_t s) {
   const size_t smem = size_t(T) * in_features * 2;
   static bool configured = false;  // once per instantiation: allow more than 48 KB of shared memory
   if (!configured) {
@@ -93,32 +103,40 @@ static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int i
     configured = true;
   }
   const int blocks = ceil_div(out_features, kGemvWarps * kRowsPerWarp);
-  gemv_kernel<T, Out, Acc><<<blocks, kGemvWarps * 32, smem, s>>>(w, x, y, out_features, in_features);
+  gemv_kernel<T, Out, Acc><<<dim3(blocks, n_pairs), kGemvWarps * 32, smem, s>>>(w, x, y, out_features, in_features, groups);
   CUDA_CHECK_LAUNCH();
 }
 
 template <int T>
 static void dispatch_out(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int out_features,
-                         int in_features, cudaStream_t s) {
-  if (y_is_float && accumulate) launch<T, float, true>(w, x, static_cast<float*>(y), out_features, in_features, s);
-  else if (y_is_float) launch<T, float, false>(w, x, static_cast<float*>(y), out_features, in_features, s);
-  else if (!accumulate) launch<T, bf16, false>(w, x, static_cast<bf16*>(y), out_features, in_features, s);
+                         int in_features, const GemvGroups& g, int n_pairs, cudaStream_t s) {
+  if (y_is_float && accumulate) launch<T, float, true>(w, x, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
+  else if (y_is_float) launch<T, float, false>(w, x, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
+  else if (!accumulate) launch<T, bf16, false>(w, x, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, s);
   else fail("gemv: accumulating into bf16 is not supported");
 }
 
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s) {
   require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
+  const GemvGroups dense{};
   switch (n_tokens) {
-    case 1: return dispatch_out<1>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 2: return dispatch_out<2>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 3: return dispatch_out<3>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 4: return dispatch_out<4>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 5: return dispatch_out<5>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 6: return dispatch_out<6>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    case 7: return dispatch_out<7>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
-    default: return dispatch_out<8>(w, x, y, y_is_float, accumulate, out_features, in_features, s);
+    case 1: return dispatch_out<1>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 2: return dispatch_out<2>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 3: return dispatch_out<3>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 4: return dispatch_out<4>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 5: return dispatch_out<5>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 6: return dispatch_out<6>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 7: return dispatch_out<7>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    default: return dispatch_out<8>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
   }
+}
+
+void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
+                  int out_features, int in_features, cudaStream_t s) {
+  require(groups.expert_of_pair && gemv_supported(1, in_features), "grouped gemv: unsupported shape");
+  require(n_pairs <= 65535, "grouped gemv: too many (token, expert) pairs");
+  dispatch_out<1>(w, x, y, y_is_float, false, out_features, in_features, groups, n_pairs, s);
 }
 
 }  // namespace aidc

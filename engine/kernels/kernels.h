@@ -38,6 +38,52 @@ void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, 
 bool gemv_supported(int n_tokens, int in_features);
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s);
+// Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
+// W_e starts at w + e * expert_stride.
+struct GemvGroups {
+  const int* expert_of_pair = nullptr;
+  int64_t expert_stride = 0;
+  int pairs_per_token = 1;
+};
+void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
+                  int out_features, int in_features, cudaStream_t s);
+
+// moe.cu: routed experts. A (token, slot) pair is token * top_k + slot.
+struct MoeRouting {
+  int experts = 0, top_k = 0;
+  int n_group = 1, topk_group = 1;  // group-limited when group_limited
+  bool sigmoid = false;             // V3 scores (with correction bias) instead of softmax
+  bool group_limited = false;
+  bool normalise = false;           // weights divided by their sum
+  bool scale_weights = false;       // weights multiplied by `scale` (routed_scaling_factor)
+  float scale = 1.0f;
+};
+constexpr int kMoeMaxExperts = 256;
+constexpr int kMoeMaxGroups = 32;
+// One warp per token: expert_of_pair[T * top_k] and weight_of_pair from gate logits [T][experts].
+void moe_route(const float* gate_logits, const bf16* correction_bias, const MoeRouting& r, int n_tokens,
+               int* expert_of_pair, float* weight_of_pair, cudaStream_t s);
+// Pairs sorted by expert (counting sort): sorted_pair[position] = pair, position_of_pair[pair] =
+// position; expert e owns positions [expert_begin[e], expert_begin[e + 1]); its tiles of
+// kMoeTileRows rows are tiles [tile_begin[e], tile_begin[e + 1]).
+struct MoeSorted {
+  int* sorted_pair;
+  int* position_of_pair;
+  int* expert_begin;  // experts + 1
+  int* tile_begin;    // experts + 1
+};
+constexpr int kMoeTileRows = 64;
+void moe_sort(const int* expert_of_pair, int n_pairs, int experts, MoeSorted out, cudaStream_t s);
+int moe_max_tiles(int n_pairs, int experts);
+// Grouped GEMM over the sorted pairs: out[p][n] = sum_k A[row(p)][k] W_{expert(p)}[n][k], where row(p)
+// = sorted_pair[p] / top_k (gather from the tokens' rows) when gather_tokens, else p. in % 32 == 0.
+void moe_grouped_gemm(const bf16* a, bool gather_tokens, int top_k, const bf16* w, int64_t expert_stride,
+                      const MoeSorted& sorted, int experts, int n_pairs, void* out, bool out_is_float, int out_features,
+                      int in_features, cudaStream_t s);
+// x[t] += sum_slot weight_of_pair[pair] * expert_out[position(pair)], position = position_of_pair[pair]
+// (nullptr: the pair itself).
+void moe_combine(const float* expert_out, const int* position_of_pair, const float* weight_of_pair, float* x,
+                 int n_tokens, int top_k, int hidden, cudaStream_t s);
 
 // Sequences of one attention launch, in device memory. Block tables are rows of `table_stride` ints.
 struct AttnSeqs {

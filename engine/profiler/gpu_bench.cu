@@ -23,6 +23,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kPowerWindowMs = 100;
+constexpr int kProfileStepTokens = 4096;  // the profiled model's largest step
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -217,6 +218,18 @@ DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int conte
   return p;
 }
 
+// The schema's architecture ids (docs/calibration.md).
+const char* architecture_id(Arch a) {
+  switch (a) {
+    case Arch::Llama: return "llama";
+    case Arch::Qwen2: return "qwen2";
+    case Arch::DeepseekMoE: return "deepseek";
+    case Arch::DeepseekV2: return "deepseek_v2";
+    case Arch::DeepseekV3: return "deepseek_v3";
+  }
+  return "llama";
+}
+
 std::string gpu_driver() { return Nvml::instance().driver_version(); }
 
 std::string cuda_runtime_version() {
@@ -298,7 +311,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   const Peaks peaks = measure_peaks();
   const std::vector<int> token_grid{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
   const int max_tokens = token_grid.back();
-  GpuModel m(c, weights, model_options(4096, 256, 16384 + 64));
+  GpuModel m(c, weights, model_options(kProfileStepTokens, 256, 16384 + 64));
   m.fill_kv_cache_random(11);
   const cudaStream_t s = m.stream();
   const int H = c.hidden, I = c.intermediate, hd = c.head_dim, attn_w = c.heads * hd;
@@ -337,15 +350,21 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     bool out_float, accumulate;
     int max_tokens;
   };
-  const GpuModel::Layer& L = m.layer(0);
+  // Attention and dense-FFN shapes from the first layer with a dense FFN (MoE models keep their first
+  // layers dense); the routed-expert FFN is timed whole below.
+  int dense_layer = -1, moe_layer = -1;
+  for (int l = c.layers - 1; l >= 0; --l) (c.is_moe_layer(l) ? moe_layer : dense_layer) = l;
+  const GpuModel::Layer& L = m.layer(dense_layer >= 0 ? dense_layer : 0);
   bf16* lm_head_w = nullptr;  // time the lm_head shape with a layer weight of the same size where one exists
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
-  const std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens},
-                                  {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens},
-                                  {"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens},
-                                  {"down_proj", L.down, I, H, 1, true, true, max_tokens},
-                                  {"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256}};
+  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens},
+                            {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens}};
+  if (dense_layer >= 0) {
+    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens});
+    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens});
+  }
+  ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256});
   std::ostringstream lin;
   for (const LinearOp& op : ops) {
     std::vector<double> t, w;
@@ -430,6 +449,26 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   }
   CUDA_CHECK(cudaFree(work));
 
+  // The routed-expert FFN of one MoE layer (router, top-k, experts, shared experts, combine), up to
+  // the model's step size. Bytes for the power curve: the experts `n` tokens are expected to touch.
+  std::vector<int> moe_tokens;
+  std::vector<double> moe_t, moe_w;
+  if (moe_layer >= 0) {
+    const MoEConfig& mc = c.moe;
+    const double expert_bytes = 3.0 * H * mc.expert_intermediate * 2;
+    for (int n : token_grid) {
+      if (n > kProfileStepTokens) break;
+      moe_tokens.push_back(n);
+      auto f = [&] { m.ffn(m.layer(moe_layer), xin, yf, n); };
+      const double us = time_us(s, f);
+      moe_t.push_back(us);
+      moe_w.push_back(power_w(s, f, us));
+      const double E = mc.n_routed_experts, touched = E * (1.0 - std::pow(1.0 - mc.experts_per_token / E, n));
+      point("moe", "tokens=" + std::to_string(n), us, (touched + mc.n_shared_experts) * expert_bytes + E * H * 2.0,
+            2.0 * n * (mc.experts_per_token + mc.n_shared_experts) * expert_bytes / 2 + 2.0 * n * E * H, moe_w.back());
+    }
+  }
+
   // Element-wise kernels.
   std::vector<double> norm_t, rope_t, swiglu_t, embed_t, sample_t;
   std::vector<int> seq_ids(max_tokens);
@@ -448,6 +487,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   float* inv_dev;
   CUDA_CHECK(cudaMalloc(&inv_dev, inv.size() * 4));
   CUDA_CHECK(cudaMemcpy(inv_dev, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
+  const bf16* embed_table = dense_layer >= 0 ? L.gate_up : m.layer(moe_layer).experts_gate_up;
   for (int n : token_grid) {
     norm_t.push_back(time_us(s, [&] { rmsnorm(yf, nullptr, L.ln1, yout, n, H, 1e-6f, s); }));
     const bool fits_cache = ceil_div(n, bt) <= m.kv_blocks();
@@ -455,8 +495,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
       rope_qkv_to_cache(xin, L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), n, c.heads, c.kv_heads, hd, bt, s);
     }) : kNaN);
     swiglu_t.push_back(time_us(s, [&] { swiglu(xin, yout, n, I, s); }));
-    // Any [rows][hidden] bf16 table times the gather; gate_up has more rows than the grid needs.
-    embed_t.push_back(time_us(s, [&] { embedding(iota, L.gate_up, yf, n, H, s); }));
+    // Any [rows][hidden] bf16 table times the gather; gate_up (or the experts' gate_up) has more rows
+    // than the grid needs.
+    embed_t.push_back(time_us(s, [&] { embedding(iota, embed_table, yf, n, H, s); }));
     if (n <= 256) {
       const SampleArgs args{reinterpret_cast<const int*>(sample_dev), sample_dev + 256, sample_dev + 512, sample_dev + 768};
       sample_t.push_back(time_us(s, [&] { sample_tokens(logits, c.vocab, args, n, ints + max_tokens, s); }));
@@ -515,9 +556,14 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   }
 
   auto ints_list = [](const std::vector<int>& v) { return fmt_list(std::vector<double>(v.begin(), v.end())); };
+  std::ostringstream moe_section;  // absent for dense models
+  if (moe_layer >= 0)
+    moe_section << "\n  moe:\n    tokens: " << ints_list(moe_tokens) << "\n    time_us: " << fmt_list(moe_t)
+                << "\n    power_w: " << fmt_list(moe_w) << "\n    n_routed_experts: " << c.moe.n_routed_experts
+                << "\n    experts_per_token: " << c.moe.experts_per_token << "\n    n_shared_experts: "
+                << c.moe.n_shared_experts << "\n    expert_intermediate: " << c.moe.expert_intermediate;
   std::ostringstream y;
-  y << "schema: aidc-calibration/1\nmetadata:\n  model: " << c.name << "\n  architecture: "
-    << (c.arch == Arch::Qwen2 ? "qwen2" : "llama") << "\n  gpu: " << quoted(peaks.gpu) << "\n  gpu_count: 1\n  sm_count: "
+  y << "schema: aidc-calibration/1\nmetadata:\n  model: " << c.name << "\n  architecture: " << architecture_id(c.arch) << "\n  gpu: " << quoted(peaks.gpu) << "\n  gpu_count: 1\n  sm_count: "
     << peaks.sms << "\n  gpu_memory_gib: " << fmt_number(peaks.memory_gib) << "\n  driver: " << quoted(gpu_driver())
     << "\n  cuda_runtime: " << quoted(cuda_runtime_version()) << "\n  date: " << utc_now_iso8601()
     << "\n  command: " << quoted(o.command) << "\n  engine_version: \"0.1.0\"\n  precision: bf16\n  kv_precision: bf16\n  tp: 1"
@@ -534,7 +580,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     << "  prefill_attention:\n    chunk_tokens: " << ints_list(chunks) << "\n    context_tokens: " << ints_list(contexts)
     << "\n    time_us:" << fmt_grid(prefill_t, "      ") << "\n  decode_attention:\n    batch: " << ints_list(batches)
     << "\n    kv_tokens_per_seq: " << ints_list(kv_lens) << "\n    time_us:" << fmt_grid(decode_t, "      ")
-    << "\n    power_w:" << fmt_grid(decode_w, "      ") << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
+    << "\n    power_w:" << fmt_grid(decode_w, "      ") << moe_section.str() << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
     << "\n    ops:\n      - {name: rmsnorm, per_layer: 2, time_us: " << fmt_list(norm_t)
     << "}\n      - {name: rope_kv_write, per_layer: 1, time_us: " << fmt_list(rope_t)
     << "}\n      - {name: swiglu, per_layer: 1, time_us: " << fmt_list(swiglu_t)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
-# Usage: scripts/engine/gpu_session.sh "<steps>"   steps from: build test parity bench profile
+# Usage: scripts/engine/gpu_session.sh "<steps>"   steps from: build test parity bench profile moe
+#   moe: bench and profile of the MoE model (deepseek-moe-16b) on its own.
 set -uo pipefail
-steps="${1:-build test parity bench profile}"
+steps="${1:-build test parity bench profile moe}"
 OUT="${OUT:-/tmp/aidc-out}"
 mkdir -p "$OUT"
 log="$OUT/log.txt"
@@ -20,14 +21,14 @@ if has build; then
       cmake --build /tmp/gtest-build -j16 >>"$log" 2>&1 && cmake --install /tmp/gtest-build >>"$log" 2>&1
     prefix="-DCMAKE_PREFIX_PATH=/tmp/gtest"
   fi
-  cmake -S . -B build -DAIDC_ENGINE_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES=90 $prefix >>"$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
+  cmake -S . -B build -DAIDC_ENGINE_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES=90a $prefix >>"$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
   cmake --build build -j16 2>&1 | grep -E "error|warning|Error" | tee -a "$log"
   [ -x build/bin/aidc-engine ] || { say "build failed"; exit 1; }
 fi
 if has test; then
   say "tests"
   build/bin/aidc_engine_tests 2>&1 | tail -3 | tee -a "$log"
-  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual" | tee -a "$log"
+  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|batched|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual|Value of|rel error" | tee -a "$log"
 fi
 if has parity; then
   say "transformers parity"
@@ -47,5 +48,14 @@ if has profile; then
     build/bin/aidc-engine profile --model $models/$m.json --random-weights \
       --out "$OUT/${m}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
   done
+fi
+if has moe; then
+  m=deepseek-moe-16b
+  say "bench $m"
+  build/bin/aidc-engine bench --model $models/$m.json --random-weights --batches 1,8,32,64 --context 512 \
+    --prefill 512,2048,4096 --json "$OUT/bench-$m.json" 2>&1 | tee -a "$log"
+  say "profile $m"
+  build/bin/aidc-engine profile --model $models/$m.json --random-weights \
+    --out "$OUT/${m}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
 fi
 say "done"

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/numeric.h"
 #include "cpu/cpu_model.h"
 #include "engine_test_support.h"
 #include "gpu/gpu_model.h"
@@ -14,7 +15,8 @@ namespace {
 #define REQUIRE_GPU() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-const char* kDenseTiny[] = {"tiny-llama", "tiny-llama3", "tiny-qwen2"};
+// Dense GQA (Llama, Llama-3 rope, Qwen2 with bias and YaRN) and DeepSeekMoE (shared + routed experts).
+const char* kGpuTiny[] = {"tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-deepseek-moe"};
 
 GpuOptions small_options(int kv_blocks = 96) {
   GpuOptions o;
@@ -28,7 +30,7 @@ GpuOptions small_options(int kv_blocks = 96) {
 
 TEST(EngineGpu, LogitsMatchCpuReference) {
   REQUIRE_GPU();
-  for (const char* name : kDenseTiny) {
+  for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
     CpuModel cpu(c, WeightSource::random(5), 64);
@@ -45,7 +47,7 @@ TEST(EngineGpu, LogitsMatchCpuReference) {
 
 TEST(EngineGpu, Greedy32TokensMatchCpu) {
   REQUIRE_GPU();
-  for (const char* name : kDenseTiny) {
+  for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
     Request r;
@@ -65,7 +67,7 @@ TEST(EngineGpu, Greedy32TokensMatchCpu) {
 // alone. Kernels differ with the batch size (GEMV vs cuBLAS), so equal means within rounding.
 TEST(EngineGpu, BatchedPagedMatchesOneAtATime) {
   REQUIRE_GPU();
-  for (const char* name : kDenseTiny) {
+  for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
     const int n = 4, chunk[n] = {1, 7, 16, 40}, length[n] = {9, 30, 53, 76};
@@ -105,6 +107,70 @@ TEST(EngineGpu, BatchedPagedMatchesOneAtATime) {
       EXPECT_LT(err, 1e-2) << "sequence " << i;
       std::printf("[ batched ] %s sequence %d: batched vs alone rel error %.2e\n", name, i, err);
     }
+  }
+}
+
+// The router kernel picks the experts route_token() picks, with the same weights, for every DeepSeek
+// rule: softmax top-k, softmax group-limited (V2), sigmoid group-limited with correction bias (V3),
+// at the tiny sizes and at V3's 256 experts in 8 groups.
+TEST(EngineGpu, RouterMatchesCpuRule) {
+  REQUIRE_GPU();
+  struct Case {
+    const char* what;
+    MoEConfig moe;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"tiny-deepseek-moe", test::tiny("tiny-deepseek-moe").moe});
+  cases.push_back({"tiny-deepseek-v3", test::tiny("tiny-deepseek-v3").moe});
+  MoEConfig v2_groups = test::tiny("tiny-deepseek-v2").moe;
+  v2_groups.routing = Routing::SoftmaxGroupTopK;
+  v2_groups.n_group = 4;
+  v2_groups.topk_group = 2;
+  v2_groups.routed_scaling_factor = 1.5;
+  cases.push_back({"softmax group-limited", v2_groups});
+  MoEConfig v3_full = test::tiny("tiny-deepseek-v3").moe;
+  v3_full.n_routed_experts = 256;
+  v3_full.experts_per_token = 8;
+  v3_full.n_group = 8;
+  v3_full.topk_group = 4;
+  cases.push_back({"V3 256 experts", v3_full});
+  const int tokens = 300;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const int E = c.moe.n_routed_experts, k = c.moe.experts_per_token;
+    std::vector<float> logits(size_t(tokens) * E), bias(E);
+    for (size_t i = 0; i < logits.size(); ++i) logits[i] = 2.0f * hash_uniform(17, i);
+    for (int e = 0; e < E; ++e) bias[e] = round_to_bf16(0.1f * hash_uniform(18, e));
+    std::vector<uint16_t> bias_bits(E);
+    for (int e = 0; e < E; ++e) bias_bits[e] = float_to_bf16_bits(bias[e]);
+    float *d_logits, *d_weights;
+    int* d_experts;
+    bf16* d_bias;
+    ASSERT_EQ(cudaMalloc(&d_logits, logits.size() * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_weights, size_t(tokens) * k * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_experts, size_t(tokens) * k * 4), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(&d_bias, E * 2), cudaSuccess);
+    cudaMemcpy(d_logits, logits.data(), logits.size() * 4, cudaMemcpyHostToDevice);
+    cudaMemcpy(d_bias, bias_bits.data(), E * 2, cudaMemcpyHostToDevice);
+    const bool with_bias = c.moe.routing == Routing::SigmoidGroupTopK;
+    moe_route(d_logits, with_bias ? d_bias : nullptr, gpu_routing(c.moe), tokens, d_experts, d_weights, nullptr);
+    std::vector<int> experts(size_t(tokens) * k);
+    std::vector<float> weights(size_t(tokens) * k);
+    cudaMemcpy(experts.data(), d_experts, experts.size() * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(weights.data(), d_weights, weights.size() * 4, cudaMemcpyDeviceToHost);
+    int same = 0;
+    for (int t = 0; t < tokens; ++t) {
+      const Routed r = route_token(c.moe, &logits[size_t(t) * E], with_bias ? bias.data() : nullptr);
+      bool equal = true;
+      for (int i = 0; i < k; ++i)
+        equal &= experts[t * k + i] == r.experts[i] && std::abs(weights[t * k + i] - r.weights[i]) < 1e-5f;
+      same += equal;
+    }
+    EXPECT_EQ(same, tokens);
+    cudaFree(d_logits);
+    cudaFree(d_weights);
+    cudaFree(d_experts);
+    cudaFree(d_bias);
   }
 }
 
