@@ -197,17 +197,16 @@ void CalibratedModel::add(StepCost& cost, double measured_us, const OperatorLoad
   (compute ? cost.compute_bound_s : cost.memory_bound_s) += seconds * count;
 }
 
-// Everything but attention depends only on the token count, the sampled rows and the sequences, which
-// stay the same through a fast-forward decode run: computed once per distinct key.
-const StepCost& CalibratedModel::token_dependent_cost(double tokens, int logits_rows, int sequences, bool& extrapolated) const {
-  if (cache_.valid && cache_.tokens == tokens && cache_.logits_rows == logits_rows && cache_.sequences == sequences) {
-    extrapolated |= cache_.extrapolated;
-    return cache_.cost;
-  }
+void CalibratedModel::count(bool extrapolated) const {
+  ++evaluations_;
+  if (extrapolated) ++extrapolated_;
+}
+
+StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences) const {
   const ModelSpec& m = model_;
   StepCost cost;
-  bool outside_any = !same_gpu_ || profile_.tp != tp_;
-  const bool rescale = outside_any;
+  const bool rescale = !same_gpu_ || profile_.tp != tp_;
+  bool outside_any = false;
   for (const auto& op : profile_.linears) {
     const bool per_step = op.per_layer == 0;
     const double rows = per_step ? logits_rows : tokens;
@@ -217,9 +216,9 @@ const StepCost& CalibratedModel::token_dependent_cost(double tokens, int logits_
     outside_any |= outside;
     const double params = op.in * op.out * profile_.tp;  // the whole matrix; the profile measured one TP shard
     const bool ffn = op.name == "gate_up_proj" || op.name == "down_proj";
-    const double count = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layers() : m.layers);
+    const double layers = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layers() : m.layers);
     add(cost, measured, linear_load(clamp_to(op.time_us.x, rows), params, op.in + op.out, weight_bytes_, profile_.tp),
-        linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), count, rescale);
+        linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), layers, rescale);
   }
   if (m.is_moe() && !profile_.moe_time_us.x.empty()) {
     bool outside = false;
@@ -240,19 +239,15 @@ const StepCost& CalibratedModel::token_dependent_cost(double tokens, int logits_
   bool overhead_outside = false;  // CPU time: beyond the grid it stays at the nearest measurement
   cost.overhead_s = profile_.step_overhead_us.at(sequences, overhead_outside) * kMicro;
   cost.communication_s = collectives_.seconds(tokens);
-  cache_ = {true, tokens, logits_rows, sequences, outside_any, cost};
-  extrapolated |= outside_any;
-  return cache_.cost;
+  count(outside_any || rescale);
+  return cost;
 }
 
-StepCost CalibratedModel::step(const BatchShape& batch) const {
-  const double tokens = batch.tokens();
-  if (tokens <= 0) return {};
+StepCost CalibratedModel::attention_cost(const BatchShape& batch) const {
   const ModelSpec& m = model_;
-  bool extrapolated = false;
-  StepCost cost = token_dependent_cost(tokens, batch.logits_rows,
-                                       batch.decode_sequences + static_cast<int>(batch.prefills.size()), extrapolated);
+  StepCost cost;
   const bool rescale = !same_gpu_ || profile_.tp != tp_;
+  bool extrapolated = rescale;
   for (const auto& chunk : batch.prefills) {
     bool outside = false;
     const Surface& s = profile_.prefill_attention;
@@ -272,17 +267,16 @@ StepCost CalibratedModel::step(const BatchShape& batch) const {
     add(cost, measured, decode_attention_load(m, at_batch * at_context, kv_bytes_, profile_.tp),
         decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp_), m.layers, rescale);
   }
-  ++steps_;
-  if (extrapolated) ++extrapolated_steps_;
+  count(extrapolated);
   return cost;
 }
 
 std::string CalibratedModel::description() const {
   char text[1024];
-  const long long steps = steps_, extrapolated = extrapolated_steps_;
+  const long long steps = evaluations_, extrapolated = extrapolated_;
   std::snprintf(text, sizeof text,
-                "calibrated: %s (%s, driver %s, %s, TP %d, measured %s)%s; %.1f%% of %lld iterations extrapolated "
-                "beyond the measured grid by roofline scaling",
+                "calibrated: %s (%s, driver %s, %s, TP %d, measured %s)%s; %.1f%% of %lld cost evaluations extrapolated "
+                "beyond the measured grid or scaled by roofline ratios",
                 std::filesystem::path(profile_.file).filename().c_str(), profile_.gpu_name.c_str(), profile_.driver.c_str(),
                 profile_.precision.c_str(), profile_.tp, profile_.date.c_str(),
                 same_gpu_ ? "" : (" scaled to " + gpu_.id + " by roofline ratios").c_str(),

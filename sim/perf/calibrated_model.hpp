@@ -50,13 +50,14 @@ class CalibratedModel final : public PerformanceModel {
  public:
   CalibratedModel(CalibrationProfile profile, const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server,
                   const DeploymentSpec& deployment);
-  StepCost step(const BatchShape& batch) const override;
+  StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
+  StepCost attention_cost(const BatchShape& batch) const override;
   std::string description() const override;
 
  private:
   void add(StepCost& cost, double measured_us, const OperatorLoad& measured, const OperatorLoad& wanted, double count,
            bool rescale) const;
-  const StepCost& token_dependent_cost(double tokens, int logits_rows, int sequences, bool& extrapolated) const;
+  void count(bool extrapolated) const;
 
   const CalibrationProfile profile_;
   const ModelSpec model_;
@@ -66,15 +67,8 @@ class CalibratedModel final : public PerformanceModel {
   const double weight_bytes_, kv_bytes_;
   const double target_flops_per_s_, target_bytes_per_s_;
   const Collectives collectives_;
-  mutable long long steps_ = 0, extrapolated_steps_ = 0;
-  struct CachedCost {
-    bool valid = false;
-    double tokens = 0;
-    int logits_rows = 0, sequences = 0;
-    bool extrapolated = false;
-    StepCost cost;
-  };
-  mutable CachedCost cache_;  // the simulation is single-threaded: one model per run
+  // Operator evaluations, and those that left the measured grid, for the report.
+  mutable long long evaluations_ = 0, extrapolated_ = 0;
 };
 
 }  // namespace aidc

@@ -36,26 +36,29 @@ void RooflineModel::add(StepCost& cost, const OperatorLoad& load) const {
     cost.memory_bound_s += memory_s;
 }
 
-StepCost RooflineModel::step(const BatchShape& batch) const {
+StepCost RooflineModel::token_cost(int tokens, int logits_rows, int) const {
   StepCost cost;
-  const double tokens = batch.tokens();
-  if (tokens <= 0) return cost;
   const ModelSpec& m = model_;
   add(cost, elementwise_load(m, tokens) * m.layers);
   add(cost, linear_load(tokens, m.attention_params_per_layer(), qkv_activation_values(m), weight_bytes_, tp_) * m.layers);
-  for (const auto& chunk : batch.prefills)
-    add(cost, prefill_attention_load(m, chunk.tokens, chunk.context_before, kv_bytes_, tp_) * m.layers);
-  if (batch.decode_sequences > 0) add(cost, decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp_) * m.layers);
   if (m.dense_layers() > 0)
     add(cost, linear_load(tokens, m.dense_mlp_params_per_layer(), 2.0 * m.hidden + 3.0 * m.intermediate, weight_bytes_, tp_) *
                   m.dense_layers());
   if (m.is_moe()) add(cost, moe_layer_load(m, tokens, weight_bytes_, tp_) * m.moe_layers());
   cost.communication_s = collectives_.seconds(tokens);
   // Embedding lookup, then the LM head only for rows that sample.
-  add(cost, {0, tokens * m.hidden * weight_bytes_});
-  if (batch.logits_rows > 0)
-    add(cost, linear_load(batch.logits_rows, 1.0 * m.vocab * m.hidden, m.hidden + m.vocab, weight_bytes_, tp_));
+  add(cost, {0, 1.0 * tokens * m.hidden * weight_bytes_});
+  if (logits_rows > 0) add(cost, linear_load(logits_rows, 1.0 * m.vocab * m.hidden, m.hidden + m.vocab, weight_bytes_, tp_));
   cost.overhead_s = step_overhead_s_;
+  return cost;
+}
+
+StepCost RooflineModel::attention_cost(const BatchShape& batch) const {
+  StepCost cost;
+  for (const auto& chunk : batch.prefills)
+    add(cost, prefill_attention_load(model_, chunk.tokens, chunk.context_before, kv_bytes_, tp_) * model_.layers);
+  if (batch.decode_sequences > 0)
+    add(cost, decode_attention_load(model_, batch.decode_context_tokens, kv_bytes_, tp_) * model_.layers);
   return cost;
 }
 

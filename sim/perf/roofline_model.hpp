@@ -14,7 +14,8 @@ class RooflineModel final : public PerformanceModel {
  public:
   RooflineModel(const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& deployment,
                 double step_overhead_s);
-  StepCost step(const BatchShape& batch) const override;
+  StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
+  StepCost attention_cost(const BatchShape& batch) const override;
   std::string description() const override;
 
  private:

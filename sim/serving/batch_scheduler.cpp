@@ -159,10 +159,14 @@ void BatchScheduler::plan_decode_run() {
   shape_.logits_rows = shape_.decode_sequences;
   double context = 0;
   for (const auto& seq : running_) context += seq.computed + 1;
+  // Only attention changes from one iteration of the run to the next.
+  const StepCost fixed = performance_.token_cost(shape_.decode_sequences, shape_.logits_rows, shape_.decode_sequences);
   durations_.clear();
   for (int s = 0; s < fitting; ++s) {
     shape_.decode_context_tokens = context + static_cast<double>(s) * shape_.decode_sequences;
-    durations_.push_back(performance_.step(shape_).seconds());
+    StepCost cost = fixed;
+    cost += performance_.attention_cost(shape_);
+    durations_.push_back(cost.seconds());
   }
 }
 

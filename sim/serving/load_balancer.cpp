@@ -19,6 +19,8 @@ LoadBalancer::LoadBalancer(const LoadBalancerSpec& spec, int replicas, std::uint
       streak_(static_cast<std::size_t>(replicas), 0),
       up_count_(replicas),
       rng_(seed) {
+  load_stamp_.assign(static_cast<std::size_t>(replicas), 0);
+  for (int r = 0; r < replicas; ++r) by_load_.emplace(0, load_stamp_[static_cast<std::size_t>(r)] = clock_++, r);
   if (spec.policy == BalancerPolicy::ConsistentHash) {
     for (int r = 0; r < replicas; ++r)
       for (int v = 0; v < spec.virtual_nodes; ++v)
@@ -45,17 +47,16 @@ int LoadBalancer::next_round_robin() {
   }
 }
 
-// Fewest requests in flight; ties go round-robin so equal replicas share evenly (as HAProxy leastconn).
-int LoadBalancer::least_outstanding() {
-  int best = -1;
-  const std::size_t n = up_.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t r = (cursor_ + i) % n;
-    if (up_[r] && (best < 0 || outstanding_[r] < outstanding_[static_cast<std::size_t>(best)])) best = static_cast<int>(r);
-  }
-  cursor_ = static_cast<std::size_t>(best) + 1;
-  return best;
+void LoadBalancer::change_outstanding(int replica, int delta) {
+  const auto r = static_cast<std::size_t>(replica);
+  if (up_[r]) by_load_.erase({outstanding_[r], load_stamp_[r], replica});
+  outstanding_[r] += delta;
+  load_stamp_[r] = clock_++;
+  if (up_[r]) by_load_.emplace(outstanding_[r], load_stamp_[r], replica);
 }
+
+// Fewest requests in flight; among equals the replica whose count changed longest ago.
+int LoadBalancer::least_outstanding() { return std::get<2>(*by_load_.begin()); }
 
 int LoadBalancer::consistent_hash(std::uint64_t key) const {
   const std::uint64_t point = mix_hash(key ^ 0x5bd1e995ULL);
@@ -88,6 +89,10 @@ void LoadBalancer::record_check(int replica, bool healthy) {
   if (streak_[r] >= (up_[r] ? spec_.health_check.fall : spec_.health_check.rise)) {
     up_[r] = healthy;
     up_count_ += healthy ? 1 : -1;
+    if (healthy)
+      by_load_.emplace(outstanding_[r], load_stamp_[r], replica);
+    else
+      by_load_.erase({outstanding_[r], load_stamp_[r], replica});
     streak_[r] = 0;
   }
 }

@@ -5,6 +5,8 @@
 // back up after `rise` good ones.
 #include <cstdint>
 #include <random>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "scenario/scenario.hpp"
@@ -18,8 +20,8 @@ class LoadBalancer {
 
   // The replica for this request, or -1 when none is up.
   int choose(const Request& request);
-  void on_dispatched(int replica) { ++outstanding_[static_cast<std::size_t>(replica)]; }
-  void on_completed(int replica) { --outstanding_[static_cast<std::size_t>(replica)]; }
+  void on_dispatched(int replica) { change_outstanding(replica, +1); }
+  void on_completed(int replica) { change_outstanding(replica, -1); }
   int outstanding(int replica) const { return outstanding_[static_cast<std::size_t>(replica)]; }
 
   void record_check(int replica, bool healthy);
@@ -27,6 +29,7 @@ class LoadBalancer {
   int replicas() const { return static_cast<int>(up_.size()); }
 
  private:
+  void change_outstanding(int replica, int delta);
   int next_round_robin();
   int least_outstanding();
   int consistent_hash(std::uint64_t key) const;
@@ -38,6 +41,11 @@ class LoadBalancer {
   std::vector<int> streak_;  // consecutive checks contradicting the current state
   int up_count_;
   std::vector<std::pair<std::uint64_t, int>> ring_;  // (point, replica), sorted
+  // least_outstanding: replicas that are up ordered by (outstanding, last change), so the least loaded
+  // comes first and, among equals, the one unchanged longest (HAProxy's leastconn tree does the same).
+  std::set<std::tuple<int, std::uint64_t, int>> by_load_;
+  std::vector<std::uint64_t> load_stamp_;
+  std::uint64_t clock_ = 0;
   std::size_t cursor_ = 0;
   std::mt19937_64 rng_;
 };
