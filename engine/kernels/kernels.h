@@ -35,9 +35,11 @@ void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, 
                        int kv_heads, int head_dim, int block_tokens, cudaStream_t s);
 
 // gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= 8; x [T][in] bf16, in % 8 == 0.
+// swiglu_input: x is gate/up rows [T][2 * in] and the input is silu(gate) * up (the down projection
+// with SwiGLU fused in).
 bool gemv_supported(int n_tokens, int in_features);
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
-          int in_features, cudaStream_t s);
+          int in_features, cudaStream_t s, bool swiglu_input = false);
 // Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
 // W_e starts at w + e * expert_stride.
 struct GemvGroups {
@@ -46,7 +48,7 @@ struct GemvGroups {
   int pairs_per_token = 1;
 };
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
-                  int out_features, int in_features, cudaStream_t s);
+                  int out_features, int in_features, cudaStream_t s, bool swiglu_input = false);
 
 // moe.cu: routed experts. A (token, slot) pair is token * top_k + slot.
 struct MoeRouting {

@@ -170,20 +170,26 @@ void moe_sort(const int* expert_of_pair, int n_pairs, int experts, MoeSorted out
 // routing (CUDA graphs) and surplus blocks return at once.
 int moe_max_tiles(int n_pairs, int experts) { return ceil_div(n_pairs, kMoeTileRows) + std::min(experts, n_pairs); }
 
-constexpr int kGemmN = 128, kGemmK = 32, kGemmPad = 8, kGemmThreads = 256;
+constexpr int kGemmN = 128, kGemmK = 32, kGemmPad = 8, kGemmThreads = 256, kGemmStages = 4;
+constexpr int kGemmStageValues = (kMoeTileRows + kGemmN) * (kGemmK + kGemmPad);
+constexpr size_t kGemmSmemBytes = size_t(kGemmStages) * kGemmStageValues * 2 + (kGemmThreads / 32) * 16 * 16 * 4;
 
 // Block: 64 sorted rows of one expert x 128 outputs; 8 warps as 2 x 4, each 32 x 32 in 2 x 2 WMMA
-// tiles; K tiles of 32 double-buffered through cp.async. Rows past the expert's end load a valid row
-// and are not stored.
+// tiles. K tiles of 32 go through a 4-stage cp.async ring: at decode-like sizes the block streams an
+// expert's weights with few rows to reuse them on, so it needs several loads in flight to approach
+// memory bandwidth. Rows past the expert's end load a valid row and are not stored.
 template <typename Out>
 __global__ void __launch_bounds__(kGemmThreads) grouped_gemm_kernel(const bf16* __restrict__ a, bool gather_tokens,
                                                                     int top_k, const bf16* __restrict__ w,
                                                                     int64_t expert_stride, MoeSorted sorted,
                                                                     int experts, Out* __restrict__ out, int n_out,
                                                                     int k_in) {
-  __shared__ __align__(128) bf16 as[2][kMoeTileRows][kGemmK + kGemmPad];
-  __shared__ __align__(128) bf16 bs[2][kGemmN][kGemmK + kGemmPad];
-  __shared__ __align__(128) float stage[kGemmThreads / 32][16 * 16];
+  extern __shared__ __align__(128) unsigned char smem[];
+  constexpr int ld = kGemmK + kGemmPad;
+  bf16* ring = reinterpret_cast<bf16*>(smem);  // per stage: A [64][ld], then B [128][ld]
+  float* stage_out = reinterpret_cast<float*>(smem + size_t(kGemmStages) * kGemmStageValues * 2);
+  auto a_tile = [&](int s) { return ring + s * kGemmStageValues; };
+  auto b_tile = [&](int s) { return ring + s * kGemmStageValues + kMoeTileRows * ld; };
   __shared__ int tile_expert;
   const int tile = blockIdx.x;
   if (threadIdx.x == 0) tile_expert = -1;
@@ -204,10 +210,14 @@ __global__ void __launch_bounds__(kGemmThreads) grouped_gemm_kernel(const bf16* 
   const bf16* b_src[2];
 #pragma unroll
   for (int i = 0; i < 2; ++i) b_src[i] = we + int64_t(min(n0 + load_row + 64 * i, n_out - 1)) * k_in + chunk * 8;
-  auto load = [&](int kt, int buf) {
-    cp_async16(&as[buf][load_row][chunk * 8], a_src + kt * kGemmK);
+  const int k_tiles = k_in / kGemmK;
+  auto load = [&](int kt) {  // always commits a group, empty past the end, so the wait count stays fixed
+    if (kt < k_tiles) {
+      const int s = kt % kGemmStages;
+      cp_async16(a_tile(s) + load_row * ld + chunk * 8, a_src + kt * kGemmK);
 #pragma unroll
-    for (int i = 0; i < 2; ++i) cp_async16(&bs[buf][load_row + 64 * i][chunk * 8], b_src[i] + kt * kGemmK);
+      for (int i = 0; i < 2; ++i) cp_async16(b_tile(s) + (load_row + 64 * i) * ld + chunk * 8, b_src[i] + kt * kGemmK);
+    }
     cp_async_commit();
   };
 
@@ -217,34 +227,30 @@ __global__ void __launch_bounds__(kGemmThreads) grouped_gemm_kernel(const bf16* 
   for (int i = 0; i < 2; ++i)
 #pragma unroll
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
-  const int k_tiles = k_in / kGemmK;
-  load(0, 0);
+#pragma unroll
+  for (int kt = 0; kt < kGemmStages - 1; ++kt) load(kt);
   for (int kt = 0; kt < k_tiles; ++kt) {
-    const int buf = kt % 2;
-    if (kt + 1 < k_tiles) {
-      load(kt + 1, buf ^ 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    __syncthreads();
+    cp_async_wait<kGemmStages - 2>();  // tile kt has landed
+    __syncthreads();                   // ... for every thread, and tile kt - 1's stage is free
+    load(kt + kGemmStages - 1);
+    const bf16* as = a_tile(kt % kGemmStages);
+    const bf16* bs = b_tile(kt % kGemmStages);
 #pragma unroll
     for (int kk = 0; kk < kGemmK; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
       wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> fb[2];
 #pragma unroll
-      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(fa[i], &as[buf][wm * 32 + i * 16][kk], kGemmK + kGemmPad);
+      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(fa[i], as + (wm * 32 + i * 16) * ld + kk, ld);
 #pragma unroll
-      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(fb[j], &bs[buf][wn * 32 + j * 16][kk], kGemmK + kGemmPad);
+      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(fb[j], bs + (wn * 32 + j * 16) * ld + kk, ld);
 #pragma unroll
       for (int i = 0; i < 2; ++i)
 #pragma unroll
         for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
     }
-    __syncthreads();  // the next iteration's loads overwrite this buffer
   }
   // Through a per-warp 16 x 16 stage: two lanes per row, eight values each.
-  float* st = stage[warp];
+  float* st = stage_out + warp * 16 * 16;
 #pragma unroll
   for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -259,18 +265,31 @@ __global__ void __launch_bounds__(kGemmThreads) grouped_gemm_kernel(const bf16* 
     }
 }
 
+template <typename Out>
+static void launch_grouped_gemm(dim3 grid, cudaStream_t s, const bf16* a, bool gather_tokens, int top_k, const bf16* w,
+                                int64_t expert_stride, const MoeSorted& sorted, int experts, Out* out, int n_out,
+                                int k_in) {
+  static bool configured = false;  // once per instantiation: more than 48 KB of shared memory
+  if (!configured) {
+    CUDA_CHECK(cudaFuncSetAttribute(grouped_gemm_kernel<Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemmSmemBytes));
+    configured = true;
+  }
+  grouped_gemm_kernel<Out><<<grid, kGemmThreads, kGemmSmemBytes, s>>>(a, gather_tokens, top_k, w, expert_stride, sorted,
+                                                                      experts, out, n_out, k_in);
+  CUDA_CHECK_LAUNCH();
+}
+
 void moe_grouped_gemm(const bf16* a, bool gather_tokens, int top_k, const bf16* w, int64_t expert_stride,
                       const MoeSorted& sorted, int experts, int n_pairs, void* out, bool out_is_float, int out_features,
                       int in_features, cudaStream_t s) {
   require(in_features % kGemmK == 0, "moe: expert input widths must be multiples of 32 on the GPU");
   const dim3 grid(moe_max_tiles(n_pairs, experts), ceil_div(out_features, kGemmN));
   if (out_is_float)
-    grouped_gemm_kernel<float><<<grid, kGemmThreads, 0, s>>>(a, gather_tokens, top_k, w, expert_stride, sorted, experts,
-                                                             static_cast<float*>(out), out_features, in_features);
+    launch_grouped_gemm(grid, s, a, gather_tokens, top_k, w, expert_stride, sorted, experts, static_cast<float*>(out),
+                        out_features, in_features);
   else
-    grouped_gemm_kernel<bf16><<<grid, kGemmThreads, 0, s>>>(a, gather_tokens, top_k, w, expert_stride, sorted, experts,
-                                                            static_cast<bf16*>(out), out_features, in_features);
-  CUDA_CHECK_LAUNCH();
+    launch_grouped_gemm(grid, s, a, gather_tokens, top_k, w, expert_stride, sorted, experts, static_cast<bf16*>(out),
+                        out_features, in_features);
 }
 
 __global__ void combine_kernel(const float* __restrict__ expert_out, const int* __restrict__ position_of_pair,

@@ -151,8 +151,19 @@ StepBatch prefill_step(const ModelConfig& c, int tokens, int block_tokens) {
 }
 
 int64_t kv_bytes_per_token(const ModelConfig& c) { return int64_t(c.kv_values_per_token()) * 2 * c.layers; }
-// Weight bytes one decode step reads (everything but the embedding table, of which it reads a row).
-int64_t decode_weight_bytes(const ModelConfig& c) { return c.active_parameter_count() * 2; }
+// Weight bytes one decode step of `batch` sequences reads: everything but the embedding table (of
+// which it reads a row) and, in MoE layers, the routed experts the batch is expected to touch
+// (E (1 - (1 - k/E)^batch) of E, routing taken as uniform); at batch 1, the top-k.
+double decode_weight_bytes(const ModelConfig& c, int batch = 1) {
+  double bytes = double(c.active_parameter_count()) * 2;
+  const MoEConfig& m = c.moe;
+  if (m.n_routed_experts > 0) {
+    const double E = m.n_routed_experts, k = m.experts_per_token;
+    const double touched = E * (1.0 - std::pow(1.0 - k / E, batch));
+    bytes += c.moe_layer_count() * (touched - k) * 3.0 * c.hidden * m.expert_intermediate * 2;
+  }
+  return bytes;
+}
 // Model FLOPs of a prefill of `n` tokens: linear layers (lm_head for the last token only) + causal attention.
 double prefill_flops(const ModelConfig& c, int n) {
   const double linear = 2.0 * (c.active_parameter_count() - int64_t(c.vocab) * c.hidden) * n + 2.0 * c.vocab * c.hidden;
@@ -210,7 +221,7 @@ DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int conte
   p.batch = batch;
   p.step_ms = median(ms);
   p.tokens_per_s = batch / (p.step_ms * 1e-3);
-  const double bytes = double(decode_weight_bytes(c)) + double(batch) * (context + 1) * kv_bytes_per_token(c);
+  const double bytes = decode_weight_bytes(c, batch) + double(batch) * (context + 1) * kv_bytes_per_token(c);
   p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
   p.fraction_of_copy = p.gbps / peaks.copy_gbps;
   p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
@@ -284,7 +295,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
       << ",\n  \"precision\": \"bf16\",\n  \"context_tokens\": " << o.context << ",\n  \"peaks\": {\"copy_gbps\": "
       << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": " << fmt_number(peaks.gemm_tflops)
       << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << m.weight_bytes()
-      << ",\n  \"decode_weight_bytes\": " << decode_weight_bytes(c) << ",\n  \"kv_bytes_per_token\": "
+      << ",\n  \"decode_weight_bytes\": " << int64_t(decode_weight_bytes(c)) << ",\n  \"kv_bytes_per_token\": "
       << kv_bytes_per_token(c) << ",\n  \"gpu_memory_used_gib\": " << fmt_number(used_gib) << ",\n  \"prefill\": [";
     for (size_t i = 0; i < prefill.size(); ++i) {
       const auto& p = prefill[i];
@@ -574,7 +585,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     << "\n  dense_layers: " << c.layers - c.moe_layer_count() << "\n  moe_layers: " << c.moe_layer_count()
     << "\n  hidden: " << H << "\n  heads: " << c.heads << "\n  kv_heads: " << c.kv_heads << "\n  head_dim: " << hd
     << "\n  intermediate: " << I << "\n  vocab: " << c.vocab << "\n  weight_bytes: " << c.parameter_count() * 2
-    << "\n  active_weight_bytes: " << decode_weight_bytes(c) << "\n  kv_bytes_per_token: " << kv_bytes_per_token(c)
+    << "\n  active_weight_bytes: " << int64_t(decode_weight_bytes(c)) << "\n  kv_bytes_per_token: " << kv_bytes_per_token(c)
     << "\n  flops_per_token: " << fmt_number(2.0 * (c.active_parameter_count()))
     << "\noperators:\n  linear:\n    tokens: " << ints_list(token_grid) << "\n    ops:\n" << lin.str()
     << "  prefill_attention:\n    chunk_tokens: " << ints_list(chunks) << "\n    context_tokens: " << ints_list(contexts)
