@@ -141,6 +141,7 @@ void apply_override(ConfigNode& root, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     throw_input_error(where, "", "expected key.path=value");
   const std::string path = assignment.substr(0, eq);
+  if (eq + 1 == assignment.size()) throw_input_error(where, path, "expected a value after '=' (use null to clear a key)");
   ConfigNode value = parse_yaml_text(assignment.substr(eq + 1), where.file);
   ConfigNode* node = &root;
   std::string::size_type start = 0;
@@ -178,6 +179,23 @@ static void emit(YAML::Emitter& out, const ConfigNode& node) {
       }
       out << YAML::EndMap;
       break;
+  }
+}
+
+void set_scalar(ConfigNode& root, const std::string& dotted_path, const std::string& value) {
+  ConfigNode* node = &root;
+  std::string::size_type start = 0;
+  while (true) {
+    const auto dot = dotted_path.find('.', start);
+    const std::string key = dotted_path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      const ConfigNode::Entry* entry = node->find_entry(key);
+      const SourceLocation where = entry ? entry->value.where() : SourceLocation{};
+      node->set(key, ConfigNode::scalar(value, where), entry ? entry->key_where : where);
+      return;
+    }
+    node = &node->child_map(key, node->where());
+    start = dot + 1;
   }
 }
 

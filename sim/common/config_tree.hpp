@@ -61,6 +61,9 @@ void merge_config(ConfigNode& base, const ConfigNode& overlay);
 // Applies `key.path=value` (value parsed as YAML) at a dotted path.
 void apply_override(ConfigNode& root, const std::string& assignment);
 
+// Sets a scalar at a dotted path, keeping the source location of what it replaces.
+void set_scalar(ConfigNode& root, const std::string& dotted_path, const std::string& value);
+
 std::string to_yaml(const ConfigNode& node);
 
 }  // namespace aidc

@@ -116,6 +116,8 @@ double now() { return sg4::Engine::get_clock(); }
 
 void sleep_until(double time) { sg4::this_actor::sleep_until(time); }
 
+void yield() { sg4::this_actor::yield(); }
+
 struct Inbox::PostedReceive {
   sg4::CommPtr comm;
   Message* slot = nullptr;

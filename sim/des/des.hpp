@@ -66,6 +66,8 @@ class Simulation {
 
 double now();
 void sleep_until(double time);
+// Lets every other actor ready at this instant run first.
+void yield();
 
 // A named mailbox with one receive kept posted, so messages flow while its owner is busy.
 class Inbox {

@@ -20,13 +20,14 @@ namespace {
 class ConstantStepModel final : public PerformanceModel {
  public:
   explicit ConstantStepModel(double tau) : tau_(tau) {}
-  StepCost step(const BatchShape& batch) const override {
-    max_tokens = std::max(max_tokens, batch.tokens());
-    max_sequences = std::max(max_sequences, batch.decode_sequences + static_cast<int>(batch.prefills.size()));
+  StepCost token_cost(int tokens, int, int sequences) const override {
+    max_tokens = std::max(max_tokens, tokens);
+    max_sequences = std::max(max_sequences, sequences);
     StepCost c;
-    c.overhead_s = batch.tokens() > 0 ? tau_ : 0.0;
+    c.overhead_s = tokens > 0 ? tau_ : 0.0;
     return c;
   }
+  StepCost attention_cost(const BatchShape&) const override { return {}; }
   std::string description() const override { return "constant"; }
   mutable int max_tokens = 0;
   mutable int max_sequences = 0;

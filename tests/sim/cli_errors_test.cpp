@@ -186,12 +186,18 @@ TEST(CliBadInput, TracePromptsThatFitTheBatchAreValid) {
 }
 
 // ...and one with a 300-token prompt (long_prompt.csv line 4) is not: that request could never run.
-TEST(CliBadInput, TracePromptLongerThanTheBatchIsAnError) {
+// A trace request that can never run (here a 300-token prompt without chunked prefill in a 256-token
+// batch) is answered "rejected" at run time, as a server would, and counted; the rest are served.
+TEST(CliBadInput, TracePromptLongerThanTheBatchIsRejectedAtRunTime) {
   TempDir cwd;
-  const ChildResult r = run_aidc({"validate", kFixtures + "/trace_unchunked/long_prompt.yaml"}, cwd.str());
-  EXPECT_EQ(r.exit_code, 2) << describe(r);
-  EXPECT_NE(r.err.find(": error: "), std::string::npos) << describe(r);
-  EXPECT_NE(r.err.find("300"), std::string::npos) << "the error should name the 300-token prompt\n" << describe(r);
+  const ChildResult r =
+      run_aidc({"run", kFixtures + "/trace_unchunked/long_prompt.yaml", "--out", cwd / "out", "--quiet"}, cwd.str());
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto summary = nlohmann::json::parse(read_file(cwd / "out/summary.json"));
+  EXPECT_EQ(summary["requests"]["rejected"], 1) << summary.dump(2);
+  EXPECT_EQ(summary["requests"]["completed"], 2) << summary.dump(2);
+  const std::string rows = read_file(cwd / "out/requests.csv");
+  EXPECT_NE(rows.find(",300,10,0,rejected"), std::string::npos) << "the 300-token request should be rejected\n" << rows;
 }
 
 // The GUI reads `validate --format json`: the same error as objects with file, line, column, path.
