@@ -7,6 +7,7 @@
 #include "common/atomic_file.hpp"
 #include "common/statistics.hpp"
 #include "perf/memory_plan.hpp"
+#include "report/facility_report.hpp"
 
 namespace aidc {
 namespace {
@@ -179,6 +180,7 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
   j["performance_model"] = run.performance_model;
   j["sim"] = {{"simulated_s", run.simulated_s}, {"wall_s", run.wall_s}, {"events", run.events},
               {"seed", s.simulation.seed}, {"fast_forward", s.simulation.fast_forward}};
+  add_facility_summary(j, s, catalog, run);
   return j;
 }
 
@@ -205,7 +207,7 @@ std::string timeseries_csv(const RunRecord& run) {
   const TimeSeries& s = run.series;
   std::string out = "t_s,arrivals,in_flight,queued,input_tokens_per_s,output_tokens_per_s,gpu_utilization_mean,kv_utilization_mean";
   for (int r = 0; r < s.replicas(); ++r) out += ",r" + std::to_string(r) + "_util,r" + std::to_string(r) + "_kv";
-  out += '\n';
+  out += facility_timeseries_header(run) + '\n';
   const double end = run.simulated_s;
   char cell[64];
   for (std::size_t b = 0; b < s.bins(); ++b) {
@@ -222,7 +224,7 @@ std::string timeseries_csv(const RunRecord& run) {
       std::snprintf(cell, sizeof cell, ",%.6f,%.6f", s.busy_s(r, b) / width, s.kv_fraction_s(r, b) / width);
       out += cell;
     }
-    out += '\n';
+    out += facility_timeseries_cells(run, b) + '\n';
   }
   return out;
 }
@@ -308,6 +310,7 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   line(format("Simulated %.0f s in ", j["sim"]["simulated_s"].get<double>()) +
        format("%.2f s wall, ", j["sim"]["wall_s"].get<double>()) + std::to_string(j["sim"]["events"].get<long long>()) +
        " events.");
+  out += facility_text_report(s, j);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/config_tree.hpp"
+#include "scenario/facility_spec.hpp"
 
 namespace aidc {
 
@@ -135,6 +136,8 @@ struct Scenario {
   SloSpec slo;
   PerformanceSpec performance;
   SimulationSpec simulation;
+  std::optional<FacilitySpec> facility;  // power, cooling, thermal, failures (docs/facility.md)
+  std::optional<CostSpec> cost;          // capex, opex, payback, carbon
   ConfigNode resolved;  // the merged YAML tree, written out as scenario.yaml
 };
 

@@ -113,7 +113,8 @@ void BatchScheduler::plan_single_iteration(double now, SchedulerEvents& events) 
     }
     if (seq.samples) ++shape_.logits_rows;
   }
-  durations_.assign(1, performance_.step(shape_).seconds());
+  costs_.assign(1, performance_.step(shape_));
+  durations_.assign(1, costs_.front().seconds(clock_fraction_));
 }
 
 // Every running sequence decodes and nothing waiting can start: the coming iterations are fixed
@@ -162,11 +163,13 @@ void BatchScheduler::plan_decode_run() {
   // Only attention changes from one iteration of the run to the next.
   const StepCost fixed = performance_.token_cost(shape_.decode_sequences, shape_.logits_rows, shape_.decode_sequences);
   durations_.clear();
+  costs_.clear();
   for (int s = 0; s < fitting; ++s) {
     shape_.decode_context_tokens = context + static_cast<double>(s) * shape_.decode_sequences;
     StepCost cost = fixed;
     cost += performance_.attention_cost(shape_);
-    durations_.push_back(cost.seconds());
+    costs_.push_back(cost);
+    durations_.push_back(cost.seconds(clock_fraction_));
   }
 }
 
@@ -186,6 +189,7 @@ void BatchScheduler::finish_sequence(std::size_t index, double time, SchedulerEv
 
 void BatchScheduler::apply_single_iteration(double start, SchedulerEvents& events) {
   const double end = start + durations_.front();
+  work_done_ += costs_.front();
   int prefill_tokens = 0, generated = 0;
   for (auto& seq : running_) {
     if (seq.scheduled == 0) continue;
@@ -219,6 +223,7 @@ void BatchScheduler::apply_decode_run(int iterations, double start, SchedulerEve
   const int sequences = static_cast<int>(running_.size());
   for (int s = 1; s <= iterations; ++s) {
     const double end = time + durations_[static_cast<std::size_t>(s) - 1];
+    work_done_ += costs_[static_cast<std::size_t>(s) - 1];
     events.on_iteration(time, end, 0, sequences, run_blocks_used_[static_cast<std::size_t>(s)]);
     time = end;
   }
@@ -236,6 +241,16 @@ void BatchScheduler::apply_decode_run(int iterations, double start, SchedulerEve
     }
     ++i;
   }
+}
+
+std::vector<Request> BatchScheduler::take_all() {
+  std::vector<Request> taken;
+  for (const auto& seq : running_) taken.push_back(seq.request);
+  for (const auto& seq : waiting_) taken.push_back(seq.request);
+  running_.clear();
+  waiting_.clear();
+  free_blocks_ = limits_.kv_blocks;
+  return taken;
 }
 
 }  // namespace aidc

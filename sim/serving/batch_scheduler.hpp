@@ -51,6 +51,14 @@ class BatchScheduler {
   // True when the request can never fit this replica's KV cache, whatever else runs.
   bool can_never_fit(const Request& request) const;
 
+  // Clock the GPUs run at (power limit, thermal throttling), (0, 1]: stretches the compute-bound
+  // part of the iterations planned from now on.
+  void set_clock_fraction(double clock_fraction) { clock_fraction_ = clock_fraction; }
+  // Cost of the iterations applied so far, at nominal clocks: what the facility model turns into watts.
+  const StepCost& work_done() const { return work_done_; }
+  // Removes every request, running or waiting, and frees their KV blocks: the replica failed.
+  std::vector<Request> take_all();
+
   // Plans the next run of iterations from the current state; returns their durations in order.
   // Call only when !idle(). Planning one iteration may preempt sequences (reported via events).
   const std::vector<double>& plan(double now, SchedulerEvents& events);
@@ -88,6 +96,9 @@ class BatchScheduler {
   std::vector<Sequence> running_;  // in admission order; the last is preempted first
   BatchShape shape_;
   std::vector<double> durations_;
+  std::vector<StepCost> costs_;  // [i]: the planned iteration i at nominal clocks
+  double clock_fraction_ = 1.0;
+  StepCost work_done_;
   std::vector<long long> run_blocks_used_;  // [i]: blocks in use after iteration i of a decode run
   bool planned_decode_run_ = false;
 };

@@ -3,13 +3,17 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <type_traits>
+#include <unordered_map>
 
 #include "des/des.hpp"
 #include "perf/memory_plan.hpp"
 #include "platform/layout.hpp"
 #include "serving/batch_scheduler.hpp"
+#include "serving/facility_runtime.hpp"
+#include "serving/failures.hpp"
 #include "serving/load_balancer.hpp"
 #include "serving/messages.hpp"
 #include "workload/csv_input.hpp"
@@ -30,6 +34,8 @@ struct Cluster {
   std::vector<std::unique_ptr<BatchScheduler>> schedulers;
   std::vector<bool> replica_alive;
   long long responses = 0;  // requests whose outcome reached the client
+  FacilityRuntime* facility = nullptr;  // power, thermal, failures; null without facility:/cost:
+  std::unordered_map<std::uint64_t, int> redispatches;  // request id -> retries after a failure
 };
 
 class ClientActor {
@@ -174,6 +180,7 @@ class BalancerActor {
       if (!message) {
         for (int r = 0; r < c_.balancer.replicas(); ++r)
           c_.balancer.record_check(r, c_.replica_alive[static_cast<std::size_t>(r)]);
+        if (c_.facility) c_.facility->observe_health(c_.balancer, des::now());
         next_check += interval;
         continue;
       }
@@ -250,11 +257,55 @@ class ReplicaActor final : public SchedulerEvents {
 
  private:
   void admit(const des::Message& message) {
+    if (const auto* failure = dynamic_cast<const ReplicaFailureMessage*>(&message)) {
+      fail_until(failure->serving_again_s);
+      return;
+    }
     const Request& request = dynamic_cast<const RequestMessage&>(message).request;
     if (scheduler_.can_never_fit(request))
       respond(request, RequestStatus::Rejected);
     else
       scheduler_.enqueue(request);
+  }
+
+  // The replica is down until `serving_again_s` (repair + weight reload): the requests it held, and
+  // those the balancer still sends it until the health check takes it out, are handed back.
+  void fail_until(double serving_again_s) {
+    c_.replica_alive[static_cast<std::size_t>(replica_)] = false;
+    const std::vector<Request> held = scheduler_.take_all();
+    c_.facility->open_outage(replica_, des::now(), serving_again_s, static_cast<long long>(held.size()));
+    for (const Request& request : held) hand_back(request);
+    while (auto message = inbox_.receive_until(serving_again_s)) {
+      if (const auto* forwarded = dynamic_cast<const RequestMessage*>(message.get())) {
+        ++c_.facility->current_outage(replica_)->arrived_while_down;
+        hand_back(forwarded->request);
+      }
+    }
+    c_.replica_alive[static_cast<std::size_t>(replica_)] = true;
+  }
+
+  // HAProxy `retries` with `option redispatch`: a request no token of which has reached the client
+  // is sent to another replica the balancer picks; a stream already started, or out of retries, fails.
+  void hand_back(const Request& request) {
+    Outage& outage = *c_.facility->current_outage(replica_);
+    c_.balancer.on_completed(replica_);
+    int& retries = c_.redispatches[request.id];
+    const bool streaming = !std::isnan(c_.record.requests[request.id].first_token_s);
+    if (!streaming && retries < c_.scenario.facility->failures.retries) {
+      for (int attempt = 0; attempt < c_.balancer.replicas(); ++attempt) {
+        const int other = c_.balancer.choose(request);
+        if (other < 0) break;
+        if (other == replica_) continue;
+        ++retries;
+        ++outage.retried;
+        c_.balancer.on_dispatched(other);
+        c_.record.requests[request.id].replica = other;
+        des::Inbox(replica_inbox_name(other)).deliver(std::make_unique<RequestMessage>(request), request_bytes(request));
+        return;
+      }
+    }
+    ++outage.failed;
+    clients_.deliver(std::make_unique<CompletionMessage>(request.id, RequestStatus::Failed), kEnvelopeBytes);
   }
 
   void respond(const Request& request, RequestStatus status) {
@@ -284,6 +335,7 @@ class MonitorActor {
       for (const auto& s : c_.schedulers) queued += static_cast<double>(s->waiting());
       const double in_flight = static_cast<double>(c_.record.requests.size()) - static_cast<double>(c_.responses);
       c_.record.series.set_sample(b, in_flight, queued);
+      if (c_.facility) c_.facility->end_interval(b, c_.record.series, c_.schedulers, c_.replica_alive);
       if (progress_) progress_->update(t, c_.scenario.simulation.duration_s);
     }
   }
@@ -335,8 +387,20 @@ RunRecord simulate_cluster(const Scenario& scenario, const Catalog& catalog, con
     spawn<ReplicaActor>(simulation, replica_inbox_name(r),
                         platform.servers[static_cast<std::size_t>(p.rack)][static_cast<std::size_t>(p.server)], cluster, r);
   }
+  std::optional<FacilityRuntime> facility;
+  if (scenario.facility) {
+    facility.emplace(scenario, catalog, placements, memory.weight_bytes_per_gpu);
+    cluster.facility = &*facility;
+    const FailureSpec& failures = scenario.facility->failures;
+    std::vector<std::string> inboxes;
+    for (int r = 0; r < d.replicas; ++r) inboxes.push_back(replica_inbox_name(r));
+    spawn<FailureActor>(simulation, "failures", platform.balancer, failures, scripted_failures(failures, placements),
+                        d.replicas, d.tensor_parallel, failures.repair_s + facility->weight_reload_s(),
+                        scenario.simulation.duration_s, scenario.simulation.seed, inboxes);
+  }
   spawn<MonitorActor>(simulation, "monitor", platform.balancer, cluster, progress);
   simulation.run_until(scenario.simulation.duration_s);
+  if (facility) facility->finish(record, cluster.schedulers, cluster.replica_alive);
   record.simulated_s = scenario.simulation.duration_s;
   record.events = simulation.events();
   record.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

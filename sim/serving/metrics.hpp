@@ -3,9 +3,11 @@
 // actors while the simulation runs, read by the reports afterwards.
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "serving/facility_record.hpp"
 #include "serving/request.hpp"
 
 namespace aidc {
@@ -61,6 +63,7 @@ struct RunRecord {
   std::vector<long long> kv_blocks_per_replica;
   long long max_kv_blocks_used = 0;  // the highest any replica ever held
   std::string performance_model;
+  std::optional<FacilityRecord> facility;  // when the scenario has facility: or cost:
 };
 
 }  // namespace aidc

@@ -1,0 +1,348 @@
+#include "serving/facility_runtime.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/config_tree.hpp"
+#include "common/statistics.hpp"
+#include "facility/power_chain.hpp"
+#include "perf/roofline_model.hpp"
+
+namespace aidc {
+namespace {
+
+using namespace facility;
+
+// One serving thread per GPU keeps a core busy while its GPU works: 8 of a DGX H100's 112 cores is
+// 0.07; rounded up for tokenization and HTTP handling. An estimate (no serving-host CPU data in REF).
+constexpr double kCpuUtilizationAtFullLoad = 0.1;
+
+// Calibration profiles (aidc-calibration/1) carry measured (bandwidth, FLOP rate, watts) points.
+GpuPowerModel calibrated_power_model(const std::string& profile, const GpuSpec& gpu, DevicePeaks& peaks) {
+  const ConfigNode root = load_yaml_file(profile);
+  const ConfigNode* device = root.find("device_peaks");
+  const ConfigNode* power = root.find("power");
+  const ConfigNode* points = power ? power->find("points") : nullptr;
+  if (!device || !points || !points->is_sequence()) return gpu_power_from_catalog(gpu.tdp_w, gpu.idle_w);
+  auto number = [](const ConfigNode& node, const char* key) {
+    const ConfigNode* value = node.find(key);
+    return value && value->is_scalar() ? std::stod(value->text()) : 0.0;
+  };
+  peaks = {number(*device, "copy_gbps"), number(*device, "gemm_bf16_tflops")};
+  std::vector<PowerPoint> fit;
+  for (const auto& p : points->items())
+    fit.push_back({number(p, "gbps") / peaks.memory_gbps, number(p, "tflops") / peaks.tflops, number(p, "power_w")});
+  return gpu_power_from_calibration(gpu.tdp_w, gpu.idle_w > 0 ? gpu.idle_w : number(*device, "idle_power_w"),
+                                    number(*device, "idle_power_w"), fit);
+}
+
+void add_scaled(EnergyBalance& sum, const EnergyBalance& b, double hours) {
+  sum.it_kw += b.it_kw * hours;
+  sum.losses.distribution_loss_kw += b.losses.distribution_loss_kw * hours;
+  sum.losses.ups_loss_kw += b.losses.ups_loss_kw * hours;
+  sum.losses.lighting_other_kw += b.losses.lighting_other_kw * hours;
+  CoolingPower& c = sum.cooling;
+  const CoolingPower& d = b.cooling;
+  c.crah_fans_kw += d.crah_fans_kw * hours;
+  c.crac_kw += d.crac_kw * hours;
+  c.chiller_kw += d.chiller_kw * hours;
+  c.chilled_water_pumps_kw += d.chilled_water_pumps_kw * hours;
+  c.economizer_pumps_kw += d.economizer_pumps_kw * hours;
+  c.tower_pumps_kw += d.tower_pumps_kw * hours;
+  c.tower_fans_kw += d.tower_fans_kw * hours;
+  c.liquid_pumps_kw += d.liquid_pumps_kw * hours;
+  c.dry_cooler_fans_kw += d.dry_cooler_fans_kw * hours;
+}
+
+StepCost minus(const StepCost& a, const StepCost& b) {
+  return {a.compute_bound_s - b.compute_bound_s, a.memory_bound_s - b.memory_bound_s,
+          a.communication_s - b.communication_s, a.overhead_s - b.overhead_s};
+}
+
+}  // namespace
+
+FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalog,
+                                 const std::vector<ReplicaPlacement>& placements, double weight_bytes_per_gpu)
+    : scenario_(scenario),
+      spec_(*scenario.facility),
+      gpu_(*catalog.gpu(scenario.datacenter.gpu)),
+      server_(*catalog.server(scenario.datacenter.server_type)) {
+  const DatacenterSpec& dc = scenario.datacenter;
+  // Utilization while a kernel is compute- or memory-bound: the roofline's achievable share of peak.
+  DevicePeaks peaks{gpu_.memory_bandwidth_gb_s, peak_tflops(gpu_, scenario.deployment.precision)};
+  gpu_power_ = scenario.performance.model == "calibrated" ? calibrated_power_model(scenario.performance.calibration, gpu_, peaks)
+                                                          : gpu_power_from_catalog(gpu_.tdp_w, gpu_.idle_w);
+  if (spec_.gpu_power_cap_w) gpu_power_ = with_power_cap(gpu_power_, *spec_.gpu_power_cap_w);
+  utilization_roof_ = {std::min(1.0, gpu_.memory_efficiency * gpu_.memory_bandwidth_gb_s / peaks.memory_gbps),
+                       std::min(1.0, gpu_.compute_efficiency * peak_tflops(gpu_, scenario.deployment.precision) / peaks.tflops)};
+  const HostPower& h = server_.host_power;
+  host_ = {h.cpu_sockets, h.cpu_idle_w, h.cpu_max_w, h.memory_w, server_.nics, h.nic_w, h.nvme_drives, h.nvme_w,
+           h.fans_idle_w, h.fans_max_w, spec_.psu_efficiency};
+
+  const int racks_per_hall = dc.rows_per_hall * dc.racks_per_row;
+  const double rack_design_kw =
+      (dc.servers_per_rack * server_.max_power_w + spec_.switches_per_rack * spec_.switch_w) / 1000;
+  for (const HallSpec& hs : spec_.halls) {
+    Hall hall;
+    hall.model.power = hs.power;
+    const double design_it = hs.design_it_kw.value_or(racks_per_hall * rack_design_kw);
+    if (hall.model.power.ups.rated_kw <= 0) hall.model.power.ups.rated_kw = hs.ups_redundancy * design_it;
+    const double design_heat = design_it + electrical_losses(hall.model.power, design_it).total_kw();
+    const CoolingPlant sized = default_cooling_plant(hs.cooling.kind, design_heat);
+    hall.model.cooling = hs.cooling;
+    hall.model.cooling.air.design_heat_kw = sized.air.design_heat_kw;
+    hall.model.cooling.chiller.unit_capacity_kw = hs.chiller_unit_capacity_kw.value_or(sized.chiller.unit_capacity_kw);
+    record_.design_it_kw += design_it;
+    record_.design_heat_kw += design_heat;
+    halls_.push_back(hall);
+  }
+  thermal_ = thermal_defaults(halls_.front().model.cooling.kind);
+  thermal_.gpu_resistance_k_per_w = spec_.gpu_resistance_k_per_w.value_or(thermal_.gpu_resistance_k_per_w);
+  thermal_.gpu_time_constant_s = spec_.gpu_time_constant_s.value_or(thermal_.gpu_time_constant_s);
+  thermal_.rack_rise_k_per_kw = spec_.rack_rise_k_per_kw.value_or(thermal_.rack_rise_k_per_kw);
+  thermal_.rack_time_constant_s = spec_.rack_time_constant_s.value_or(thermal_.rack_time_constant_s);
+  weather_ = spec_.weather == "hong_kong" ? hong_kong_typical_year() : load_weather_csv(spec_.weather);
+
+  // Every GPU starts at its steady state with the serving process idle (the hall was running).
+  for (int r = 0; r < dc.racks(); ++r) {
+    const CoolingPlant& plant = halls_[static_cast<std::size_t>(r / racks_per_hall)].model.cooling;
+    racks_.push_back(rack_node(thermal_, cooling_supply_c(plant)));
+    for (int s = 0; s < dc.servers_per_rack; ++s)
+      for (int g = 0; g < server_.gpus_per_server; ++g) {
+        Gpu gpu;
+        gpu.rack = r;
+        gpu.server = s;
+        gpu.node = gpu_node(thermal_, 0);
+        gpu.node.temperature_c = gpu.node.steady_state_c(gpu_power_.process_idle_w, cooling_supply_c(plant));
+        gpus_.push_back(gpu);
+      }
+  }
+  const int gpus_per_rack = dc.servers_per_rack * server_.gpus_per_server;
+  for (std::size_t replica = 0; replica < placements.size(); ++replica) {
+    const ReplicaPlacement& p = placements[replica];
+    for (int g = 0; g < scenario.deployment.tensor_parallel; ++g)
+      gpus_[static_cast<std::size_t>(p.rack * gpus_per_rack + p.server * server_.gpus_per_server + p.first_gpu + g)].replica =
+          static_cast<int>(replica);
+  }
+  rack_gpu_cap_w_.assign(racks_.size(), gpu_power_.power_limit_w);
+  rack_other_wall_w_.assign(racks_.size(), 0);
+  const std::size_t replicas = placements.size();
+  work_at_last_sample_.assign(replicas, {});
+  work_in_interval_.assign(replicas, {});
+  work_in_previous_interval_.assign(replicas, {});
+  clock_current_.assign(replicas, 1.0);
+  clock_previous_.assign(replicas, 1.0);
+  record_.weight_reload_s = spec_.failures.process_start_s + weight_bytes_per_gpu / (spec_.failures.storage_gb_s * 1e9);
+}
+
+void FacilityRuntime::snapshot_work(const Schedulers& schedulers) {
+  for (std::size_t r = 0; r < schedulers.size(); ++r) {
+    work_in_previous_interval_[r] = work_in_interval_[r];
+    work_in_interval_[r] = minus(schedulers[r]->work_done(), work_at_last_sample_[r]);
+    work_at_last_sample_[r] = schedulers[r]->work_done();
+  }
+}
+
+void FacilityRuntime::end_interval(std::size_t bin, const TimeSeries& series, Schedulers& schedulers,
+                                   const std::vector<bool>& alive) {
+  snapshot_work(schedulers);
+  if (bin > 0) account(bin - 1, series, alive);
+  // Clocks for the next interval: the lowest of each replica's GPUs (tensor-parallel ranks wait for
+  // each other), from the temperatures and power limits just computed.
+  std::vector<double> next(schedulers.size(), 1.0);
+  for (const Gpu& gpu : gpus_)
+    if (gpu.replica >= 0)
+      next[static_cast<std::size_t>(gpu.replica)] =
+          std::min({next[static_cast<std::size_t>(gpu.replica)], gpu.power_clock, gpu.thermal_clock});
+  for (std::size_t r = 0; r < schedulers.size(); ++r) schedulers[r]->set_clock_fraction(next[r]);
+  clock_previous_ = clock_current_;
+  clock_current_ = next;
+}
+
+void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const std::vector<bool>& alive) {
+  const double start = static_cast<double>(bin) * series.interval();
+  const double dt = std::min(series.interval(), scenario_.simulation.duration_s - start);
+  if (dt <= 0) return;
+  const DatacenterSpec& dc = scenario_.datacenter;
+  const double hour = std::fmod(spec_.start_hour_of_year + (start + dt / 2) / 3600, kHoursPerYear);
+  const Weather outdoor = weather_.at(hour);
+  const int racks_per_hall = dc.rows_per_hall * dc.racks_per_row;
+
+  // GPU power from each replica's work mix in this interval.
+  std::vector<double> gpu_w(gpus_.size(), 0), gpu_busy(gpus_.size(), 0);
+  for (std::size_t i = 0; i < gpus_.size(); ++i) {
+    Gpu& gpu = gpus_[i];
+    GpuWork work;
+    work.process_alive = gpu.replica >= 0 && alive[static_cast<std::size_t>(gpu.replica)];
+    if (work.process_alive) {
+      const auto r = static_cast<std::size_t>(gpu.replica);
+      const StepCost& w = work_in_previous_interval_[r];
+      const double f = clock_previous_[r];
+      const double kernels_nominal = w.compute_bound_s + w.memory_bound_s + w.communication_s;
+      const double kernels_stretched = w.compute_bound_s / f + w.memory_bound_s + w.communication_s;
+      // Busy time includes the CPU-side step overhead, during which no kernel runs.
+      const double busy = series.busy_s(gpu.replica, bin) / dt;
+      work.busy_fraction = kernels_stretched > 0 ? std::min(1.0, busy * kernels_stretched / (kernels_stretched + w.overhead_s)) : 0;
+      if (kernels_nominal > 0) {
+        work.memory_utilization = utilization_roof_.memory_gbps * w.memory_bound_s / kernels_nominal;
+        work.compute_utilization = utilization_roof_.tflops * w.compute_bound_s / kernels_nominal;
+      }
+    }
+    const GpuPowerState state = gpu_power(with_power_cap(gpu_power_, rack_gpu_cap_w_[static_cast<std::size_t>(gpu.rack)]), work);
+    gpu_w[i] = state.power_w;
+    gpu_busy[i] = work.busy_fraction;
+    gpu.power_clock = work.busy_fraction > 0 ? state.clock_fraction : 1.0;
+    if (work.process_alive) {
+      serving_gpu_seconds_ += dt;
+      if (gpu.power_clock < 1) capped_gpu_seconds_ += dt * work.busy_fraction;
+    }
+  }
+
+  // Servers and racks: GPUs + host parts through the PSUs, plus the rack's switches.
+  const CoolingKind kind = halls_.front().model.cooling.kind;
+  FacilityInterval row;
+  row.start_s = start;
+  row.end_s = start + dt;
+  row.ambient_c = outdoor.dry_bulb_c;
+  row.wet_bulb_c = outdoor.wet_bulb_c;
+  row.rack_kw.assign(racks_.size(), 0);
+  row.rack_gpu_max_c.assign(racks_.size(), 0);
+  const std::size_t per_server = static_cast<std::size_t>(server_.gpus_per_server);
+  std::vector<double> rack_gpu_w(racks_.size(), 0);
+  for (std::size_t first = 0; first < gpus_.size(); first += per_server) {
+    double watts = 0, busy = 0;
+    for (std::size_t g = first; g < first + per_server; ++g) watts += gpu_w[g], busy += gpu_busy[g];
+    busy /= static_cast<double>(per_server);
+    // Fans follow the air-side heat; immersion servers have none.
+    const double liquid_share = kind == CoolingKind::Air ? 0 : halls_.front().model.cooling.liquid.capture_fraction;
+    const double fan_speed = std::clamp(watts / (per_server * gpu_.tdp_w), 0.0, 1.0) * (1 - liquid_share);
+    HostPowerModel host = host_;
+    if (kind == CoolingKind::Immersion) host.fans_idle_w = host.fans_max_w = 0;
+    const auto rack = static_cast<std::size_t>(gpus_[first].rack);
+    row.rack_kw[rack] += server_wall_power_w(host, watts, busy * kCpuUtilizationAtFullLoad, fan_speed) / 1000;
+    rack_gpu_w[rack] += watts;
+  }
+  for (std::size_t r = 0; r < racks_.size(); ++r) {
+    row.rack_kw[r] += spec_.switches_per_rack * spec_.switch_w / 1000;
+    rack_other_wall_w_[r] = row.rack_kw[r] * 1000 - rack_gpu_w[r] / spec_.psu_efficiency;
+    if (spec_.rack_breaker_kw) {
+      if (check_breaker(row.rack_kw[r], *spec_.rack_breaker_kw).over_limit) ++record_.breaker_overloads;
+      const int gpus_in_rack = dc.servers_per_rack * server_.gpus_per_server;
+      rack_gpu_cap_w_[r] = rack_gpu_cap_w(breaker_continuous_limit_kw(*spec_.rack_breaker_kw) * 1000, rack_other_wall_w_[r],
+                                          gpus_in_rack, spec_.psu_efficiency, gpu_power_.power_limit_w);
+    }
+  }
+
+  // Temperatures: rack node over the plant's supply, each GPU over its rack node.
+  for (std::size_t r = 0; r < racks_.size(); ++r) {
+    const Hall& hall = halls_[r / static_cast<std::size_t>(racks_per_hall)];
+    racks_[r].step(row.rack_kw[r] * 1000, cooling_supply_c(hall.model.cooling), dt);
+  }
+  double busy_sum = 0;
+  int serving = 0;
+  std::vector<double> hall_hottest(halls_.size(), 0), hall_busy(halls_.size(), 0), hall_serving(halls_.size(), 0);
+  for (std::size_t i = 0; i < gpus_.size(); ++i) {
+    Gpu& gpu = gpus_[i];
+    const auto rack = static_cast<std::size_t>(gpu.rack);
+    const std::size_t hall = rack / static_cast<std::size_t>(racks_per_hall);
+    gpu.node.step(gpu_w[i], racks_[rack].temperature_c, dt, convective_resistance_scale(halls_[hall].flow));
+    gpu.thermal_clock = throttle_clock_fraction(spec_.throttle, gpu.node.temperature_c);
+    row.rack_gpu_max_c[rack] = std::max(row.rack_gpu_max_c[rack], gpu.node.temperature_c);
+    hall_hottest[hall] = std::max(hall_hottest[hall], gpu.node.temperature_c);
+    if (gpu.replica >= 0 && alive[static_cast<std::size_t>(gpu.replica)]) {
+      if (gpu.thermal_clock < 1) throttled_gpu_seconds_ += dt;
+      busy_sum += gpu_busy[i];
+      ++serving;
+      hall_busy[hall] += gpu_busy[i];
+      hall_serving[hall] += 1;
+    }
+  }
+  row.gpu_max_c = *std::max_element(row.rack_gpu_max_c.begin(), row.rack_gpu_max_c.end());
+  row.gpu_utilization = serving > 0 ? busy_sum / serving : 0;
+  record_.gpu_max_c = std::max(record_.gpu_max_c, row.gpu_max_c);
+
+  // Halls: power chain and cooling at this weather, then the controller's flow for the next interval.
+  PowerTotals site;
+  for (std::size_t h = 0; h < halls_.size(); ++h) {
+    Hall& hall = halls_[h];
+    double it_kw = 0;
+    for (std::size_t r = h * static_cast<std::size_t>(racks_per_hall); r < (h + 1) * static_cast<std::size_t>(racks_per_hall); ++r)
+      it_kw += row.rack_kw[r];
+    const EnergyBalance balance = hall_balance(hall.model, it_kw, outdoor, hall.flow);
+    add_scaled(record_.energy_kwh, balance, dt / 3600);
+    site += totals(balance);
+    hall.it_kw_seconds += it_kw * dt;
+    const double load = hall_serving[h] > 0 ? hall_busy[h] / hall_serving[h] : 0;
+    switch (spec_.policy) {
+      case CoolingPolicy::Seed: hall.flow = spec_.seed_controller.decide(hall_hottest[h], load).flow_multiplier; break;
+      case CoolingPolicy::Proportional: hall.flow = spec_.proportional_controller.decide(hall_hottest[h]).flow_multiplier; break;
+      case CoolingPolicy::None: hall.flow = 1; break;
+    }
+  }
+  row.flow_multiplier = halls_.front().flow;
+  row.power = site;
+  row.pue = site.it_kw > 0 ? site.facility_kw() / site.it_kw : 0;
+  pue_.add(start, dt, site);
+  record_.intervals.push_back(std::move(row));
+  accounted_bins_ = bin + 1;
+}
+
+void FacilityRuntime::finish(RunRecord& run, const Schedulers& schedulers, const std::vector<bool>& alive) {
+  const TimeSeries& series = run.series;
+  snapshot_work(schedulers);
+  if (accounted_bins_ < series.bins()) {
+    // The last interval's work was observed at its end, not one interval later.
+    work_in_previous_interval_ = work_in_interval_;
+    clock_previous_ = clock_current_;
+    account(series.bins() - 1, series, alive);
+  }
+  record_.pue = pue_.summary(spec_.pue_target);
+  const double duration = scenario_.simulation.duration_s;
+  std::vector<HallLoad> loads;
+  for (const Hall& hall : halls_) loads.push_back({hall.model, hall.it_kw_seconds / duration});
+  record_.annualized_pue = annualized_pue(loads, weather_);
+  record_.throttled_fraction = serving_gpu_seconds_ > 0 ? throttled_gpu_seconds_ / serving_gpu_seconds_ : 0;
+  record_.power_capped_fraction = serving_gpu_seconds_ > 0 ? capped_gpu_seconds_ / serving_gpu_seconds_ : 0;
+
+  double down = 0;
+  for (const Outage& o : record_.outages) down += std::min(o.serving_again_s, duration) - o.failed_at_s;
+  record_.availability = 1 - down / (duration * static_cast<double>(schedulers.size()));
+
+  // Alerts on the per-interval series; P99 latency = TTFT of the requests whose first token came then.
+  std::vector<std::vector<double>> ttft(record_.intervals.size());
+  for (const RequestRecord& r : run.requests) {
+    if (std::isnan(r.first_token_s)) continue;
+    const auto b = std::min(record_.intervals.size() - 1, static_cast<std::size_t>(r.first_token_s / series.interval()));
+    ttft[b].push_back(r.first_token_s - r.arrival_s);
+  }
+  for (const FacilitySpec::Alert& alert : spec_.alerts) {
+    std::vector<TimedValue> values;
+    for (std::size_t b = 0; b < record_.intervals.size(); ++b) {
+      const FacilityInterval& row = record_.intervals[b];
+      double value = row.gpu_max_c;
+      if (alert.metric == "gpu_utilization") value = row.gpu_utilization;
+      if (alert.metric == "p99_latency_s") value = ttft[b].empty() ? 0 : percentile(ttft[b], 99);
+      values.push_back({row.end_s, value});
+    }
+    record_.alerts.push_back({alert.metric, alert.rule, evaluate_alert(alert.rule, values)});
+  }
+  run.facility = std::move(record_);
+}
+
+void FacilityRuntime::observe_health(const LoadBalancer& balancer, double now) {
+  for (Outage& o : record_.outages)
+    if (o.removed_at_s < 0 && now < o.serving_again_s && !balancer.is_up(o.replica)) o.removed_at_s = now;
+}
+
+Outage& FacilityRuntime::open_outage(int replica, double now, double serving_again_s, long long in_flight) {
+  record_.outages.push_back({replica, now, -1, serving_again_s, in_flight, 0, 0, 0});
+  return record_.outages.back();
+}
+
+Outage* FacilityRuntime::current_outage(int replica) {
+  for (auto it = record_.outages.rbegin(); it != record_.outages.rend(); ++it)
+    if (it->replica == replica) return &*it;
+  return nullptr;
+}
+
+}  // namespace aidc

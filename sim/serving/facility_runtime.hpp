@@ -1,0 +1,83 @@
+#pragma once
+// Couples the serving simulation to the facility physics (sim/facility): each timeseries interval,
+// the replicas' iterations become GPU, server, rack and hall power; the power chain and cooling
+// plant turn that into an energy balance and a PUE; RC nodes turn power into GPU temperatures;
+// throttling and power limits become the clock each replica's scheduler runs at next. Plain data:
+// the monitor actor calls it, no SimGrid here.
+#include <memory>
+#include <vector>
+
+#include "catalog/catalog.hpp"
+#include "facility/facility.hpp"
+#include "facility/it_power.hpp"
+#include "facility/thermal.hpp"
+#include "facility/weather.hpp"
+#include "platform/layout.hpp"
+#include "scenario/scenario.hpp"
+#include "serving/batch_scheduler.hpp"
+#include "serving/facility_record.hpp"
+#include "serving/load_balancer.hpp"
+#include "serving/metrics.hpp"
+
+namespace aidc {
+
+using Schedulers = std::vector<std::unique_ptr<BatchScheduler>>;
+
+class FacilityRuntime {
+ public:
+  FacilityRuntime(const Scenario& scenario, const Catalog& catalog, const std::vector<ReplicaPlacement>& placements,
+                  double weight_bytes_per_gpu);
+
+  // At the end of interval `bin`: accounts interval bin − 1, whose iterations have all been recorded
+  // by now (a run of iterations is recorded when it ends), and sets each scheduler's clock for the
+  // next interval. `alive`: replicas whose serving process runs (failed ones draw driver-idle power).
+  void end_interval(std::size_t bin, const TimeSeries& series, Schedulers& schedulers, const std::vector<bool>& alive);
+  // After the simulation: accounts the last interval, PUE summaries, alerts, availability.
+  void finish(RunRecord& record, const Schedulers& schedulers, const std::vector<bool>& alive);
+
+  // Failures: the health checks' verdicts, and outages as the replicas report them.
+  void observe_health(const LoadBalancer& balancer, double now);
+  Outage& open_outage(int replica, double now, double serving_again_s, long long in_flight);
+  Outage* current_outage(int replica);
+  // Seconds from repair to serving again: process start + weights from storage.
+  double weight_reload_s() const { return record_.weight_reload_s; }
+
+ private:
+  struct Gpu {
+    int rack = 0, server = 0, replica = -1;  // replica -1: no process on it
+    facility::RcNode node;
+    double power_clock = 1, thermal_clock = 1;
+  };
+  struct Hall {
+    facility::HallModel model;
+    double flow = 1;
+    double it_kw_seconds = 0;  // for the annualized PUE at the hall's mean load
+  };
+
+  void account(std::size_t bin, const TimeSeries& series, const std::vector<bool>& alive);
+  void snapshot_work(const Schedulers& schedulers);
+
+  const Scenario& scenario_;
+  const FacilitySpec& spec_;
+  const GpuSpec& gpu_;
+  const ServerSpec& server_;
+  facility::GpuPowerModel gpu_power_;     // with the operator's cap
+  facility::DevicePeaks utilization_roof_;  // utilization of the power model's peaks at the roofline
+  facility::HostPowerModel host_;
+  facility::ThermalDefaults thermal_;
+  facility::WeatherSeries weather_;
+  std::vector<Gpu> gpus_;                  // [rack][server][gpu] flattened
+  std::vector<facility::RcNode> racks_;
+  std::vector<double> rack_gpu_cap_w_;     // from the breaker, per rack
+  std::vector<double> rack_other_wall_w_;  // last interval's non-GPU wall power per rack
+  std::vector<Hall> halls_;
+  std::vector<int> replica_tp_;
+  std::vector<StepCost> work_at_last_sample_, work_in_interval_, work_in_previous_interval_;
+  std::vector<double> clock_current_, clock_previous_;  // set at the last sample, and the one before
+  facility::PueTracker pue_;
+  double serving_gpu_seconds_ = 0, throttled_gpu_seconds_ = 0, capped_gpu_seconds_ = 0;
+  std::size_t accounted_bins_ = 0;
+  FacilityRecord record_;
+};
+
+}  // namespace aidc

@@ -1,0 +1,55 @@
+#include "serving/failures.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+
+namespace aidc {
+
+std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::vector<ReplicaPlacement>& placements) {
+  std::vector<FailureEvent> events;
+  for (const ScriptedFailure& f : spec.scripted) {
+    if (f.replica >= 0) events.push_back({f.at_s, f.replica});
+    for (std::size_t r = 0; r < placements.size(); ++r)
+      if (f.rack >= 0 && placements[r].rack == f.rack) events.push_back({f.at_s, static_cast<int>(r)});
+  }
+  std::stable_sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
+  return events;
+}
+
+FailureActor::FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
+                           double down_s, double end_s, unsigned long long seed, std::vector<std::string> inbox_names)
+    : events_(std::move(scripted)),
+      spec_(spec),
+      tensor_parallel_(tensor_parallel),
+      down_s_(down_s),
+      end_s_(end_s),
+      rng_(seed ^ 0xfa11ed5eedULL),
+      inbox_names_(std::move(inbox_names)) {
+  if (spec_.random)
+    for (int r = 0; r < replicas; ++r) events_.push_back({next_failure_after(0), r});
+}
+
+double FailureActor::next_failure_after(double t) {
+  const double mean_s = spec_.mtbf_gpu_hours * 3600 / tensor_parallel_;
+  return t + std::exponential_distribution<double>(1.0 / mean_s)(rng_);
+}
+
+void FailureActor::operator()() {
+  // A replica that is down ignores further failures until it serves again.
+  std::vector<double> serving_again(inbox_names_.size(), -1);
+  while (true) {
+    const auto next = std::min_element(events_.begin(), events_.end(), [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
+    if (next == events_.end() || next->at_s >= end_s_) return;
+    const FailureEvent event = *next;
+    events_.erase(next);
+    des::sleep_until(event.at_s);
+    const auto r = static_cast<std::size_t>(event.replica);
+    if (event.at_s < serving_again[r]) continue;
+    serving_again[r] = event.at_s + down_s_;
+    des::Inbox(inbox_names_[r]).deliver(std::make_unique<ReplicaFailureMessage>(serving_again[r]), 0);
+    if (spec_.random) events_.push_back({next_failure_after(serving_again[r]), event.replica});
+  }
+}
+
+}  // namespace aidc

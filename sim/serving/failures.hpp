@@ -1,0 +1,48 @@
+#pragma once
+// Replica failures: when they happen (scripted, or drawn from a per-GPU MTBF) and the actor that
+// delivers them. The replica that receives a ReplicaFailureMessage drops its work, hands its
+// requests back (sim/serving/cluster.cpp), and serves again after repair and weight reload.
+#include <random>
+#include <string>
+#include <vector>
+
+#include "des/des.hpp"
+#include "platform/layout.hpp"
+#include "scenario/facility_spec.hpp"
+
+namespace aidc {
+
+struct ReplicaFailureMessage final : des::Message {
+  explicit ReplicaFailureMessage(double serving_again) : serving_again_s(serving_again) {}
+  double serving_again_s;  // repair + process start + weight reload
+};
+
+struct FailureEvent {
+  double at_s = 0;
+  int replica = 0;
+};
+
+// Scripted failures as replica events (a rack failure takes every replica placed on it), by time.
+std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::vector<ReplicaPlacement>& placements);
+
+// Sends each failure to its replica's inbox; with `random`, also draws failures per replica from an
+// exponential distribution with rate tensor_parallel / MTBF (a replica fails when any of its GPUs
+// does), the next one after the replica is serving again.
+class FailureActor {
+ public:
+  FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
+               double down_s, double end_s, unsigned long long seed, std::vector<std::string> inbox_names);
+  void operator()();
+
+ private:
+  double next_failure_after(double t);
+
+  std::vector<FailureEvent> events_;  // scripted, then drawn as the run goes
+  const FailureSpec spec_;
+  const int tensor_parallel_;
+  const double down_s_, end_s_;
+  std::mt19937_64 rng_;
+  std::vector<std::string> inbox_names_;
+};
+
+}  // namespace aidc
