@@ -38,14 +38,14 @@ CASES = {
                             qk_rope_head_dim=16, v_head_dim=32, head_dim=16, moe_intermediate_size=64,
                             n_routed_experts=16, n_shared_experts=1, num_experts_per_tok=4, n_group=4, topk_group=2,
                             first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
-                            scoring_func="sigmoid", topk_method="noaux_tc", rope_interleave=True), ["cpu"]),
+                            scoring_func="sigmoid", topk_method="noaux_tc", rope_interleave=True), ["gpu", "cpu"]),
     "deepseek-v2-mla-moe": ("DeepseekV2Config", "DeepseekV2ForCausalLM", dict(COMMON, model_type="deepseek_v2",
                             hidden_size=128, intermediate_size=256, num_attention_heads=4, num_key_value_heads=4,
                             q_lora_rank=None, kv_lora_rank=64, qk_nope_head_dim=32, qk_rope_head_dim=16, v_head_dim=32,
                             head_dim=16, moe_intermediate_size=64, n_routed_experts=8, n_shared_experts=2,
                             num_experts_per_tok=3, first_k_dense_replace=1, norm_topk_prob=False,
                             routed_scaling_factor=1.0, scoring_func="softmax", topk_method="greedy",
-                            n_group=1, topk_group=1), ["cpu"]),
+                            n_group=1, topk_group=1), ["gpu", "cpu"]),
 }
 
 

@@ -69,10 +69,17 @@ void* GpuModel::alloc(size_t bytes) {
 GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOptions options)
     : c_(config), o_(options), plan_(std::make_unique<Plan>()) {
   if (!cuda_device_available()) fail("no CUDA device");
-  if (c_.mla.enabled) fail(c_.name + ": MLA attention runs on the CPU reference only (--backend cpu)");
-  require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
-                                                     " is not supported on the GPU (64, 128)");
-  require(c_.heads / c_.kv_heads <= 8, c_.name + ": more than 8 query heads per kv head is not supported on the GPU");
+  const MLAConfig& mla = c_.mla;
+  if (mla.enabled) {
+    require(mla.kv_lora_rank % 16 == 0 && mla.kv_lora_rank <= 512 && c_.kv_values_per_token() <= 576 &&
+                mla.qk_rope_dim % 2 == 0 && c_.qk_dim() % 8 == 0 && (mla.q_lora_rank % 8 == 0),
+            c_.name + ": MLA on the GPU needs kv_lora_rank a multiple of 16 up to 512, rank + rope dims up to 576, "
+                      "q/k widths multiples of 8");
+  } else {
+    require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
+                                                       " is not supported on the GPU (64, 128)");
+    require(c_.heads / c_.kv_heads <= 8, c_.name + ": more than 8 query heads per kv head is not supported on the GPU");
+  }
   require(c_.hidden % 8 == 0 && c_.intermediate % 8 == 0, c_.name + ": hidden and intermediate sizes must be multiples of 8");
   const MoEConfig& moe = c_.moe;
   if (moe.n_routed_experts > 0) {
@@ -92,7 +99,13 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   weight_bytes_ = c_.parameter_count() * 2;
-  const int T = o_.max_batch_tokens, qkv_width = (c_.heads + 2 * c_.kv_heads) * c_.head_dim;
+  const int T = o_.max_batch_tokens;
+  const int q_width = c_.heads * c_.qk_dim(), attn_width = c_.heads * c_.v_dim();
+  qkv_width_ = mla.enabled ? (mla.q_lora_rank ? mla.q_lora_rank : q_width) + c_.kv_values_per_token()
+                           : (c_.heads + 2 * c_.kv_heads) * c_.head_dim;
+  const size_t mla_bytes = mla.enabled ? size_t(T) * (2 * mla.q_lora_rank + 2 * c_.heads * (c_.kv_values_per_token() +
+                                                                                             mla.kv_lora_rank))
+                                       : 0;
   // Widest FFN run as one GEMM: the dense one, or the shared experts fused.
   const int ffn_width = std::max(c_.intermediate, moe.expert_intermediate * moe.n_shared_experts);
   const size_t pairs = size_t(T) * moe.experts_per_token;
@@ -102,8 +115,9 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   table_stride_ = ceil_div(o_.max_context, o_.block_tokens);
   decode_work_floats_ = decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
                                                 decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
-  const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width + 4 * c_.heads * c_.head_dim +
-                                               6 * ffn_width) +
+  const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width_ + 2 * q_width +
+                                               2 * attn_width + 6 * ffn_width) +
+                                  mla_bytes +
                                   size_t(o_.max_logit_rows) * (4 * c_.vocab + 2 * c_.hidden) + 4 * decode_work_floats_ +
                                   moe_bytes + (64u << 20);
   const double gib = 1024.0 * 1024 * 1024;
@@ -125,9 +139,14 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
 
   x_ = static_cast<float*>(alloc(size_t(T) * c_.hidden * 4));
   h_ = static_cast<bf16*>(alloc(size_t(T) * c_.hidden * 2));
-  qkv_ = static_cast<bf16*>(alloc(size_t(T) * qkv_width * 2));
-  q_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
-  attn_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.head_dim * 2));
+  qkv_ = static_cast<bf16*>(alloc(size_t(T) * qkv_width_ * 2));
+  q_ = static_cast<bf16*>(alloc(size_t(T) * q_width * 2));
+  attn_ = static_cast<bf16*>(alloc(size_t(T) * attn_width * 2));
+  if (mla.enabled) {
+    if (mla.q_lora_rank) mla_q_a_ = static_cast<bf16*>(alloc(size_t(T) * mla.q_lora_rank * 2));
+    q_full_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.kv_values_per_token() * 2));
+    out_latent_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * mla.kv_lora_rank * 2));
+  }
   gate_up_ = static_cast<bf16*>(alloc(size_t(T) * 2 * ffn_width * 2));
   act_ = static_cast<bf16*>(alloc(size_t(T) * ffn_width * 2));
   if (moe.n_routed_experts > 0) {
@@ -151,7 +170,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   CUDA_CHECK(cudaMallocHost(&sample_host_, 4 * size_t(o_.max_seqs) * 4));
   sampled_ = static_cast<int*>(alloc(size_t(o_.max_seqs) * 4));
 
-  const int64_t block_bytes = int64_t(2) * c_.kv_heads * o_.block_tokens * c_.head_dim * 2 * c_.layers;
+  const int64_t block_bytes = int64_t(c_.kv_values_per_token()) * o_.block_tokens * 2 * c_.layers;
   if (o_.kv_blocks > 0) {
     kv_blocks_ = o_.kv_blocks;
   } else {
@@ -174,7 +193,7 @@ GpuModel::~GpuModel() {
 }
 
 void GpuModel::load_weights(const WeightSource& source) {
-  const int64_t H = c_.hidden, hd = c_.head_dim, qkv_rows = (c_.heads + 2 * c_.kv_heads) * hd;
+  const int64_t H = c_.hidden, hd = c_.head_dim;
   auto buffer = [&](int64_t n) { return static_cast<bf16*>(alloc(size_t(n) * 2)); };
   embed_ = buffer(int64_t(c_.vocab) * H);
   final_norm_ = buffer(H);
@@ -186,9 +205,9 @@ void GpuModel::load_weights(const WeightSource& source) {
     Layer L{};
     L.ln1 = buffer(H);
     L.ln2 = buffer(H);
-    L.qkv = buffer(qkv_rows * H);
-    L.qkv_bias = c_.qkv_bias ? buffer(qkv_rows) : nullptr;
-    L.o = buffer(H * c_.heads * hd);
+    L.qkv = buffer(qkv_width_ * H);
+    L.qkv_bias = c_.qkv_bias ? buffer(qkv_width_) : nullptr;
+    L.o = buffer(H * c_.heads * c_.v_dim());
     const bool moe = c_.is_moe_layer(l);
     L.ffn_intermediate = moe ? c_.moe.expert_intermediate * c_.moe.n_shared_experts : c_.intermediate;
     const int64_t F = L.ffn_intermediate;
@@ -213,9 +232,22 @@ void GpuModel::load_weights(const WeightSource& source) {
     }
     tensor_at_[p + "input_layernorm.weight"] = L.ln1;
     tensor_at_[p + "post_attention_layernorm.weight"] = L.ln2;
-    tensor_at_[a + "q_proj.weight"] = L.qkv;  // fused rows: q, then k, then v
-    tensor_at_[a + "k_proj.weight"] = L.qkv + c_.heads * hd * H;
-    tensor_at_[a + "v_proj.weight"] = L.qkv + (c_.heads + c_.kv_heads) * hd * H;
+    if (c_.mla.enabled) {
+      const MLAConfig& m = c_.mla;
+      const int64_t q_rows = m.q_lora_rank ? m.q_lora_rank : int64_t(c_.heads) * c_.qk_dim();
+      tensor_at_[a + (m.q_lora_rank ? "q_a_proj.weight" : "q_proj.weight")] = L.qkv;  // fused rows: q (or q_a), kv_a
+      tensor_at_[a + "kv_a_proj_with_mqa.weight"] = L.qkv + q_rows * H;
+      if (m.q_lora_rank) {
+        tensor_at_[a + "q_a_layernorm.weight"] = L.q_norm = buffer(m.q_lora_rank);
+        tensor_at_[a + "q_b_proj.weight"] = L.q_b = buffer(int64_t(c_.heads) * c_.qk_dim() * m.q_lora_rank);
+      }
+      tensor_at_[a + "kv_a_layernorm.weight"] = L.kv_norm = buffer(m.kv_lora_rank);
+      tensor_at_[a + "kv_b_proj.weight"] = L.kv_b = buffer(int64_t(c_.heads) * (m.qk_nope_dim + m.v_dim) * m.kv_lora_rank);
+    } else {
+      tensor_at_[a + "q_proj.weight"] = L.qkv;  // fused rows: q, then k, then v
+      tensor_at_[a + "k_proj.weight"] = L.qkv + c_.heads * hd * H;
+      tensor_at_[a + "v_proj.weight"] = L.qkv + (c_.heads + c_.kv_heads) * hd * H;
+    }
     if (c_.qkv_bias) {
       tensor_at_[a + "q_proj.bias"] = L.qkv_bias;
       tensor_at_[a + "k_proj.bias"] = L.qkv_bias + c_.heads * hd;
@@ -246,13 +278,16 @@ void GpuModel::load_weights(const WeightSource& source) {
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+// Layer l's cache: K then V (each [blocks][kv_heads][block_tokens][head_dim]), or MLA's latent rows
+// [blocks][block_tokens][rank + rope] in `k` alone.
 KvLayer GpuModel::kv_layer(int l) const {
-  const size_t per_tensor = size_t(kv_blocks_) * c_.kv_heads * o_.block_tokens * c_.head_dim;
-  return KvLayer{kv_ + (2 * size_t(l)) * per_tensor, kv_ + (2 * size_t(l) + 1) * per_tensor};
+  const size_t layer_values = size_t(kv_blocks_) * o_.block_tokens * c_.kv_values_per_token();
+  bf16* base = kv_ + l * layer_values;
+  return c_.mla.enabled ? KvLayer{base, nullptr} : KvLayer{base, base + layer_values / 2};
 }
 
 int64_t GpuModel::kv_cache_bytes() const {
-  return int64_t(kv_blocks_) * 2 * c_.kv_heads * o_.block_tokens * c_.head_dim * 2 * c_.layers;
+  return int64_t(kv_blocks_) * o_.block_tokens * c_.kv_values_per_token() * 2 * c_.layers;
 }
 
 void GpuModel::fill_kv_cache_random(uint64_t seed) {
@@ -375,9 +410,48 @@ void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
   CUDA_CHECK(cudaMemcpyAsync(meta_, meta_host_, p.total * 4, cudaMemcpyHostToDevice, stream_));
 }
 
+void GpuModel::per_head_gemm(bool transpose_w, const bf16* w, int m, int k, const bf16* b, int ldb, int stride_b,
+                             bf16* c, int ldc, int stride_c, int tokens) {
+  const float alpha = 1.0f, beta = 0.0f;
+  const int64_t w_stride = int64_t(c_.mla.qk_nope_dim + c_.mla.v_dim) * c_.mla.kv_lora_rank;
+  cublas_check(cublasGemmStridedBatchedEx(cublas_, transpose_w ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, m, tokens, k,
+                                          &alpha, w, CUDA_R_16BF, c_.mla.kv_lora_rank, w_stride, b, CUDA_R_16BF, ldb,
+                                          stride_b, &beta, c, CUDA_R_16BF, ldc, stride_c, c_.heads, CUBLAS_COMPUTE_32F,
+                                          CUBLAS_GEMM_DEFAULT),
+               "cublasGemmStridedBatchedEx");
+}
+
+// MLA in the absorbed form (kernels/attention_mla.cu): q_lat = q_nope W_UK per head, attention over the
+// latent rows, then attn = o_lat W_UV^T per head. kv_b_proj [heads][nope + v][rank], row-major, read
+// column-major: head h's W_UK is a (rank x nope) matrix with leading dimension rank, its W_UV follows.
+void GpuModel::mla_attention_layer(const Layer& L, bf16* cache, const Plan& p) {
+  const MLAConfig& m = c_.mla;
+  const int T = p.tokens, heads = c_.heads, rank = m.kv_lora_rank, qk = c_.qk_dim(), width = c_.kv_values_per_token();
+  const float eps = static_cast<float>(c_.rms_eps);
+  const int q_rows = m.q_lora_rank ? m.q_lora_rank : heads * qk;
+  const bf16* q = qkv_;
+  int q_stride = qkv_width_;
+  if (m.q_lora_rank) {
+    rmsnorm_bf16(qkv_, L.q_norm, mla_q_a_, T, m.q_lora_rank, qkv_width_, m.q_lora_rank, eps, stream_);
+    linear(mla_q_a_, L.q_b, q_, false, false, T, heads * qk, m.q_lora_rank);
+    q = q_;
+    q_stride = heads * qk;
+  }
+  // q_full[t][h][:rank] = W_UK_h^T q_nope[t][h]: column-major C (rank x T), ld heads * width.
+  per_head_gemm(false, L.kv_b, rank, m.qk_nope_dim, q, q_stride, qk, q_full_, heads * width, width, T);
+  mla_prepare(qkv_ + q_rows, qkv_width_, q, q_stride, L.kv_norm, meta_ + p.pos, meta_ + p.slot, inv_freq_,
+              c_.rope_attention_factor(), eps, q_full_, cache, T, heads, rank, m.qk_rope_dim, m.qk_nope_dim, stream_);
+  const float scale = static_cast<float>(c_.softmax_scale());
+  for (bool decode : {false, true})
+    mla_attention(q_full_, cache, p.seqs(meta_, decode), decode ? 1 : p.max_new, out_latent_, heads, rank, m.qk_rope_dim,
+                  o_.block_tokens, scale, stream_);
+  // attn[t][h] = W_UV_h o_lat[t][h]: W_UV_h starts nope rows into head h's block, transposed.
+  per_head_gemm(true, L.kv_b + int64_t(m.qk_nope_dim) * rank, m.v_dim, rank, out_latent_, heads * rank, rank, attn_,
+                heads * m.v_dim, m.v_dim, T);
+}
+
 void GpuModel::run(const Plan& p) {
-  const int T = p.tokens, H = c_.hidden, hd = c_.head_dim;
-  const int qkv_width = (c_.heads + 2 * c_.kv_heads) * hd, attn_width = c_.heads * hd;
+  const int T = p.tokens, H = c_.hidden, hd = c_.head_dim, attn_width = c_.heads * c_.v_dim();
   const float eps = static_cast<float>(c_.rms_eps), scale = static_cast<float>(c_.softmax_scale());
   const AttnSeqs decode = p.seqs(meta_, true), prefill = p.seqs(meta_, false);
   embedding(meta_ + p.tok, embed_, x_, T, H, stream_);
@@ -385,12 +459,16 @@ void GpuModel::run(const Plan& p) {
     const Layer& L = layers_[l];
     const KvLayer kv = kv_layer(l);
     rmsnorm(x_, nullptr, L.ln1, h_, T, H, eps, stream_);
-    linear(h_, L.qkv, qkv_, false, false, T, qkv_width, H);
-    rope_qkv_to_cache(qkv_, L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, c_.rope_attention_factor(), q_, kv, T,
-                      c_.heads, c_.kv_heads, hd, o_.block_tokens, stream_);
-    attention_prefill(q_, kv, prefill, p.max_new, attn_, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale, stream_);
-    attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
-                     stream_);
+    linear(h_, L.qkv, qkv_, false, false, T, qkv_width_, H);
+    if (c_.mla.enabled) {
+      mla_attention_layer(L, kv.k, p);
+    } else {
+      rope_qkv_to_cache(qkv_, L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, c_.rope_attention_factor(), q_, kv,
+                        T, c_.heads, c_.kv_heads, hd, o_.block_tokens, stream_);
+      attention_prefill(q_, kv, prefill, p.max_new, attn_, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale, stream_);
+      attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
+                       stream_);
+    }
     linear(attn_, L.o, x_, true, true, T, H, attn_width);
     rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
     ffn(L, h_, x_, T);

@@ -55,6 +55,9 @@ class GpuModel : public Backend {
     // MoE layers: router [experts][hidden] (+ V3 correction bias), experts' fused gate/up
     // [experts][2 * expert_intermediate][hidden] and down [experts][hidden][expert_intermediate].
     bf16 *router, *router_bias, *experts_gate_up, *experts_down;
+    // MLA: qkv holds q_a_proj (or q_proj) and kv_a_proj_with_mqa fused; q_a_layernorm, q_b_proj,
+    // kv_a_layernorm, kv_b_proj ([heads][nope + v][rank]: W_UK then W_UV of each head).
+    bf16 *q_norm, *q_b, *kv_norm, *kv_b;
   };
   cudaStream_t stream() const { return stream_; }
   const Layer& layer(int l) const { return layers_[l]; }
@@ -76,6 +79,10 @@ class GpuModel : public Backend {
   void run(const Plan& plan);
   void upload_plan(const StepBatch& batch, Plan& plan);
   void dense_ffn(const Layer& layer, const bf16* h, float* x, int tokens);
+  void mla_attention_layer(const Layer& layer, bf16* cache, const Plan& plan);
+  // Per-head products with the slices of kv_b_proj: C_h = op(W_h) B_h, strided over the heads.
+  void per_head_gemm(bool transpose_w, const bf16* w, int m, int k, const bf16* b, int ldb, int stride_b, bf16* c,
+                     int ldc, int stride_c, int tokens);
   void routed_experts(const Layer& layer, const bf16* h, float* x, int tokens);
 
   ModelConfig c_;
@@ -97,6 +104,8 @@ class GpuModel : public Backend {
 
   // Activations, sized for max_batch_tokens.
   float *x_ = nullptr, *logits_ = nullptr, *decode_work_ = nullptr;
+  int qkv_width_ = 0;  // fused first projection: q, k, v (MLA: q or q_a, then kv_a)
+  bf16 *mla_q_a_ = nullptr, *q_full_ = nullptr, *out_latent_ = nullptr;  // MLA: normalised q_a, absorbed q, latent output
   bf16 *h_ = nullptr, *qkv_ = nullptr, *q_ = nullptr, *attn_ = nullptr, *gate_up_ = nullptr, *act_ = nullptr,
        *final_h_ = nullptr;
   // MoE: router logits [T][experts], (token, slot) pairs' experts and weights, the sort by expert,

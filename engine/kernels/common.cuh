@@ -33,6 +33,18 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// Sum over the block; `scratch` holds 32 floats. Every thread gets the total.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  v = warp_sum(v);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < blockDim.x / 32 ? scratch[lane] : 0.0f;
+  v = warp_sum(v);
+  __syncthreads();  // scratch is reused by the next call
+  return v;
+}
+
 // Eight bf16 in one 16-byte word, widened to float.
 __device__ __forceinline__ void unpack8(const uint4& w, float (&f)[8]) {
   const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&w);

@@ -17,17 +17,6 @@ void embedding(const int* tokens, const bf16* table, float* x, int n_tokens, int
   CUDA_CHECK_LAUNCH();
 }
 
-__device__ float block_sum(float v, float* scratch) {
-  v = warp_sum(v);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < blockDim.x / 32 ? scratch[lane] : 0.0f;
-  v = warp_sum(v);
-  __syncthreads();  // scratch is reused by the next call
-  return v;
-}
-
 template <typename In>
 __global__ void rmsnorm_kernel(const In* x, const int* rows, const bf16* gain, bf16* out, int hidden, int in_stride,
                                int out_stride, float eps) {

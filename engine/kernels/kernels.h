@@ -107,6 +107,18 @@ int decode_splits(int n_seqs, int kv_heads, int max_context, int sm_count);
 void attention_decode(const bf16* q, KvLayer cache, const AttnSeqs& seqs, bf16* out, float* workspace, int splits,
                       int heads, int kv_heads, int head_dim, int block_tokens, float scale, cudaStream_t s);
 
+// attention_mla.cu: MLA over the latent cache [blocks][block_tokens][rank + rope_dim] of one layer.
+// mla_prepare: per token, RMSNorm(kv_a[:rank]) * gain and RoPE(kv_a[rank:]) (adjacent pairs) into the
+// cache slot; RoPE of each head's rope part of q ([T][heads][nope + rope_dim] rows of q_stride) into
+// q_full[t][h][rank:]. q_full[t][h][:rank] holds the absorbed query q_nope W_UK.
+void mla_prepare(const bf16* kv_a, int kv_a_stride, const bf16* q, int q_stride, const bf16* latent_gain,
+                 const int* positions, const int* slots, const float* inv_freq, float rope_scale, float eps,
+                 bf16* q_full, bf16* cache, int n_tokens, int heads, int rank, int rope_dim, int nope, cudaStream_t s);
+// Causal attention of each sequence's new tokens over its cached rows: out_latent[t][h][rank] =
+// sum_j softmax_j(scale q_full[t][h] . row_j) row_j[:rank].
+void mla_attention(const bf16* q_full, const bf16* cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out_latent,
+                   int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s);
+
 // sampling.cu: one block per request. rows[i] is the logits row; temperature <= 0 means greedy.
 struct SampleArgs {
   const int* rows;

@@ -319,6 +319,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
 }
 
 int run_profile(const ModelConfig& c, const WeightSource& weights, const ProfileOptions& o) {
+  require(!c.mla.enabled, c.name + ": the profile's attention grids time the GQA kernels; MLA models are not profiled yet");
   const Peaks peaks = measure_peaks();
   const std::vector<int> token_grid{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
   const int max_tokens = token_grid.back();

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
-# Usage: scripts/engine/gpu_session.sh "<steps>"   steps from: build test parity bench profile moe
-#   moe: bench and profile of the MoE model (deepseek-moe-16b) on its own.
+# Usage: scripts/engine/gpu_session.sh "<steps>"   steps from: build test parity moe mla bench profile
+#   moe: bench and profile of the MoE model (deepseek-moe-16b); mla: a short bench of DeepSeek-V2-Lite.
 set -uo pipefail
-steps="${1:-build test parity bench profile moe}"
+steps="${1:-build test parity moe mla bench profile}"
 OUT="${OUT:-/tmp/aidc-out}"
 mkdir -p "$OUT"
 log="$OUT/log.txt"
@@ -28,11 +28,26 @@ fi
 if has test; then
   say "tests"
   build/bin/aidc_engine_tests 2>&1 | tail -3 | tee -a "$log"
-  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|batched|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual|Value of|rel error" | tee -a "$log"
+  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|batched|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual|Value of|rel error|exception" | tee -a "$log"
 fi
 if has parity; then
   say "transformers parity"
   PYTHONUNBUFFERED=1 timeout 300 python3 scripts/hf_parity.py --engine build/bin/aidc-engine --out "$OUT/parity.md" 2>&1 | tail -15 | tee -a "$log"
+fi
+if has moe; then
+  m=deepseek-moe-16b
+  say "bench $m"
+  build/bin/aidc-engine bench --model $models/$m.json --random-weights --batches 1,8,32,64 --context 512 \
+    --prefill 512,2048,4096 --json "$OUT/bench-$m.json" 2>&1 | tee -a "$log"
+  say "profile $m"
+  build/bin/aidc-engine profile --model $models/$m.json --random-weights \
+    --out "$OUT/${m}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
+fi
+if has mla; then
+  m=DeepSeek-V2-Lite
+  say "bench $m"
+  build/bin/aidc-engine bench --model $models/$m.json --random-weights --batches 1,8,32 --context 512 \
+    --prefill 512 --json "$OUT/bench-$m.json" 2>&1 | tee -a "$log"
 fi
 if has bench; then
   say "bench deepseek-llm-7b"
@@ -48,14 +63,5 @@ if has profile; then
     build/bin/aidc-engine profile --model $models/$m.json --random-weights \
       --out "$OUT/${m}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
   done
-fi
-if has moe; then
-  m=deepseek-moe-16b
-  say "bench $m"
-  build/bin/aidc-engine bench --model $models/$m.json --random-weights --batches 1,8,32,64 --context 512 \
-    --prefill 512,2048,4096 --json "$OUT/bench-$m.json" 2>&1 | tee -a "$log"
-  say "profile $m"
-  build/bin/aidc-engine profile --model $models/$m.json --random-weights \
-    --out "$OUT/${m}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
 fi
 say "done"

@@ -15,8 +15,10 @@ namespace {
 #define REQUIRE_GPU() \
   if (!cuda_device_available()) GTEST_SKIP() << "no CUDA device"
 
-// Dense GQA (Llama, Llama-3 rope, Qwen2 with bias and YaRN) and DeepSeekMoE (shared + routed experts).
-const char* kGpuTiny[] = {"tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-deepseek-moe"};
+// Dense GQA (Llama, Llama-3 rope, Qwen2 with bias and YaRN), DeepSeekMoE (shared + routed experts),
+// and MLA + MoE: V2 (softmax top-k, no q LoRA) and V3 (q LoRA, YaRN, sigmoid group-limited routing).
+const char* kGpuTiny[] = {"tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-deepseek-moe", "tiny-deepseek-v2",
+                          "tiny-deepseek-v3"};
 
 GpuOptions small_options(int kv_blocks = 96) {
   GpuOptions o;
@@ -213,7 +215,14 @@ TEST(EngineGpu, ClearErrors) {
   } catch (const EngineError& e) {
     EXPECT_NE(std::string(e.what()).find("too big for the GPU"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(GpuModel(test::tiny("tiny-deepseek-v3"), WeightSource::random(1), small_options()), EngineError);
+  ModelConfig odd_heads = test::tiny("tiny-llama");
+  odd_heads.head_dim = 32;
+  try {
+    GpuModel m(odd_heads, WeightSource::random(1), small_options());
+    FAIL() << "expected an error";
+  } catch (const EngineError& e) {
+    EXPECT_NE(std::string(e.what()).find("head_dim 32"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
