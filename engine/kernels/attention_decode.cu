@@ -25,16 +25,19 @@ int decode_splits(int n_seqs, int kv_heads, int max_context, int sm_count) {
   return std::max(by_memory, std::min(by_occupancy, by_length));
 }
 
-template <int HD>
+// kGroup: the most query heads per kv head the instantiation handles. MHA models get their own
+// (kGroup 1): score and accumulator arrays sized for 8 heads would cost them 32 KB of shared memory
+// and spilled registers per block, and with them the occupancy that keeps enough K/V loads in flight.
+template <int HD, int kGroup>
 __global__ void __launch_bounds__(kDecodeThreads) decode_kernel(const bf16* __restrict__ q, KvLayer cache, AttnSeqs seqs,
                                                                 float* __restrict__ work, int heads, int kv_heads,
                                                                 int block_tokens, float scale) {
   constexpr int kLanesPerToken = HD / 8;           // each lane holds 8 dims of a row
   constexpr int kSubgroups = kDecodeThreads / kLanesPerToken;
-  __shared__ float qs[kMaxGroup][HD];
-  __shared__ float scores[kMaxGroup][kMaxSplitTokens];
+  __shared__ float qs[kGroup][HD];
+  __shared__ float scores[kGroup][kMaxSplitTokens];
   __shared__ float reduce[kSubgroups][HD];
-  __shared__ float stats[kMaxGroup][2];
+  __shared__ float stats[kGroup][2];
 
   const int seq = blockIdx.z, kvh = blockIdx.y, split = blockIdx.x, splits = gridDim.x;
   const int group = heads / kv_heads;
@@ -103,7 +106,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_kernel(const bf16* __re
   }
   __syncthreads();
   // Values: each subgroup accumulates its tokens, then the subgroups are summed through shared memory.
-  float acc[kMaxGroup][8] = {};
+  float acc[kGroup][8] = {};
   for (int base = 0; base < n; base += kSubgroups * kUnroll) {
     float vf[kUnroll][8];
 #pragma unroll
@@ -116,7 +119,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_kernel(const bf16* __re
       const int j = base + u * kSubgroups + subgroup;
       if (j >= n) continue;
 #pragma unroll
-      for (int g = 0; g < kMaxGroup; ++g) {
+      for (int g = 0; g < kGroup; ++g) {
         if (g < group) {
           const float p = scores[g][j];
 #pragma unroll
@@ -171,12 +174,15 @@ void attention_decode(const bf16* q, KvLayer cache, const AttnSeqs& seqs, bf16* 
   require(heads / kv_heads <= kMaxGroup, "decode attention: more than 8 query heads per kv head");
   if (seqs.count == 0) return;
   const dim3 grid(splits, kv_heads, seqs.count);
+  const bool mha = heads == kv_heads;
   if (head_dim == 128) {
-    decode_kernel<128><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    if (mha) decode_kernel<128, 1><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    else decode_kernel<128, kMaxGroup><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
     CUDA_CHECK_LAUNCH();
     decode_combine_kernel<128><<<seqs.count * heads, 128, 0, s>>>(workspace, seqs, out, splits, heads);
   } else if (head_dim == 64) {
-    decode_kernel<64><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    if (mha) decode_kernel<64, 1><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    else decode_kernel<64, kMaxGroup><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
     CUDA_CHECK_LAUNCH();
     decode_combine_kernel<64><<<seqs.count * heads, 64, 0, s>>>(workspace, seqs, out, splits, heads);
   } else {
