@@ -115,6 +115,18 @@ ordered_json cost_json(const Scenario& s, const Catalog& catalog, const Facility
           {"payback_months", payback ? ordered_json(*payback) : ordered_json()}};
 }
 
+// "07-15 13:00" for an hour of a 365-day year.
+std::string calendar(double hour_of_year) {
+  static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int day = static_cast<int>(hour_of_year / 24), month = 0;
+  while (month < 11 && day >= kDaysInMonth[month]) day -= kDaysInMonth[month++];
+  const double hour = std::fmod(hour_of_year, 24);
+  char text[32];
+  std::snprintf(text, sizeof text, "%02d-%02d %02d:%02d", month + 1, day + 1, static_cast<int>(hour),
+                static_cast<int>(std::lround((hour - std::floor(hour)) * 60)) % 60);
+  return text;
+}
+
 std::string format(const char* pattern, double value) {
   char text[128];
   std::snprintf(text, sizeof text, pattern, value);
@@ -200,7 +212,7 @@ std::string facility_text_report(const Scenario& s, const ordered_json& j) {
   const char* kinds[] = {"air", "direct-to-chip liquid", "immersion"};
   line("");
   line("Facility (" + std::string(f.weather == "hong_kong" ? "Hong Kong typical year" : f.weather) +
-       format(", from hour %.0f of the year; ", f.start_hour_of_year) +
+       ", from " + calendar(f.start_hour_of_year) + "; " +
        kinds[static_cast<int>(f.halls.front().cooling.kind)] + " cooling):");
   line(format("  Energy balance over the run: IT %.2f kWh", e["it_kwh"].get<double>()) +
        format(" + losses %.2f", losses) + format(" (UPS %.2f,", l["ups"].get<double>()) +
