@@ -112,7 +112,7 @@ void read_alerts(FieldReader& parent, FacilitySpec& f) {
   }
 }
 
-void read_failures(FieldReader r, FailureSpec& failures) {
+void read_failures(FieldReader r, int racks, int replicas, FailureSpec& failures) {
   failures.mtbf_gpu_hours = r.number("mtbf_gpu_hours", failures.mtbf_gpu_hours, 1);
   failures.random = r.flag("random", failures.random);
   failures.repair_s = r.number("repair_s", failures.repair_s, 0);
@@ -129,9 +129,9 @@ void read_failures(FieldReader r, FailureSpec& failures) {
         FieldReader event(&list->items()[i], r.path_of("scripted") + "[" + std::to_string(i) + "]", r.errors());
         ScriptedFailure failure;
         failure.at_s = event.number("at_s", 0, 0);
-        failure.replica = static_cast<int>(event.integer("replica", -1, 0));
-        failure.rack = static_cast<int>(event.integer("rack", -1, 0));
-        if ((failure.replica < 0) == (failure.rack < 0)) event.error("at_s", "expected exactly one of replica or rack");
+        failure.replica = static_cast<int>(event.integer("replica", -1, 0, replicas - 1));
+        failure.rack = static_cast<int>(event.integer("rack", -1, 0, racks - 1));
+        if (event.has("replica") == event.has("rack")) event.error("at_s", "expected exactly one of replica or rack");
         event.finish();
         failures.scripted.push_back(failure);
       }
@@ -219,7 +219,7 @@ void read_halls(FieldReader& parent, int halls, FacilitySpec& f) {
   if (f.halls.size() == 1) f.halls.assign(static_cast<std::size_t>(halls), f.halls.front());
 }
 
-FacilitySpec read_facility(FieldReader r, int halls, PathResolver resolve) {
+FacilitySpec read_facility(FieldReader r, int halls, int racks, int replicas, PathResolver resolve) {
   FacilitySpec f;
   f.pue_target = r.number("pue_target", f.pue_target, 1, 5);
   const std::string weather = r.text("weather", "hong_kong");
@@ -237,13 +237,13 @@ FacilitySpec read_facility(FieldReader r, int halls, PathResolver resolve) {
   f.psu_efficiency = r.number("psu_efficiency", f.psu_efficiency, 0.5, 1);
   f.switch_w = r.number("switch_w", f.switch_w, 0);
   f.switches_per_rack = static_cast<int>(r.integer("switches_per_rack", f.switches_per_rack, 0, 64));
-  f.gpu_power_cap_w = r.optional_number("gpu_power_cap_w", 1);
+  f.gpu_power_cap_w = r.optional_number("gpu_power_cap_w", 100);  // below a GPU's process-idle draw no clock helps
   f.rack_breaker_kw = r.optional_number("rack_breaker_kw", 0.1);
   read_thermal(r.section("thermal"), f);
   read_control(r.section("control"), f);
   read_alerts(r, f);
   read_halls(r, halls, f);
-  read_failures(r.section("failures"), f.failures);
+  read_failures(r.section("failures"), racks, replicas, f.failures);
   r.finish();
   return f;
 }
@@ -280,11 +280,11 @@ CostSpec read_cost(FieldReader r) {
 
 }  // namespace
 
-void read_facility_and_cost(FieldReader& root, int halls, PathResolver resolve, std::optional<FacilitySpec>& facility,
-                            std::optional<CostSpec>& cost) {
+void read_facility_and_cost(FieldReader& root, int halls, int racks, int replicas, PathResolver resolve,
+                            std::optional<FacilitySpec>& facility, std::optional<CostSpec>& cost) {
   const bool has_facility = root.node() && root.node()->find("facility");
   const bool has_cost = root.node() && root.node()->find("cost");
-  if (has_facility || has_cost) facility = read_facility(root.section("facility"), halls, resolve);
+  if (has_facility || has_cost) facility = read_facility(root.section("facility"), halls, racks, replicas, resolve);
   if (has_cost) cost = read_cost(root.section("cost"));
   root.mark_known("facility");
   root.mark_known("cost");

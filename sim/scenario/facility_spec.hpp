@@ -91,7 +91,8 @@ struct CostSpec {
 // `cost:` section alone turns the facility model on with its defaults (energy drives the bill).
 // `resolve` turns a file named in the scenario into a path (relative to the file that names it).
 using PathResolver = std::string (*)(const std::string& value, const SourceLocation& where);
-void read_facility_and_cost(FieldReader& root, int halls, PathResolver resolve, std::optional<FacilitySpec>& facility,
-                            std::optional<CostSpec>& cost);
+// `halls`, `racks`, `replicas`: the datacenter's, to check the halls list and scripted failures.
+void read_facility_and_cost(FieldReader& root, int halls, int racks, int replicas, PathResolver resolve,
+                            std::optional<FacilitySpec>& facility, std::optional<CostSpec>& cost);
 
 }  // namespace aidc

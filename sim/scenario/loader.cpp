@@ -439,7 +439,8 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   FieldReader output = root.section("output");
   s.simulation.timeseries_interval_s = output.number("timeseries_interval_s", 10, 1e-3);
   output.finish();
-  read_facility_and_cost(root, s.datacenter.halls, resolve_relative, s.facility, s.cost);
+  read_facility_and_cost(root, s.datacenter.halls, s.datacenter.racks(), s.deployment.replicas, resolve_relative, s.facility,
+                         s.cost);
   FieldReader sim = root.section("simulation");
   s.simulation.fast_forward = sim.flag("fast_forward", true);
   sim.finish();
