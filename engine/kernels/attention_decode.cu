@@ -32,6 +32,7 @@ template <int HD, int kGroup>
 __global__ void __launch_bounds__(kDecodeThreads) decode_kernel(const bf16* __restrict__ q, KvLayer cache, AttnSeqs seqs,
                                                                 float* __restrict__ work, int heads, int kv_heads,
                                                                 int block_tokens, float scale) {
+  chain_start();
   constexpr int kLanesPerToken = HD / 8;           // each lane holds 8 dims of a row
   constexpr int kSubgroups = kDecodeThreads / kLanesPerToken;
   __shared__ float qs[kGroup][HD];
@@ -152,6 +153,7 @@ __global__ void __launch_bounds__(kDecodeThreads) decode_kernel(const bf16* __re
 template <int HD>
 __global__ void decode_combine_kernel(const float* __restrict__ work, AttnSeqs seqs, bf16* __restrict__ out, int splits,
                                       int heads) {
+  chain_start();
   const int seq = blockIdx.x / heads, h = blockIdx.x % heads;
   const float* partial = work;
   const float* ml = work + size_t(seqs.count) * splits * heads * HD;
@@ -176,15 +178,15 @@ void attention_decode(const bf16* q, KvLayer cache, const AttnSeqs& seqs, bf16* 
   const dim3 grid(splits, kv_heads, seqs.count);
   const bool mha = heads == kv_heads;
   if (head_dim == 128) {
-    if (mha) decode_kernel<128, 1><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
-    else decode_kernel<128, kMaxGroup><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    if (mha) launch_chained(decode_kernel<128, 1>, grid, kDecodeThreads, 0, s, q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    else launch_chained(decode_kernel<128, kMaxGroup>, grid, kDecodeThreads, 0, s, q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
     CUDA_CHECK_LAUNCH();
-    decode_combine_kernel<128><<<seqs.count * heads, 128, 0, s>>>(workspace, seqs, out, splits, heads);
+    launch_chained(decode_combine_kernel<128>, seqs.count * heads, 128, 0, s, workspace, seqs, out, splits, heads);
   } else if (head_dim == 64) {
-    if (mha) decode_kernel<64, 1><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
-    else decode_kernel<64, kMaxGroup><<<grid, kDecodeThreads, 0, s>>>(q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    if (mha) launch_chained(decode_kernel<64, 1>, grid, kDecodeThreads, 0, s, q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
+    else launch_chained(decode_kernel<64, kMaxGroup>, grid, kDecodeThreads, 0, s, q, cache, seqs, workspace, heads, kv_heads, block_tokens, scale);
     CUDA_CHECK_LAUNCH();
-    decode_combine_kernel<64><<<seqs.count * heads, 64, 0, s>>>(workspace, seqs, out, splits, heads);
+    launch_chained(decode_combine_kernel<64>, seqs.count * heads, 64, 0, s, workspace, seqs, out, splits, heads);
   } else {
     fail("decode attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128)");
   }

@@ -8,18 +8,20 @@ namespace aidc {
 // Grids spread one token's row over many blocks: decode steps have a single token per sequence,
 // and a one-block loop over a row is latency-bound.
 __global__ void embedding_kernel(const int* tokens, const bf16* table, float* x, int hidden) {
+  chain_start();
   const int i = blockIdx.y * blockDim.x + threadIdx.x;
   if (i < hidden) x[int64_t(blockIdx.x) * hidden + i] = __bfloat162float(table[int64_t(tokens[blockIdx.x]) * hidden + i]);
 }
 
 void embedding(const int* tokens, const bf16* table, float* x, int n_tokens, int hidden, cudaStream_t s) {
-  embedding_kernel<<<dim3(n_tokens, ceil_div(hidden, 256)), 256, 0, s>>>(tokens, table, x, hidden);
+  launch_chained(embedding_kernel, dim3(n_tokens, ceil_div(hidden, 256)), 256, 0, s, tokens, table, x, hidden);
   CUDA_CHECK_LAUNCH();
 }
 
 template <typename In>
 __global__ void rmsnorm_kernel(const In* x, const int* rows, const bf16* gain, bf16* out, int hidden, int in_stride,
                                int out_stride, float eps) {
+  chain_start();
   __shared__ float scratch[32];
   const In* row = x + int64_t(rows ? rows[blockIdx.x] : blockIdx.x) * in_stride;
   float ss = 0;
@@ -36,17 +38,18 @@ __global__ void rmsnorm_kernel(const In* x, const int* rows, const bf16* gain, b
 
 void rmsnorm(const float* x, const int* rows, const bf16* gain, bf16* out, int n_rows, int hidden, float eps,
              cudaStream_t s) {
-  rmsnorm_kernel<float><<<n_rows, 1024, 0, s>>>(x, rows, gain, out, hidden, hidden, hidden, eps);
+  launch_chained(rmsnorm_kernel<float>, n_rows, 1024, 0, s, x, rows, gain, out, hidden, hidden, hidden, eps);
   CUDA_CHECK_LAUNCH();
 }
 
 void rmsnorm_bf16(const bf16* x, const bf16* gain, bf16* out, int n_rows, int hidden, int in_stride, int out_stride,
                   float eps, cudaStream_t s) {
-  rmsnorm_kernel<bf16><<<n_rows, 1024, 0, s>>>(x, nullptr, gain, out, hidden, in_stride, out_stride, eps);
+  launch_chained(rmsnorm_kernel<bf16>, n_rows, 1024, 0, s, x, nullptr, gain, out, hidden, in_stride, out_stride, eps);
   CUDA_CHECK_LAUNCH();
 }
 
 __global__ void swiglu_kernel(const bf16* gate_up, bf16* act, int inter) {
+  chain_start();
   const uint4* g = reinterpret_cast<const uint4*>(gate_up + int64_t(blockIdx.x) * 2 * inter);
   const uint4* u = g + inter / 8;
   uint4* o = reinterpret_cast<uint4*>(act + int64_t(blockIdx.x) * inter);
@@ -63,7 +66,7 @@ __global__ void swiglu_kernel(const bf16* gate_up, bf16* act, int inter) {
 
 void swiglu(const bf16* gate_up, bf16* act, int n_tokens, int inter, cudaStream_t s) {
   require(inter % 8 == 0, "swiglu: intermediate size must be a multiple of 8");
-  swiglu_kernel<<<dim3(n_tokens, ceil_div(inter / 8, 256)), 256, 0, s>>>(gate_up, act, inter);
+  launch_chained(swiglu_kernel, dim3(n_tokens, ceil_div(inter / 8, 256)), 256, 0, s, gate_up, act, inter);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -72,6 +75,7 @@ void swiglu(const bf16* gate_up, bf16* act, int n_tokens, int inter, cudaStream_
 __global__ void rope_qkv_kernel(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
                                 const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int heads,
                                 int kv_heads, int head_dim, int block_tokens) {
+  chain_start();
   const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x, half = head_dim / 2;
   const int64_t base = int64_t(t) * (heads + 2 * kv_heads) * head_dim + h * head_dim;
   auto value = [&](int i) {
@@ -105,7 +109,7 @@ __global__ void rope_qkv_kernel(const bf16* qkv, const bf16* bias, const int* po
 void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
                        const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int n_tokens, int heads,
                        int kv_heads, int head_dim, int block_tokens, cudaStream_t s) {
-  rope_qkv_kernel<<<dim3(n_tokens, heads + 2 * kv_heads), head_dim / 2, 0, s>>>(qkv, bias, positions, slots, inv_freq, rope_scale, q_out, cache, heads,
+  launch_chained(rope_qkv_kernel, dim3(n_tokens, heads + 2 * kv_heads), head_dim / 2, 0, s, qkv, bias, positions, slots, inv_freq, rope_scale, q_out, cache, heads,
                                            kv_heads, head_dim, block_tokens);
   CUDA_CHECK_LAUNCH();
 }

@@ -26,6 +26,7 @@ __global__ void __launch_bounds__(kRouteWarps * 32) route_kernel(const float* __
                                                                  const bf16* __restrict__ bias, MoeRouting r,
                                                                  int n_tokens, int* expert_of_pair,
                                                                  float* weight_of_pair) {
+  chain_start();
   const int lane = threadIdx.x % 32, t = blockIdx.x * kRouteWarps + threadIdx.x / 32;
   if (t >= n_tokens) return;  // whole warps leave together
   const float* row = logits + int64_t(t) * r.experts;
@@ -127,7 +128,7 @@ void moe_route(const float* gate_logits, const bf16* correction_bias, const MoeR
           "moe: the GPU router takes at most 256 experts and 32 per token");
   require(!r.group_limited || (r.n_group <= kMoeMaxGroups && r.experts % r.n_group == 0 && r.topk_group <= r.n_group),
           "moe: the GPU router takes at most 32 expert groups of equal size");
-  route_kernel<<<ceil_div(n_tokens, kRouteWarps), kRouteWarps * 32, 0, s>>>(gate_logits, correction_bias, r, n_tokens,
+  launch_chained(route_kernel, ceil_div(n_tokens, kRouteWarps), kRouteWarps * 32, 0, s, gate_logits, correction_bias, r, n_tokens,
                                                                             expert_of_pair, weight_of_pair);
   CUDA_CHECK_LAUNCH();
 }
@@ -136,6 +137,7 @@ void moe_route(const float* gate_logits, const bf16* correction_bias, const MoeR
 // Positions inside an expert depend on atomics' order, which changes nothing: every output row is
 // computed from its own input row alone.
 __global__ void sort_kernel(const int* expert_of_pair, int n_pairs, int experts, MoeSorted out) {
+  chain_start();
   __shared__ int count[kMoeMaxExperts], cursor[kMoeMaxExperts];
   for (int e = threadIdx.x; e < experts; e += blockDim.x) count[e] = 0;
   __syncthreads();
@@ -162,7 +164,7 @@ __global__ void sort_kernel(const int* expert_of_pair, int n_pairs, int experts,
 
 void moe_sort(const int* expert_of_pair, int n_pairs, int experts, MoeSorted out, cudaStream_t s) {
   require(experts <= kMoeMaxExperts, "moe: at most 256 experts");
-  sort_kernel<<<1, 1024, 0, s>>>(expert_of_pair, n_pairs, experts, out);
+  launch_chained(sort_kernel, 1, 1024, 0, s, expert_of_pair, n_pairs, experts, out);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -184,6 +186,7 @@ __global__ void __launch_bounds__(kGemmThreads) grouped_gemm_kernel(const bf16* 
                                                                     int64_t expert_stride, MoeSorted sorted,
                                                                     int experts, Out* __restrict__ out, int n_out,
                                                                     int k_in) {
+  chain_start();
   extern __shared__ __align__(128) unsigned char smem[];
   constexpr int ld = kGemmK + kGemmPad;
   bf16* ring = reinterpret_cast<bf16*>(smem);  // per stage: A [64][ld], then B [128][ld]
@@ -274,7 +277,7 @@ static void launch_grouped_gemm(dim3 grid, cudaStream_t s, const bf16* a, bool g
     CUDA_CHECK(cudaFuncSetAttribute(grouped_gemm_kernel<Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemmSmemBytes));
     configured = true;
   }
-  grouped_gemm_kernel<Out><<<grid, kGemmThreads, kGemmSmemBytes, s>>>(a, gather_tokens, top_k, w, expert_stride, sorted,
+  launch_chained(grouped_gemm_kernel<Out>, grid, kGemmThreads, kGemmSmemBytes, s, a, gather_tokens, top_k, w, expert_stride, sorted,
                                                                       experts, out, n_out, k_in);
   CUDA_CHECK_LAUNCH();
 }
@@ -294,6 +297,7 @@ void moe_grouped_gemm(const bf16* a, bool gather_tokens, int top_k, const bf16* 
 
 __global__ void combine_kernel(const float* __restrict__ expert_out, const int* __restrict__ position_of_pair,
                                const float* __restrict__ weight_of_pair, float* __restrict__ x, int top_k, int hidden) {
+  chain_start();
   const int t = blockIdx.x, i = blockIdx.y * blockDim.x + threadIdx.x;
   if (i >= hidden) return;
   float sum = 0.0f;
@@ -306,7 +310,7 @@ __global__ void combine_kernel(const float* __restrict__ expert_out, const int* 
 
 void moe_combine(const float* expert_out, const int* position_of_pair, const float* weight_of_pair, float* x,
                  int n_tokens, int top_k, int hidden, cudaStream_t s) {
-  combine_kernel<<<dim3(n_tokens, ceil_div(hidden, 256)), 256, 0, s>>>(expert_out, position_of_pair, weight_of_pair, x,
+  launch_chained(combine_kernel, dim3(n_tokens, ceil_div(hidden, 256)), 256, 0, s, expert_out, position_of_pair, weight_of_pair, x,
                                                                       top_k, hidden);
   CUDA_CHECK_LAUNCH();
 }

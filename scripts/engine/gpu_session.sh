@@ -28,7 +28,7 @@ fi
 if has test; then
   say "tests"
   build/bin/aidc_engine_tests 2>&1 | tail -3 | tee -a "$log"
-  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|batched|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual|Value of|rel error|exception" | tee -a "$log"
+  build/bin/aidc_engine_gpu_tests 2>&1 | grep -E "parity|batched|OK|FAILED|PASSED|SKIPPED|Failure|error|Expected|Which|actual|Value of|rel error|exception|greedy" | tee -a "$log"
 fi
 if has parity; then
   say "transformers parity"

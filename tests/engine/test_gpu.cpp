@@ -30,19 +30,30 @@ GpuOptions small_options(int kv_blocks = 96) {
   return o;
 }
 
+// The oracle is the CPU reference in bf16-activation mode (activations stored where the GPU stores
+// them), so the comparison is of arithmetic. The fp32 reference is printed beside it: for routed
+// models it also measures how often rounding alone moves a token to other experts (V3's sigmoid
+// scores sit close together; the CPU's own bf16 mode is 6e-2 from its fp32 mode on tiny-deepseek-v3).
 TEST(EngineGpu, LogitsMatchCpuReference) {
   REQUIRE_GPU();
   for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
-    CpuModel cpu(c, WeightSource::random(5), 64);
+    CpuModel cpu(c, WeightSource::random(5), 64, 16, /*bf16_activations=*/true), cpu_fp32(c, WeightSource::random(5), 64);
     const std::vector<int> tokens = test::prompt(150, c.vocab);
-    const std::vector<float> ref = test::run_logits(cpu, tokens, 150);
+    const std::vector<float> ref = test::run_logits(cpu, tokens, 150), ref_fp32 = test::run_logits(cpu_fp32, tokens, 150);
     for (int chunk : {150, 33, 1}) {  // one prefill, chunked prefill, pure decode
       GpuModel gpu(c, WeightSource::random(5), small_options());
-      const double err = test::rel_error(test::run_logits(gpu, tokens, chunk, 5), ref);
+      const std::vector<float> got = test::run_logits(gpu, tokens, chunk, 5);
+      const double err = test::rel_error(got, ref);
+      int far = 0;  // positions whose own error passes the bound
+      for (size_t at = 0; at + c.vocab <= got.size(); at += c.vocab)
+        far += test::rel_error(std::vector<float>(got.begin() + at, got.begin() + at + c.vocab),
+                               std::vector<float>(ref.begin() + at, ref.begin() + at + c.vocab)) > 2e-2;
       EXPECT_LT(err, 2e-2) << "chunk " << chunk;
-      std::printf("[ parity ] %s chunk %d: GPU vs CPU logits rel error %.2e\n", name, chunk, err);
+      std::printf("[ parity ] %s chunk %d: GPU vs CPU (bf16 activations) rel error %.2e, %d of 150 positions over 2e-2; "
+                  "vs CPU fp32 %.2e\n",
+                  name, chunk, err, far, test::rel_error(got, ref_fp32));
     }
   }
 }
@@ -60,7 +71,11 @@ TEST(EngineGpu, Greedy32TokensMatchCpu) {
     Engine on_cpu(cpu, SchedulerLimits{}), on_gpu(gpu, SchedulerLimits{});
     on_cpu.submit(r);
     on_gpu.submit(r);
-    EXPECT_EQ(on_gpu.run_all()[0].output, on_cpu.run_all()[0].output);
+    const std::vector<int> gpu_tokens = on_gpu.run_all()[0].output, cpu_tokens = on_cpu.run_all()[0].output;
+    EXPECT_EQ(gpu_tokens, cpu_tokens);
+    int same = 0;
+    while (same < int(gpu_tokens.size()) && same < int(cpu_tokens.size()) && gpu_tokens[same] == cpu_tokens[same]) ++same;
+    std::printf("[ greedy ] %s: %d of 32 tokens equal before the first difference\n", name, same);
   }
 }
 
