@@ -16,14 +16,6 @@ template <int T, typename Out, bool Accumulate>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, const bf16* __restrict__ x,
                                                                Out* __restrict__ y, int out_features, int in_features,
                                                                GemvGroups groups, bool swiglu_input) {
-  // Dense weights never depend on the previous kernel: while it drains, pull the first 8 KB of this
-  // warp's two rows towards L2 (pairs' experts are only known after the wait).
-  if (!groups.expert_of_pair) {
-    const int first_row = (blockIdx.x * kGemvWarps + threadIdx.x / 32) * kRowsPerWarp;
-    for (int r = 0; r < kRowsPerWarp && first_row + r < out_features; ++r)
-      for (int at = (threadIdx.x % 32) * 64; at < min(in_features, 4096); at += 32 * 64)
-        asm volatile("prefetch.global.L2 [%0];\n" ::"l"(w + int64_t(first_row + r) * in_features + at));
-  }
   chain_start();
   extern __shared__ uint4 xs[];  // [T][in/8]
   const int in8 = in_features / 8, x_stride8 = (swiglu_input ? 2 : 1) * in8;
