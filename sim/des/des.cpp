@@ -119,7 +119,7 @@ void sleep_until(double time) { sg4::this_actor::sleep_until(time); }
 void yield() { sg4::this_actor::yield(); }
 
 struct Inbox::PostedReceive {
-  sg4::CommPtr comm;
+  std::vector<sg4::ActivityPtr> comms;  // the one posted receive, in the form wait_any_for takes
   Message* slot = nullptr;
 };
 
@@ -128,31 +128,29 @@ Inbox::Inbox(const std::string& name) : mailbox_(sg4::Mailbox::by_name(name)) {}
 Inbox::~Inbox() = default;
 
 void Inbox::post_receive() {
-  if (posted_) return;
+  if (posted_ && !posted_->comms.empty()) return;
   // A permanent receiver lets messages travel while the owner is busy, as a NIC would.
   if (!receiver_set_) {
     mailbox_->set_receiver(sg4::Actor::self());
     receiver_set_ = true;
   }
-  posted_ = std::make_unique<PostedReceive>();
-  posted_->comm = mailbox_->get_async<Message>(&posted_->slot);
+  if (!posted_) posted_ = std::make_unique<PostedReceive>();
+  posted_->comms.assign(1, mailbox_->get_async<Message>(&posted_->slot));
 }
 
 std::unique_ptr<Message> Inbox::receive_until(double deadline) {
   post_receive();
   const double timeout = deadline == std::numeric_limits<double>::infinity() ? -1.0 : std::max(0.0, deadline - now());
-  if (sg4::Comm::wait_any_for({posted_->comm}, timeout) < 0) return nullptr;
-  std::unique_ptr<Message> message(posted_->slot);
-  posted_.reset();
-  return message;
+  if (sg4::Activity::wait_any_for(posted_->comms, timeout) < 0) return nullptr;
+  posted_->comms.clear();
+  return std::unique_ptr<Message>(posted_->slot);
 }
 
 std::unique_ptr<Message> Inbox::try_receive() {
   post_receive();
-  if (!posted_->comm->test()) return nullptr;
-  std::unique_ptr<Message> message(posted_->slot);
-  posted_.reset();
-  return message;
+  if (!posted_->comms.front()->test()) return nullptr;
+  posted_->comms.clear();
+  return std::unique_ptr<Message>(posted_->slot);
 }
 
 void Inbox::deliver(std::unique_ptr<Message> message, double bytes) {

@@ -85,11 +85,12 @@ std::string resolve_relative(const std::string& value, const SourceLocation& whe
   return from_a_file ? (std::filesystem::path(directory_of(where.file)) / value).lexically_normal().string() : value;
 }
 
-ConfigNode resolve_extends(const std::string& path, std::vector<std::string>& chain) {
+// `named_at`: where the `extends:` naming this file sits (empty for the scenario itself).
+ConfigNode resolve_extends(const std::string& path, std::vector<std::string>& chain, const SourceLocation& named_at) {
   const std::string canonical = std::filesystem::weakly_canonical(path).string();
-  ConfigNode node = load_yaml_file(path);
   if (std::find(chain.begin(), chain.end(), canonical) != chain.end())
-    throw_input_error({path, 1, 1}, "extends", "circular extends: " + path + " extends itself through its bases");
+    throw_input_error(named_at, "extends", "circular extends: " + path + " is already one of this scenario's bases");
+  ConfigNode node = load_yaml_file(path);
   chain.push_back(canonical);
   if (!node.is_map()) throw_input_error({path, 1, 1}, "", "expected a mapping of scenario keys");
   const ConfigNode::Entry* extends = node.find_entry("extends");
@@ -99,7 +100,7 @@ ConfigNode resolve_extends(const std::string& path, std::vector<std::string>& ch
   const std::string base_path = resolve_relative(extends->value.text(), extends->value.where());
   if (!std::filesystem::exists(base_path))
     throw_input_error(extends->value.where(), "extends", "base scenario not found: " + base_path);
-  ConfigNode merged = resolve_extends(base_path, chain);
+  ConfigNode merged = resolve_extends(base_path, chain, extends->value.where());
   node.erase("extends");
   merge_config(merged, node);
   return merged;
@@ -147,6 +148,7 @@ LengthDistribution read_lengths(FieldReader& parent, std::string_view key, doubl
   } else {
     d.kind = LengthDistribution::Kind::Empirical;
     const std::string file = resolve_relative(r.text("file", ""), r.where("file"));
+    d.file = file;
     if (file.empty())
       r.error("file", "expected a CSV file with a 'tokens' column (and optional 'weight')");
     else
@@ -399,16 +401,28 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
                   memory.kv_capacity_tokens, longest, gpu->id.c_str(), d.tensor_parallel);
     dep.error("model", message);
   }
-  if (d.chunked_prefill_tokens == 0 && s.workload.prompt_tokens.upper_bound() > d.max_batch_tokens)
+  if (!from_trace && d.chunked_prefill_tokens == 0 && s.workload.prompt_tokens.upper_bound() > d.max_batch_tokens)
     dep.error("max_batch_tokens", "without chunked prefill a whole prompt must fit in one batch: expected >= " +
                                       std::to_string(static_cast<long long>(s.workload.prompt_tokens.upper_bound())));
+}
+
+// The resolved scenario written next to the results names its files by absolute path, so it runs
+// again from anywhere.
+void pin_file_paths(Scenario& s) {
+  auto pin = [&s](const char* key_path, const std::string& file) {
+    if (!file.empty()) set_scalar(s.resolved, key_path, std::filesystem::absolute(file).lexically_normal().string());
+  };
+  if (s.workload.kind == WorkloadSpec::Kind::Trace) pin("workload.trace_file", s.workload.trace_file);
+  if (s.workload.prompt_tokens.kind == LengthDistribution::Kind::Empirical) pin("workload.prompt_tokens.file", s.workload.prompt_tokens.file);
+  if (s.workload.output_tokens.kind == LengthDistribution::Kind::Empirical) pin("workload.output_tokens.file", s.workload.output_tokens.file);
+  if (s.performance.model == "calibrated") pin("performance.calibration", s.performance.calibration);
 }
 
 }  // namespace
 
 ConfigNode resolve_scenario_tree(const std::string& path, const std::vector<std::string>& overrides) {
   std::vector<std::string> chain;
-  ConfigNode tree = resolve_extends(path, chain);
+  ConfigNode tree = resolve_extends(path, chain, {path, 0, 0});
   for (const auto& assignment : overrides) apply_override(tree, assignment);
   return tree;
 }
@@ -447,6 +461,7 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   root.finish();
   if (errors.empty()) check_against_catalog(root, s, catalog);
   if (errors.empty()) check_calibration(root, s);
+  if (errors.empty()) pin_file_paths(s);
   errors.throw_if_any();
   return s;
 }

@@ -73,6 +73,7 @@ struct LengthDistribution {
   enum class Kind { Fixed, Uniform, LogNormal, Empirical } kind = Kind::Fixed;
   double value = 512, min = 1, max = 4096, mean = 512, sigma = 0.5;
   std::vector<double> samples, weights;  // empirical
+  std::string file;                      // empirical: the CSV they came from
   double upper_bound() const;            // the largest length it can produce
 };
 

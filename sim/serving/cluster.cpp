@@ -35,7 +35,7 @@ struct Cluster {
   std::vector<bool> replica_alive;
   long long responses = 0;  // requests whose outcome reached the client
   FacilityRuntime* facility = nullptr;  // power, thermal, failures; null without facility:/cost:
-  std::unordered_map<std::uint64_t, int> redispatches;  // request id -> retries after a failure
+  std::unordered_map<std::uint64_t, int> redispatches = {};  // request id -> retries after a failure
 };
 
 class ClientActor {
@@ -56,7 +56,7 @@ class ClientActor {
     while (true) {
       const double due = next_due();
       if (auto message = inbox_.receive_until(due < end_ ? due : kInfinity)) {
-        handle(*message);
+        handle(*message, des::now());
         continue;
       }
       send_due();
@@ -130,8 +130,7 @@ class ClientActor {
     balancer_.deliver(std::make_unique<RequestMessage>(request), request_bytes(request));
   }
 
-  void handle(const des::Message& message) {
-    const double now = des::now();
+  void handle(const des::Message& message, double now) {
     if (const auto* first = dynamic_cast<const FirstTokenMessage*>(&message)) {
       c_.record.requests[first->request_id].first_token_s = now;
       return;
@@ -208,6 +207,7 @@ class ReplicaActor final : public SchedulerEvents {
   ReplicaActor(Cluster& cluster, int replica)
       : c_(cluster),
         replica_(replica),
+        end_(cluster.scenario.simulation.duration_s),
         scheduler_(*cluster.schedulers[static_cast<std::size_t>(replica)]),
         inbox_(replica_inbox_name(replica)),
         clients_("clients") {}
@@ -224,22 +224,26 @@ class ReplicaActor final : public SchedulerEvents {
       boundaries_.clear();
       double t = start;
       for (double d : durations) boundaries_.push_back(t += d);
-      if (boundaries_.size() == 1) {
-        des::sleep_until(boundaries_.front());
-        scheduler_.apply(1, start, *this);
-        continue;
-      }
-      // A fast-forward run: stop at the end of the iteration in progress when a message arrives.
-      auto message = inbox_.receive_until(boundaries_.back());
-      std::size_t done = boundaries_.size();
-      if (message) {
-        const double arrival = des::now();
-        done = static_cast<std::size_t>(std::lower_bound(boundaries_.begin(), boundaries_.end(), arrival) - boundaries_.begin()) + 1;
+      // A fast-forward run stops at the end of the iteration in progress when a message arrives; an
+      // iteration still running when the simulated time ends is not counted, in either mode.
+      const double wake = std::min(boundaries_.back(), end_);
+      std::unique_ptr<des::Message> message;
+      if (boundaries_.size() == 1)
+        des::sleep_until(wake);
+      else
+        message = inbox_.receive_until(wake);
+      const double now = des::now();
+      std::size_t done;  // iterations to apply
+      if (message) {       // the iteration in progress (or ending right now) completes first
+        done = static_cast<std::size_t>(std::lower_bound(boundaries_.begin(), boundaries_.end(), now) - boundaries_.begin()) + 1;
         done = std::min(done, boundaries_.size());
         des::sleep_until(boundaries_[done - 1]);
+      } else {
+        done = static_cast<std::size_t>(std::upper_bound(boundaries_.begin(), boundaries_.end(), now) - boundaries_.begin());
       }
-      scheduler_.apply(static_cast<int>(done), start, *this);
+      if (done > 0) scheduler_.apply(static_cast<int>(done), start, *this);
       if (message) admit(*message);
+      if (des::now() >= end_) return;  // time is up: no further iteration can complete
     }
   }
 
@@ -316,6 +320,7 @@ class ReplicaActor final : public SchedulerEvents {
 
   Cluster& c_;
   const int replica_;
+  const double end_;
   BatchScheduler& scheduler_;
   des::Inbox inbox_, clients_;
   std::vector<double> boundaries_;
@@ -338,6 +343,7 @@ class MonitorActor {
       if (c_.facility) c_.facility->end_interval(b, c_.record.series, c_.schedulers, c_.replica_alive);
       if (progress_) progress_->update(t, c_.scenario.simulation.duration_s);
     }
+    des::yield();  // replicas waking at the very end record their last iterations before the run stops
   }
 
  private:
