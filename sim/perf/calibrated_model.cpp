@@ -82,6 +82,31 @@ Surface read_surface(FieldReader parent, std::string_view section, std::string_v
   return s;
 }
 
+// A section holding `tokens` and a list of `ops`, each with `time_us` per token count (linear layers
+// also give their in/out features).
+std::vector<CalibrationProfile::Operator> read_operators(FieldReader section, bool with_shape, ErrorList& errors) {
+  const std::vector<double> tokens = section.numbers("tokens");
+  const ConfigNode* list = section.node() ? section.node()->find("ops") : nullptr;
+  section.mark_known("ops");
+  std::vector<CalibrationProfile::Operator> out;
+  for (std::size_t i = 0; list && i < list->items().size(); ++i) {
+    FieldReader op(&list->items()[i], section.path_of("ops") + "[" + std::to_string(i) + "]", errors);
+    CalibrationProfile::Operator o;
+    o.name = op.text("name", "");
+    if (with_shape) {
+      o.in = op.number("in_features", 1, 1);
+      o.out = op.number("out_features", 1, 1);
+    }
+    o.per_layer = static_cast<int>(op.integer("per_layer", 1, 0));
+    const std::vector<double> times = numbers_with_gaps(op, "time_us");
+    if (times.size() != tokens.size()) op.error("time_us", "expected one value per entry of " + section.path_of("tokens"));
+    for (std::size_t k = 0; k < std::min(times.size(), tokens.size()); ++k)
+      if (!std::isnan(times[k])) o.time_us.x.push_back(tokens[k]), o.time_us.y.push_back(times[k]);
+    out.push_back(o);
+  }
+  return out;
+}
+
 }  // namespace
 
 double Curve::at(double value, bool& outside) const {
@@ -131,38 +156,14 @@ CalibrationProfile load_calibration_profile(const std::string& path) {
   p.gemm_tflops = peaks.number("gemm_bf16_tflops", 0, 0.1);
   p.idle_power_w = peaks.number("idle_power_w", 0, 0);
   FieldReader ops = top.section("operators");
-  FieldReader linear = ops.section("linear");
-  const std::vector<double> tokens = linear.numbers("tokens");
-  const ConfigNode* linear_ops = linear.node() ? linear.node()->find("ops") : nullptr;
-  linear.mark_known("ops");
-  for (std::size_t i = 0; linear_ops && i < linear_ops->items().size(); ++i) {
-    FieldReader op(&linear_ops->items()[i], "operators.linear.ops[" + std::to_string(i) + "]", errors);
-    CalibrationProfile::Linear l{op.text("name", ""), op.number("in_features", 1, 1), op.number("out_features", 1, 1),
-                                 static_cast<int>(op.integer("per_layer", 1, 0)), {}};
-    const std::vector<double> times = numbers_with_gaps(op, "time_us");
-    if (times.size() != tokens.size()) op.error("time_us", "expected one value per entry of operators.linear.tokens");
-    for (std::size_t k = 0; k < std::min(times.size(), tokens.size()); ++k)
-      if (!std::isnan(times[k])) l.time_us.x.push_back(tokens[k]), l.time_us.y.push_back(times[k]);
-    p.linears.push_back(l);
-  }
+  p.linears = read_operators(ops.section("linear"), /*with_shape=*/true, errors);
   p.prefill_attention = read_surface(ops, "prefill_attention", "chunk_tokens", "context_tokens");
   p.decode_attention = read_surface(ops, "decode_attention", "batch", "kv_tokens_per_seq");
   if (ops.has("moe")) {
     FieldReader moe = ops.section("moe");
     p.moe_time_us = read_curve(moe, "tokens", "time_us");
   }
-  FieldReader elementwise = ops.section("elementwise");
-  const std::vector<double> element_tokens = elementwise.numbers("tokens");
-  const ConfigNode* element_ops = elementwise.node() ? elementwise.node()->find("ops") : nullptr;
-  elementwise.mark_known("ops");
-  for (std::size_t i = 0; element_ops && i < element_ops->items().size(); ++i) {
-    FieldReader op(&element_ops->items()[i], "operators.elementwise.ops[" + std::to_string(i) + "]", errors);
-    CalibrationProfile::Linear e{op.text("name", ""), 0, 0, static_cast<int>(op.integer("per_layer", 1, 0)), {}};
-    const std::vector<double> times = numbers_with_gaps(op, "time_us");
-    for (std::size_t k = 0; k < std::min(times.size(), element_tokens.size()); ++k)
-      if (!std::isnan(times[k])) e.time_us.x.push_back(element_tokens[k]), e.time_us.y.push_back(times[k]);
-    p.elementwise.push_back(e);
-  }
+  p.elementwise = read_operators(ops.section("elementwise"), /*with_shape=*/false, errors);
   FieldReader overhead = ops.section("step_overhead");
   p.step_overhead_us = read_curve(overhead, "batch", "cpu_us");
   errors.throw_if_any();  // unknown keys are allowed: the schema grows by adding keys

@@ -31,14 +31,13 @@ struct CalibrationProfile {
   std::string file, model, gpu_name, driver, date, command, precision;
   int tp = 1;
   double copy_gb_s = 0, gemm_tflops = 0, idle_power_w = 0;
-  struct Linear {
+  struct Operator {
     std::string name;
-    double in = 0, out = 0;
-    int per_layer = 1;  // 0: once per step
+    double in = 0, out = 0;  // linear layers: the measured GEMM's shape
+    int per_layer = 1;       // 0: once per step
     Curve time_us;
   };
-  std::vector<Linear> linears;
-  std::vector<Linear> elementwise;  // in/out unused
+  std::vector<Operator> linears, elementwise;
   Surface prefill_attention, decode_attention;
   Curve moe_time_us, step_overhead_us;
 };
