@@ -313,17 +313,5 @@ TEST(EndToEnd, ResolvedTraceScenarioReproducesTheRun) {
   EXPECT_TRUE(read_file(dir / "first/requests.csv") == read_file(dir / "again/requests.csv")) << describe(again);
 }
 
-// A calibrated scenario runs on the engine's measured profile and says which one it used.
-TEST(EndToEnd, CalibratedRunNamesItsProfile) {
-  TempDir dir;
-  run_scenario(std::string(AIDC_TEST_SCENARIOS_DIR) + "/examples/calibrated-h100.yaml", dir / "out",
-               {"duration_s=20", "warmup_s=5", "workload.users=500"}, dir.str());
-  const auto summary = read_json(dir / "out/summary.json");
-  const std::string model = summary["performance_model"];
-  EXPECT_EQ(model.rfind("calibrated: deepseek-llm-7b__h100-80gb-hbm3__bf16-tp1.yaml", 0), 0u) << model;
-  EXPECT_GT(summary["requests"]["completed"].get<long long>(), 0);
-  EXPECT_NE(read_file(dir / "out/report.txt").find("calibrated: deepseek-llm-7b__h100"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace aidc_test
