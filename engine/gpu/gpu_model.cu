@@ -113,8 +113,11 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
                            : size_t(T) * moe.n_routed_experts * 4 + pairs * (4 + 4 + 4 + 4) +
                                  pairs * (2 * 2 * moe.expert_intermediate + 2 * moe.expert_intermediate + 4 * c_.hidden);
   table_stride_ = ceil_div(o_.max_context, o_.block_tokens);
-  decode_work_floats_ = decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
-                                                decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
+  decode_work_floats_ =
+      mla.enabled ? mla_workspace_floats(o_.max_seqs, c_.heads, mla.kv_lora_rank,
+                                         mla_decode_splits(1, c_.heads, o_.max_context, sm_count_))
+                  : decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
+                                            decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
   const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width_ + 2 * q_width +
                                                2 * attn_width + 6 * ffn_width) +
                                   mla_bytes +
@@ -378,9 +381,15 @@ void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
   while (p.context_bucket < max_context) p.context_bucket *= 2;
   p.context_bucket = std::min(p.context_bucket, table_stride_ * o_.block_tokens);
   p.stride = ceil_div(p.context_bucket, o_.block_tokens);
-  p.splits = decode_splits(std::max(p.n_decode, 1), c_.kv_heads, p.context_bucket, sm_count_);
-  require(decode_workspace_floats(p.n_decode, c_.heads, c_.head_dim, p.splits) <= decode_work_floats_,
-          "step: decode workspace too small");
+  if (c_.mla.enabled) {
+    p.splits = mla_decode_splits(std::max(p.n_decode, 1), c_.heads, p.context_bucket, sm_count_);
+    require(mla_workspace_floats(p.n_decode, c_.heads, c_.mla.kv_lora_rank, p.splits) <= decode_work_floats_,
+            "step: decode workspace too small");
+  } else {
+    p.splits = decode_splits(std::max(p.n_decode, 1), c_.kv_heads, p.context_bucket, sm_count_);
+    require(decode_workspace_floats(p.n_decode, c_.heads, c_.head_dim, p.splits) <= decode_work_floats_,
+            "step: decode workspace too small");
+  }
   p.layout();
 
   int* m = meta_host_;
@@ -443,9 +452,10 @@ void GpuModel::mla_attention_layer(const Layer& L, bf16* cache, const Plan& p) {
   mla_prepare(qkv_ + q_rows, qkv_width_, q, q_stride, L.kv_norm, meta_ + p.pos, meta_ + p.slot, inv_freq_,
               c_.rope_attention_factor(), eps, q_full_, cache, T, heads, rank, m.qk_rope_dim, m.qk_nope_dim, stream_);
   const float scale = static_cast<float>(c_.softmax_scale());
-  for (bool decode : {false, true})
-    mla_attention(q_full_, cache, p.seqs(meta_, decode), decode ? 1 : p.max_new, out_latent_, heads, rank, m.qk_rope_dim,
-                  o_.block_tokens, scale, stream_);
+  mla_attention(q_full_, cache, p.seqs(meta_, false), p.max_new, out_latent_, heads, rank, m.qk_rope_dim, o_.block_tokens,
+                scale, stream_);
+  mla_attention(q_full_, cache, p.seqs(meta_, true), 1, out_latent_, heads, rank, m.qk_rope_dim, o_.block_tokens, scale,
+                stream_, decode_work_, p.splits);
   // attn[t][h] = W_UV_h o_lat[t][h]: W_UV_h starts nope rows into head h's block, transposed.
   per_head_gemm(true, L.kv_b + int64_t(m.qk_nope_dim) * rank, m.v_dim, rank, out_latent_, heads * rank, rank, attn_,
                 heads * m.v_dim, m.v_dim, T);

@@ -5,6 +5,8 @@
 // one 576-wide dot per cached token (multi-query attention) and its output stays in latent space
 // (o_lat = sum p c), mapped back through W_UV by another batched GEMM. The CPU reference
 // (CpuModel::mla_attention) expands keys and values instead; the two are equal up to rounding.
+#include <algorithm>
+
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -55,21 +57,41 @@ void mla_prepare(const bf16* kv_a, int kv_a_stride, const bf16* q, int q_stride,
   CUDA_CHECK_LAUNCH();
 }
 
+size_t mla_workspace_floats(int n_seqs, int heads, int rank, int splits) {
+  return size_t(n_seqs) * splits * heads * (rank + 2);
+}
+
+int mla_decode_splits(int n_seqs, int heads, int max_context, int sm_count) {
+  const int blocks = n_seqs * ceil_div(heads, kMlaHeads);
+  return std::max(1, std::min(ceil_div(2 * sm_count, blocks), ceil_div(max_context, 2 * kMlaTile)));
+}
+
 // Block (new token i of sequence s, group of 16 heads): online softmax over the token's causal
 // context in tiles of 16 cached rows. Thread (head, j) scores row j for its head; thread (head, part)
-// accumulates dims part, part + 16, ... of that head's latent output.
+// accumulates dims part, part + 16, ... of that head's latent output. Decode launches split the
+// context instead (blockIdx.x = range, one new token per sequence) and write unnormalised partial
+// outputs with their max and sum to `partial` ([seq][split][head][rank], then [seq][split][head][2]);
+// mla_combine_kernel merges the ranges.
 __global__ void __launch_bounds__(kMlaThreads) mla_attention_kernel(const bf16* __restrict__ q_full,
                                                                     const bf16* __restrict__ cache, AttnSeqs seqs,
-                                                                    bf16* __restrict__ out, int heads, int rank,
-                                                                    int rope_dim, int block_tokens, float scale_log2) {
+                                                                    bf16* __restrict__ out, float* __restrict__ partial,
+                                                                    int heads, int rank, int rope_dim, int block_tokens,
+                                                                    float scale_log2) {
   constexpr int ld = kMlaMaxWidth + kMlaRowPad;
   __shared__ __align__(16) bf16 ks[kMlaTile][ld];
   __shared__ __align__(16) bf16 qs[kMlaHeads][ld];
   __shared__ float p[kMlaHeads][kMlaTile];
   __shared__ float run_max[kMlaHeads], run_sum[kMlaHeads], rescale[kMlaHeads];
-  const int s = blockIdx.z, i = blockIdx.x;
+  const bool split = partial != nullptr;
+  const int s = blockIdx.z, i = split ? 0 : blockIdx.x;
   if (i >= seqs.n_new[s]) return;
   const int t = seqs.token_offset[s] + i, context = seqs.context[s] - seqs.n_new[s] + i + 1;
+  int begin = 0, end = context;
+  if (split) {
+    const int per = ceil_div(ceil_div(context, gridDim.x), kMlaTile) * kMlaTile;  // whole tiles per range
+    begin = min(context, int(blockIdx.x) * per);
+    end = min(context, begin + per);
+  }
   const int h0 = blockIdx.y * kMlaHeads, n_heads = min(kMlaHeads, heads - h0);
   const int width = rank + rope_dim, width8 = width / 8;
   const int* table = seqs.block_table + int64_t(s) * seqs.table_stride;
@@ -85,12 +107,12 @@ __global__ void __launch_bounds__(kMlaThreads) mla_attention_kernel(const bf16* 
   const int dims = rank / kMlaTile;  // output dims per thread
   float acc[kMlaMaxRank / kMlaTile] = {};
 
-  for (int j0 = 0; j0 < context; j0 += kMlaTile) {
+  for (int j0 = begin; j0 < end; j0 += kMlaTile) {
     __syncthreads();  // the previous tile is consumed
     for (int w = threadIdx.x; w < kMlaTile * width8; w += blockDim.x) {
       const int j = w / width8, c = w % width8, pos = j0 + j;
-      uint4 v = make_uint4(0, 0, 0, 0);  // rows past the context: zeros (their weight is 0, never NaN)
-      if (pos < context) {
+      uint4 v = make_uint4(0, 0, 0, 0);  // rows past the range: zeros (their weight is 0, never NaN)
+      if (pos < end) {
         const int block = table[pos / block_tokens];
         v = reinterpret_cast<const uint4*>(cache + (int64_t(block) * block_tokens + pos % block_tokens) * width)[c];
       }
@@ -100,12 +122,16 @@ __global__ void __launch_bounds__(kMlaThreads) mla_attention_kernel(const bf16* 
     {
       const __nv_bfloat162* qrow = reinterpret_cast<const __nv_bfloat162*>(qs[head]);
       const __nv_bfloat162* krow = reinterpret_cast<const __nv_bfloat162*>(ks[lane16]);
-      float dot = 0;
-      for (int d = 0; d < width / 2; ++d) {
+      float dot0 = 0, dot1 = 0;  // two chains: the 288-step dot product is latency-bound
+      for (int d = 0; d < width / 2; d += 2) {
         const float2 a = __bfloat1622float2(qrow[d]), b = __bfloat1622float2(krow[d]);
-        dot = fmaf(a.x, b.x, fmaf(a.y, b.y, dot));
+        dot0 = fmaf(a.x, b.x, fmaf(a.y, b.y, dot0));
+        if (d + 1 < width / 2) {
+          const float2 a1 = __bfloat1622float2(qrow[d + 1]), b1 = __bfloat1622float2(krow[d + 1]);
+          dot1 = fmaf(a1.x, b1.x, fmaf(a1.y, b1.y, dot1));
+        }
       }
-      p[head][lane16] = j0 + lane16 < context ? dot * scale_log2 : -INFINITY;
+      p[head][lane16] = j0 + lane16 < end ? (dot0 + dot1) * scale_log2 : -INFINITY;
     }
     __syncthreads();
     if (threadIdx.x < kMlaHeads) {
@@ -127,21 +153,65 @@ __global__ void __launch_bounds__(kMlaThreads) mla_attention_kernel(const bf16* 
       acc[q] = v;
     }
   }
-  if (head < n_heads) {
-    const float inv = 1.0f / run_sum[head];
-    bf16* o = out + (int64_t(t) * heads + h0 + head) * rank;
-    for (int q = 0; q < dims; ++q) o[lane16 + kMlaTile * q] = __float2bfloat16_rn(acc[q] * inv);
+  __syncthreads();  // run_max / run_sum final for every thread
+  if (head >= n_heads) return;
+  const int h = h0 + head;
+  if (split) {
+    const int64_t at = (int64_t(s) * gridDim.x + blockIdx.x) * heads + h;
+    for (int q = 0; q < dims; ++q) partial[at * rank + lane16 + kMlaTile * q] = acc[q];
+    if (lane16 == 0) {
+      float* ml = partial + int64_t(seqs.count) * gridDim.x * heads * rank;
+      ml[2 * at] = run_max[head];
+      ml[2 * at + 1] = run_sum[head];
+    }
+    return;
+  }
+  const float inv = 1.0f / run_sum[head];
+  bf16* o = out + (int64_t(t) * heads + h) * rank;
+  for (int q = 0; q < dims; ++q) o[lane16 + kMlaTile * q] = __float2bfloat16_rn(acc[q] * inv);
+}
+
+// Block (sequence, head): out = sum_r w_r partial_r / sum_r w_r l_r, w_r = 2^(m_r - max m).
+__global__ void mla_combine_kernel(const float* __restrict__ partial, AttnSeqs seqs, bf16* __restrict__ out, int splits,
+                                   int heads, int rank) {
+  const int s = blockIdx.x / heads, h = blockIdx.x % heads;
+  const float* ml = partial + int64_t(seqs.count) * splits * heads * rank;
+  float m = -INFINITY;
+  for (int r = 0; r < splits; ++r) m = fmaxf(m, ml[2 * ((int64_t(s) * splits + r) * heads + h)]);
+  float den = 0;
+  for (int r = 0; r < splits; ++r) {
+    const int64_t at = (int64_t(s) * splits + r) * heads + h;
+    den += exp2f(ml[2 * at] - m) * ml[2 * at + 1];
+  }
+  for (int d = threadIdx.x; d < rank; d += blockDim.x) {
+    float num = 0;
+    for (int r = 0; r < splits; ++r) {
+      const int64_t at = (int64_t(s) * splits + r) * heads + h;
+      num += exp2f(ml[2 * at] - m) * partial[at * rank + d];
+    }
+    out[(int64_t(seqs.token_offset[s]) * heads + h) * rank + d] = __float2bfloat16_rn(num / den);
   }
 }
 
 void mla_attention(const bf16* q_full, const bf16* cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out_latent,
-                   int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s) {
+                   int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s, float* workspace,
+                   int splits) {
   if (seqs.count == 0 || max_new_tokens == 0) return;
   require(rank + rope_dim <= kMlaMaxWidth && rank <= kMlaMaxRank && rank % kMlaTile == 0 && (rank + rope_dim) % 8 == 0,
           "MLA on the GPU: kv_lora_rank + qk_rope_head_dim must be at most 576, the rank a multiple of 16");
-  const dim3 grid(max_new_tokens, ceil_div(heads, kMlaHeads), seqs.count);
-  mla_attention_kernel<<<grid, kMlaThreads, 0, s>>>(q_full, cache, seqs, out_latent, heads, rank, rope_dim, block_tokens,
-                                                    scale * 1.4426950409f);
+  const float scale_log2 = scale * 1.4426950409f;
+  if (workspace) {
+    require(max_new_tokens == 1, "MLA decode: one new token per sequence");
+    const dim3 grid(splits, ceil_div(heads, kMlaHeads), seqs.count);
+    mla_attention_kernel<<<grid, kMlaThreads, 0, s>>>(q_full, cache, seqs, out_latent, workspace, heads, rank, rope_dim,
+                                                      block_tokens, scale_log2);
+    CUDA_CHECK_LAUNCH();
+    mla_combine_kernel<<<seqs.count * heads, 128, 0, s>>>(workspace, seqs, out_latent, splits, heads, rank);
+  } else {
+    const dim3 grid(max_new_tokens, ceil_div(heads, kMlaHeads), seqs.count);
+    mla_attention_kernel<<<grid, kMlaThreads, 0, s>>>(q_full, cache, seqs, out_latent, nullptr, heads, rank, rope_dim,
+                                                      block_tokens, scale_log2);
+  }
   CUDA_CHECK_LAUNCH();
 }
 

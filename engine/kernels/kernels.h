@@ -115,9 +115,13 @@ void mla_prepare(const bf16* kv_a, int kv_a_stride, const bf16* q, int q_stride,
                  const int* positions, const int* slots, const float* inv_freq, float rope_scale, float eps,
                  bf16* q_full, bf16* cache, int n_tokens, int heads, int rank, int rope_dim, int nope, cudaStream_t s);
 // Causal attention of each sequence's new tokens over its cached rows: out_latent[t][h][rank] =
-// sum_j softmax_j(scale q_full[t][h] . row_j) row_j[:rank].
+// sum_j softmax_j(scale q_full[t][h] . row_j) row_j[:rank]. With a workspace (decode: one new token
+// per sequence) the context is split into `splits` ranges, then combined (split-K).
 void mla_attention(const bf16* q_full, const bf16* cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out_latent,
-                   int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s);
+                   int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s,
+                   float* workspace = nullptr, int splits = 1);
+size_t mla_workspace_floats(int n_seqs, int heads, int rank, int splits);
+int mla_decode_splits(int n_seqs, int heads, int max_context, int sm_count);
 
 // sampling.cu: one block per request. rows[i] is the logits row; temperature <= 0 means greedy.
 struct SampleArgs {
