@@ -416,6 +416,7 @@ void pin_file_paths(Scenario& s) {
   if (s.workload.prompt_tokens.kind == LengthDistribution::Kind::Empirical) pin("workload.prompt_tokens.file", s.workload.prompt_tokens.file);
   if (s.workload.output_tokens.kind == LengthDistribution::Kind::Empirical) pin("workload.output_tokens.file", s.workload.output_tokens.file);
   if (s.performance.model == "calibrated") pin("performance.calibration", s.performance.calibration);
+  if (s.facility && s.facility->weather != "hong_kong") pin("facility.weather", s.facility->weather);
 }
 
 }  // namespace
