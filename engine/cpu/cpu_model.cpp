@@ -169,7 +169,7 @@ Mat CpuModel::ffn(const Mat& x, const std::string& prefix) const {
   return linear(bf16(act), prefix + "down_proj");
 }
 
-Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* bias) {
+Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* bias, const int* forced) {
   const int n = moe.n_routed_experts, k = moe.experts_per_token;
   std::vector<float> score(n), choice(n);
   const bool sigmoid = moe.routing == Routing::SigmoidGroupTopK;
@@ -198,6 +198,7 @@ Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* 
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return choice[a] > choice[b]; });
+  if (forced) std::copy(forced, forced + k, order.begin());
   Routed r;
   float sum = 0;
   for (int i = 0; i < k; ++i) {
@@ -214,14 +215,16 @@ Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* 
   return r;
 }
 
-Mat CpuModel::moe(int layer, const Mat& x) const {
+Mat CpuModel::moe(int layer, const Mat& x, const std::vector<int>* forced) const {
   const std::string p = layer_prefix(layer) + "mlp.";
   const MoEConfig& m = c_.moe;
   Mat gate_logits = x * w(p + "gate.weight").transpose();
   auto bias = weights_.find(p + "gate.e_score_correction_bias");
   Mat out = m.n_shared_experts ? ffn(x, p + "shared_experts.") : Mat::Zero(x.rows(), x.cols());
   for (int t = 0; t < x.rows(); ++t) {
-    Routed r = route_token(m, &gate_logits(t, 0), bias == weights_.end() ? nullptr : bias->second.data());
+    require(!forced || forced->size() == size_t(x.rows()) * m.experts_per_token, "forced routing: wrong size");
+    Routed r = route_token(m, &gate_logits(t, 0), bias == weights_.end() ? nullptr : bias->second.data(),
+                           forced ? forced->data() + size_t(t) * m.experts_per_token : nullptr);
     for (size_t i = 0; i < r.experts.size(); ++i)
       out.row(t) += r.weights[i] * ffn(x.row(t), p + "experts." + std::to_string(r.experts[i]) + ".");
   }
@@ -239,12 +242,20 @@ void CpuModel::forward(const StepBatch& b) {
     require(b.tokens[t] >= 0 && b.tokens[t] < c_.vocab, "token id " + std::to_string(b.tokens[t]) + " outside the vocabulary");
     x.row(t) = embed.row(b.tokens[t]);
   }
+  const std::vector<std::vector<int>> forced = std::move(forced_routing_);  // this forward only
+  forced_routing_.clear();
+  size_t moe_index = 0;
   for (int l = 0; l < c_.layers; ++l) {
     const std::string p = layer_prefix(l);
     Mat h = rmsnorm(x, p + "input_layernorm.weight");
     x += c_.mla.enabled ? mla_attention(l, h, b, places) : attention(l, h, b, places);
     h = rmsnorm(x, p + "post_attention_layernorm.weight");
-    x += c_.is_moe_layer(l) ? moe(l, h) : ffn(h, p + "mlp.");
+    if (c_.is_moe_layer(l)) {
+      x += moe(l, h, moe_index < forced.size() ? &forced[moe_index] : nullptr);
+      ++moe_index;
+    } else {
+      x += ffn(h, p + "mlp.");
+    }
   }
   std::vector<int> rows;
   int t = 0;

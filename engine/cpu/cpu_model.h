@@ -27,6 +27,10 @@ class CpuModel : public Backend {
   void forward(const StepBatch& batch) override;
   std::vector<float> logits() override { return std::vector<float>(logits_.data(), logits_.data() + logits_.size()); }
   std::vector<int> sample(const std::vector<SampleRequest>& requests) override;
+  // Tests: the next forward routes every token of MoE layer i (i-th MoE layer) to
+  // experts[i][token * k + slot] instead of its own choice (weights still from its own scores), so a
+  // comparison with another backend's expert choices measures arithmetic alone.
+  void force_routing(std::vector<std::vector<int>> experts) { forced_routing_ = std::move(experts); }
 
  private:
   struct TokenPlace {
@@ -42,7 +46,7 @@ class CpuModel : public Backend {
   Mat attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
   Mat mla_attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
   Mat ffn(const Mat& x, const std::string& prefix) const;
-  Mat moe(int layer, const Mat& x) const;
+  Mat moe(int layer, const Mat& x, const std::vector<int>* forced) const;
 
   ModelConfig c_;
   int kv_blocks_, block_tokens_;
@@ -51,6 +55,7 @@ class CpuModel : public Backend {
   std::vector<std::vector<float>> cache_;  // per layer: [block][slot][kv_values_per_token]
   std::vector<float> inv_freq_;
   Mat logits_;
+  std::vector<std::vector<int>> forced_routing_;
 };
 
 // Expert choice of one token: the DeepSeek gating rules (softmax top-k, group-limited, sigmoid with
@@ -59,6 +64,8 @@ struct Routed {
   std::vector<int> experts;
   std::vector<float> weights;
 };
-Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* correction_bias);
+// `forced`: take these k experts instead of choosing (their weights still follow the rule).
+Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* correction_bias,
+                   const int* forced = nullptr);
 
 }  // namespace aidc

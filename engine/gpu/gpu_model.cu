@@ -336,6 +336,12 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
   const int64_t gate_up_stride = int64_t(2) * Ie * H, down_stride = int64_t(H) * Ie;
   linear(h, L.router, router_logits_, true, false, T, E, H);
   moe_route(router_logits_, L.router_bias, routing_, T, expert_of_pair_, weight_of_pair_, stream_);
+  if (record_routing_) {
+    routing_trace_.emplace_back(size_t(pairs));
+    CUDA_CHECK(cudaMemcpyAsync(routing_trace_.back().data(), expert_of_pair_, size_t(pairs) * 4, cudaMemcpyDeviceToHost,
+                               stream_));
+    CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
   const int* position_of_pair = nullptr;
   if (T <= kMoeGemvMaxTokens && gemv_supported(T, H)) {
     grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k}, h, expert_gate_up_, false, pairs,
@@ -352,6 +358,12 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
     position_of_pair = sorted_.position_of_pair;
   }
   moe_combine(expert_out_, position_of_pair, weight_of_pair_, x, T, k, H, stream_);
+}
+
+void GpuModel::record_routing(bool on) {
+  require(!on || !o_.cuda_graphs, "record_routing: needs cuda_graphs off (copies happen inside the step)");
+  record_routing_ = on;
+  routing_trace_.clear();
 }
 
 void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
@@ -491,6 +503,7 @@ void GpuModel::run(const Plan& p) {
 void GpuModel::forward(const StepBatch& batch) {
   Plan& p = *plan_;
   upload_plan(batch, p);
+  routing_trace_.clear();
   last_logit_rows_ = p.rows;
   const bool graphable = o_.cuda_graphs && p.n_prefill == 0 && p.rows == p.n_decode;
   if (!graphable) {

@@ -69,6 +69,10 @@ class GpuModel : public Backend {
   void linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens, int out_features,
               int in_features);
   int sm_count() const { return sm_count_; }
+  // Tests: while on (eager steps only, no CUDA graphs), every forward keeps each MoE layer's expert
+  // choices, [token * k + slot]; routing_trace() hands them over (CpuModel::force_routing's input).
+  void record_routing(bool on);
+  std::vector<std::vector<int>> routing_trace() { return std::move(routing_trace_); }
   // x += FFN(h) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
   void ffn(const Layer& layer, const bf16* h, float* x, int tokens);
 
@@ -114,6 +118,8 @@ class GpuModel : public Backend {
   float *router_logits_ = nullptr, *weight_of_pair_ = nullptr, *expert_out_ = nullptr;
   int* expert_of_pair_ = nullptr;
   MoeSorted sorted_{};
+  bool record_routing_ = false;
+  std::vector<std::vector<int>> routing_trace_;
   bf16 *expert_gate_up_ = nullptr, *expert_act_ = nullptr;
   int* meta_ = nullptr;        // device metadata (tokens, positions, slots, rows, sequences, tables)
   int* meta_host_ = nullptr;   // pinned staging

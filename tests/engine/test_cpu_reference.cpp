@@ -155,6 +155,12 @@ TEST(EngineCpu, RoutingRules) {
   EXPECT_EQ(r.experts, (std::vector<int>{6, 7}));
   const double s6 = 1 / (1 + std::exp(-0.3)), s7 = 1 / (1 + std::exp(0.5));
   EXPECT_NEAR(r.weights[0], 2.5 * s6 / (s6 + s7), 1e-5);
+  // Forced experts (tests following another backend's choice): taken as given, weighted by the rule.
+  const int forced[2] = {0, 6};
+  r = route_token(m, logits, bias, forced);
+  EXPECT_EQ(r.experts, (std::vector<int>{0, 6}));
+  const double s0 = 1 / (1 + std::exp(-0.1));
+  EXPECT_NEAR(r.weights[0], 2.5 * s0 / (s0 + s6), 1e-5);
 }
 
 TEST(EngineCpu, SamplingRules) {
