@@ -1,6 +1,8 @@
 // GPU backend against the CPU reference on tiny configs. Without a device every test skips.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "common/error.h"
 #include "common/numeric.h"
 #include "cpu/cpu_model.h"
@@ -66,7 +68,29 @@ class RoutingFollower : public Backend {
     cpu_.forward(b);
   }
   std::vector<float> logits() override { return cpu_.logits(); }
-  std::vector<int> sample(const std::vector<SampleRequest>& r) override { return cpu_.sample(r); }
+  // Also keeps, for every sampled row, the reference's best two tokens and their margin.
+  std::vector<int> sample(const std::vector<SampleRequest>& requests) override {
+    const std::vector<float> l = cpu_.logits();
+    const int vocab = cpu_.config().vocab;
+    for (const SampleRequest& q : requests) {
+      const float* row = l.data() + size_t(q.row) * vocab;
+      Choice c;
+      double sum_sq = 0;
+      for (int i = 0; i < vocab; ++i) {
+        sum_sq += double(row[i]) * row[i];
+        if (c.best < 0 || row[i] > row[c.best]) c.second = c.best, c.best = i;
+        else if (c.second < 0 || row[i] > row[c.second]) c.second = i;
+      }
+      c.margin = (row[c.best] - row[c.second]) / std::sqrt(sum_sq / vocab);
+      choices.push_back(c);
+    }
+    return cpu_.sample(requests);
+  }
+  struct Choice {
+    int best = -1, second = -1;
+    double margin = 0;  // best minus second logit, over the row's rms
+  };
+  std::vector<Choice> choices;
 
  private:
   CpuModel& cpu_;
@@ -117,8 +141,13 @@ TEST(EngineGpu, LogitsMatchCpuReference) {
   }
 }
 
+// Greedy tokens equal the reference's for 32 steps. The one allowance: a step where the reference's
+// best two logits lie within 5% of its logits' rms is a tie at bf16 precision (the logits differ by
+// ~1% of their norm, a few times that in single entries); there the GPU must pick one of those two,
+// and the sequences may part afterwards. The margin is printed, so a tie can be told from an error.
 TEST(EngineGpu, Greedy32TokensMatchCpu) {
   REQUIRE_GPU();
+  constexpr double kTieMargin = 0.05;
   for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
@@ -133,15 +162,24 @@ TEST(EngineGpu, Greedy32TokensMatchCpu) {
     for (Engine* e : {&on_gpu, &on_cpu, &free_running}) e->submit(r);
     const std::vector<int> gpu_tokens = on_gpu.run_all()[0].output;  // first: the follower reads its traces
     const std::vector<int> cpu_tokens = on_cpu.run_all()[0].output, free_tokens = free_running.run_all()[0].output;
-    EXPECT_EQ(gpu_tokens, cpu_tokens);
+    ASSERT_EQ(gpu_tokens.size(), 32u);
+    ASSERT_EQ(cpu_tokens.size(), 32u);
     auto common_prefix = [&](const std::vector<int>& a) {
       int n = 0;
       while (n < int(a.size()) && n < int(gpu_tokens.size()) && a[n] == gpu_tokens[n]) ++n;
       return n;
     };
-    std::printf("[ greedy ] %s: %d of 32 tokens equal to the CPU following the GPU's experts; %d before the first "
-                "difference from the free-running CPU\n",
-                name, common_prefix(cpu_tokens), common_prefix(free_tokens));
+    const int same = common_prefix(cpu_tokens);
+    std::printf("[ greedy ] %s: %d of 32 tokens equal to the CPU following the GPU's experts (free-running CPU: %d)", name,
+                same, common_prefix(free_tokens));
+    if (same < 32) {
+      const RoutingFollower::Choice& at = follower.choices.at(same);
+      std::printf("; at token %d the reference's best two (%d, %d) are %.2f%% of its rms apart, the GPU took %d", same,
+                  at.best, at.second, 100 * at.margin, gpu_tokens[same]);
+      EXPECT_LT(at.margin, kTieMargin) << "token " << same << ": a clear choice, not a tie";
+      EXPECT_TRUE(gpu_tokens[same] == at.best || gpu_tokens[same] == at.second) << "token " << same;
+    }
+    std::printf("\n");
   }
 }
 
