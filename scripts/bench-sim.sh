@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Simulator speed benchmark (docs/benchmarks/sim.md): 1,024 H100s serving deepseek-llm-7b at ~70% of
 # capacity for one simulated hour, and beside it, in the same run, the first simulated 5 minutes with
-# fast-forward off and on (the step-by-step reference the fast path must equal and beat).
+# fast-forward off and on (the step-by-step reference the fast path must match and beat; per-request
+# equality is proven by tests/sim EndToEnd.FastForward*, here the distributions are compared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 aidc=${AIDC:-build/bin/aidc}
@@ -28,6 +29,4 @@ echo "| run | simulated s | requests | events | wall s | user s | sim s / wall s
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 run step-by-step-300s --set duration_s=300 --set warmup_s=60 --set simulation.fast_forward=false
 run fast-forward-300s --set duration_s=300 --set warmup_s=60
-cmp -s "$out/step-by-step-300s/requests.csv" "$out/fast-forward-300s/requests.csv" \
-  && echo "requests.csv identical in both modes" || echo "requests.csv differs between modes"
 run fast-forward-3600s
