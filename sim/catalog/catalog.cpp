@@ -1,12 +1,12 @@
 #include "catalog/catalog.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "common/field_reader.hpp"
+#include "common/error.h"
+#include "model/config.h"
 
 namespace aidc {
 
@@ -160,85 +160,45 @@ std::vector<std::string> Catalog::gpu_ids() const { return keys_of(gpus_); }
 std::vector<std::string> Catalog::server_ids() const { return keys_of(servers_); }
 std::vector<std::string> Catalog::model_ids() const { return keys_of(model_files_); }
 
-namespace {
-
-// Reads fields of one config.json, naming the file and key in every error.
-class ConfigJson {
- public:
-  ConfigJson(const std::string& path) : path_(path) {
-    std::ifstream in(path);
-    if (!in) throw_input_error({path, 0, 0}, "", "cannot open model config");
-    try {
-      json_ = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw_input_error({path, 0, 0}, "", std::string("malformed JSON: ") + e.what());
-    }
-    if (!json_.is_object()) throw_input_error({path, 1, 1}, "", "expected a JSON object");
-  }
-  bool has(const char* key) const { return json_.contains(key) && !json_[key].is_null(); }
-  int integer(const char* key) {
-    if (!has(key)) {
-      errors_.add({path_, 0, 0}, key, "missing: expected a positive integer");
-      return 0;
-    }
-    if (!json_[key].is_number_integer() || json_[key].get<long long>() < 0) {
-      errors_.add({path_, 0, 0}, key, "expected a non-negative integer, got " + json_[key].dump());
-      return 0;
-    }
-    return json_[key].get<int>();
-  }
-  int integer_or(const char* key, int fallback) { return has(key) ? integer(key) : fallback; }
-  bool flag_or(const char* key, bool fallback) const {
-    return has(key) && json_[key].is_boolean() ? json_[key].get<bool>() : fallback;
-  }
-  std::string architecture() const {
-    if (json_.contains("architectures") && json_["architectures"].is_array() && !json_["architectures"].empty())
-      return json_["architectures"][0].get<std::string>();
-    return json_.value("model_type", "");
-  }
-  void finish() { errors_.throw_if_any(); }
-
- private:
-  std::string path_;
-  nlohmann::json json_;
-  ErrorList errors_;
-};
-
-}  // namespace
-
+// The engine's reader (engine/model/config.h) parses the file, so engine and simulator agree on every
+// model; its messages already name the file and field, and become input errors here.
 ModelSpec load_model_config(const std::string& path, const std::string& id) {
-  ConfigJson c(path);
+  ModelConfig c;
+  try {
+    c = load_model_config(path);
+  } catch (const EngineError& e) {
+    throw_input_error({path, 0, 0}, "", e.what());
+  }
   ModelSpec m;
   m.id = id;
-  m.architecture = c.architecture();
-  m.hidden = c.integer("hidden_size");
-  m.layers = c.integer("num_hidden_layers");
-  m.heads = c.integer("num_attention_heads");
-  m.kv_heads = c.integer_or("num_key_value_heads", m.heads);
-  m.intermediate = c.integer("intermediate_size");
-  m.vocab = c.integer("vocab_size");
-  m.max_context = c.integer_or("max_position_embeddings", 4096);
-  m.tied_embeddings = c.flag_or("tie_word_embeddings", false);
-  m.qkv_bias = m.architecture.rfind("Qwen2", 0) == 0 || c.flag_or("attention_bias", false);
-  m.head_dim = c.integer_or("head_dim", m.heads > 0 ? m.hidden / m.heads : 0);
-  if (c.has("n_routed_experts")) {
-    m.routed_experts = c.integer("n_routed_experts");
-    m.shared_experts = c.integer_or("n_shared_experts", 0);
-    m.experts_per_token = c.integer("num_experts_per_tok");
-    m.expert_intermediate = c.integer("moe_intermediate_size");
-    m.first_dense_layers = c.integer_or("first_k_dense_replace", 0);
-  }
-  if (c.has("kv_lora_rank")) {
+  m.architecture = c.arch == Arch::Llama    ? "llama"
+                   : c.arch == Arch::Qwen2  ? "qwen2"
+                   : c.arch == Arch::DeepseekMoE ? "deepseek"
+                   : c.arch == Arch::DeepseekV2  ? "deepseek_v2"
+                                                 : "deepseek_v3";
+  m.hidden = c.hidden;
+  m.layers = c.layers;
+  m.heads = c.heads;
+  m.kv_heads = c.kv_heads;
+  m.head_dim = c.head_dim;
+  m.intermediate = c.intermediate;
+  m.vocab = c.vocab;
+  m.max_context = c.max_position;
+  m.tied_embeddings = c.tie_embeddings;
+  m.qkv_bias = c.qkv_bias;
+  m.routed_experts = c.moe.n_routed_experts;
+  m.shared_experts = c.moe.n_shared_experts;
+  m.experts_per_token = c.moe.experts_per_token;
+  m.expert_intermediate = c.moe.expert_intermediate;
+  m.moe_layer_count = c.moe_layer_count();
+  if (c.mla.enabled) {
     m.attention = AttentionKind::MultiLatent;
-    m.q_lora_rank = c.integer_or("q_lora_rank", 0);
-    m.kv_lora_rank = c.integer("kv_lora_rank");
-    m.qk_nope_dim = c.integer("qk_nope_head_dim");
-    m.qk_rope_dim = c.integer("qk_rope_head_dim");
-    m.v_head_dim = c.integer("v_head_dim");
+    m.q_lora_rank = c.mla.q_lora_rank;
+    m.kv_lora_rank = c.mla.kv_lora_rank;
+    m.qk_nope_dim = c.mla.qk_nope_dim;
+    m.qk_rope_dim = c.mla.qk_rope_dim;
+    m.v_head_dim = c.mla.v_dim;
   }
-  c.finish();
-  if (m.heads > 0 && m.kv_heads > 0 && m.heads % m.kv_heads != 0)
-    throw_input_error({path, 0, 0}, "num_key_value_heads", "must divide num_attention_heads");
   return m;
 }
 

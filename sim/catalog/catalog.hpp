@@ -54,13 +54,14 @@ struct ModelSpec {
   bool tied_embeddings = false;
   bool qkv_bias = false;
   // DeepSeekMoE; experts == 0 means dense.
-  int routed_experts = 0, shared_experts = 0, experts_per_token = 0, expert_intermediate = 0, first_dense_layers = 0;
+  int routed_experts = 0, shared_experts = 0, experts_per_token = 0, expert_intermediate = 0;
+  int moe_layer_count = 0;  // layers with routed experts (after first_k_dense_replace, every moe_layer_freq)
   // Multi-head latent attention (V2/V3).
   AttentionKind attention = AttentionKind::MultiHead;
   int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_dim = 0, qk_rope_dim = 0, v_head_dim = 0;
 
   bool is_moe() const { return routed_experts > 0; }
-  int moe_layers() const { return is_moe() ? layers - first_dense_layers : 0; }
+  int moe_layers() const { return moe_layer_count; }
   int dense_layers() const { return layers - moe_layers(); }
   // Parameter counts, split so the performance model can shard them differently.
   double attention_params_per_layer() const;
@@ -95,7 +96,7 @@ class Catalog {
   mutable std::map<std::string, ModelSpec> models_;
 };
 
-// Parses a Hugging Face config.json; errors name the file and the field.
+// Reads a Hugging Face config.json with the engine's reader; errors name the file and the field.
 ModelSpec load_model_config(const std::string& path, const std::string& id);
 
 }  // namespace aidc
