@@ -70,6 +70,7 @@ struct Peaks {
 };
 
 Peaks measure_peaks() {
+  require(cuda_device_available(), "no CUDA device: bench and profile measure a GPU, and this machine has none");
   Peaks p;
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
