@@ -27,7 +27,7 @@ nlohmann::ordered_json distribution(const std::vector<double>& values) {
   return {{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
 }
 
-double mean_output_length(const LengthDistribution& d) {
+double mean_length(const LengthDistribution& d) {
   switch (d.kind) {
     case LengthDistribution::Kind::Fixed: return d.value;
     case LengthDistribution::Kind::Uniform: return (d.min + d.max) / 2;
@@ -54,8 +54,8 @@ CapacityEstimate estimate_capacity(const Scenario& s, const Catalog& catalog, co
   CapacityEstimate c;
   c.offered_requests_per_s = offered_requests_per_s;
   if (s.workload.kind == WorkloadSpec::Kind::ClosedLoop) c.rule_of_thumb_gpus = 2.0 * s.workload.users / 1000.0;
-  const double prompt = mean_output_length(s.workload.prompt_tokens);
-  const double output = mean_output_length(s.workload.output_tokens);
+  const double prompt = mean_length(s.workload.prompt_tokens);
+  const double output = mean_length(s.workload.output_tokens);
   const MemoryPlan memory =
       plan_memory(*catalog.model(s.deployment.model), *catalog.gpu(s.datacenter.gpu), s.deployment);
   const double mean_context = prompt + output / 2;
