@@ -95,7 +95,7 @@ int batch(const BatchOptions& options) {
         rows[i][key] = value;
       }
     }
-    std::string csv = "run,scenario,overrides,status,exit_code,out_dir,error";
+    std::string csv = "run,scenario_file,overrides,status,exit_code,out_dir,error";
     for (const auto& c : columns) csv += "," + csv_field(c);
     csv += "\n";
     int failures = 0, worst = kExitDone;

@@ -39,7 +39,7 @@ ChildResult run_child(const ChildRun& run) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (result.exit_code == 0) {
     std::ifstream summary(run.out_dir + "/summary.json");
-    result.summary = nlohmann::json::parse(summary);
+    result.summary = nlohmann::ordered_json::parse(summary);
   } else {
     std::ifstream log(run.log_file);
     std::getline(log, result.first_error);
@@ -59,7 +59,7 @@ std::vector<ChildResult> run_children(const std::vector<ChildRun>& runs, int job
   return results;
 }
 
-void flatten_json(const nlohmann::json& value, const std::string& prefix,
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix,
                   std::vector<std::pair<std::string, std::string>>& out) {
   if (value.is_object()) {
     for (const auto& [key, child] : value.items()) flatten_json(child, prefix.empty() ? key : prefix + "." + key, out);

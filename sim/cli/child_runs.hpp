@@ -17,7 +17,7 @@ struct ChildRun {
 
 struct ChildResult {
   int exit_code = 1;
-  std::optional<nlohmann::json> summary;  // when the run finished
+  std::optional<nlohmann::ordered_json> summary;  // when the run finished (keys in the order aidc writes them)
   std::string first_error;                // the first line of its stderr, when it failed
 };
 
@@ -27,7 +27,7 @@ ChildResult run_child(const ChildRun& run);
 std::vector<ChildResult> run_children(const std::vector<ChildRun>& runs, int jobs);
 
 // Every number, bool and string leaf of a summary as dotted-key columns, in document order.
-void flatten_json(const nlohmann::json& value, const std::string& prefix,
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix,
                   std::vector<std::pair<std::string, std::string>>& out);
 
 std::string csv_field(const std::string& text);
