@@ -22,6 +22,15 @@ BOUND = 2e-2
 COMMON = dict(vocab_size=512, num_hidden_layers=2, rms_norm_eps=1e-6, max_position_embeddings=2048,
               tie_word_embeddings=False, rope_theta=10000.0)
 
+# Tiny DeepseekV3: MLA with q LoRA, 16 experts in 4 groups, sigmoid routing with bias correction.
+V3_TINY = dict(COMMON, model_type="deepseek_v3",
+               hidden_size=128, intermediate_size=256, num_hidden_layers=3, num_attention_heads=4,
+               num_key_value_heads=4, q_lora_rank=96, kv_lora_rank=64, qk_nope_head_dim=32,
+               qk_rope_head_dim=16, v_head_dim=32, head_dim=16, moe_intermediate_size=64,
+               n_routed_experts=16, n_shared_experts=1, num_experts_per_tok=4, n_group=4, topk_group=2,
+               first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
+               scoring_func="sigmoid", topk_method="noaux_tc", rope_interleave=True)
+
 # name -> (transformers class names, config dict, engine backends to compare)
 CASES = {
     "llama-gqa": ("LlamaConfig", "LlamaForCausalLM", dict(COMMON, model_type="llama", hidden_size=256,
@@ -32,22 +41,12 @@ CASES = {
                                       original_max_position_embeddings=64)), ["gpu", "cpu"]),
     "qwen2-bias": ("Qwen2Config", "Qwen2ForCausalLM", dict(COMMON, model_type="qwen2", hidden_size=448,
                    intermediate_size=512, num_attention_heads=7, num_key_value_heads=1), ["gpu", "cpu"]),
-    "deepseek-v3-mla-moe": ("DeepseekV3Config", "DeepseekV3ForCausalLM", dict(COMMON, model_type="deepseek_v3",
-                            hidden_size=128, intermediate_size=256, num_hidden_layers=3, num_attention_heads=4,
-                            num_key_value_heads=4, q_lora_rank=96, kv_lora_rank=64, qk_nope_head_dim=32,
-                            qk_rope_head_dim=16, v_head_dim=32, head_dim=16, moe_intermediate_size=64,
-                            n_routed_experts=16, n_shared_experts=1, num_experts_per_tok=4, n_group=4, topk_group=2,
-                            first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
-                            scoring_func="sigmoid", topk_method="noaux_tc", rope_interleave=True), ["gpu", "cpu"]),
+    "deepseek-v3-mla-moe": ("DeepseekV3Config", "DeepseekV3ForCausalLM", V3_TINY, ["gpu", "cpu"]),
     # V3 with every expert chosen (8 of 8, one group): the routing choice cannot flip under rounding,
     # so the GPU row checks MLA with q LoRA and the sigmoid, normalised, scaled weights alone.
-    "deepseek-v3-all-experts": ("DeepseekV3Config", "DeepseekV3ForCausalLM", dict(COMMON, model_type="deepseek_v3",
-                                hidden_size=128, intermediate_size=256, num_hidden_layers=3, num_attention_heads=4,
-                                num_key_value_heads=4, q_lora_rank=96, kv_lora_rank=64, qk_nope_head_dim=32,
-                                qk_rope_head_dim=16, v_head_dim=32, head_dim=16, moe_intermediate_size=64,
-                                n_routed_experts=8, n_shared_experts=1, num_experts_per_tok=8, n_group=1, topk_group=1,
-                                first_k_dense_replace=1, norm_topk_prob=True, routed_scaling_factor=2.5,
-                                scoring_func="sigmoid", topk_method="noaux_tc", rope_interleave=True), ["gpu", "cpu"]),
+    "deepseek-v3-all-experts": ("DeepseekV3Config", "DeepseekV3ForCausalLM",
+                                dict(V3_TINY, n_routed_experts=8, num_experts_per_tok=8, n_group=1, topk_group=1),
+                                ["gpu", "cpu"]),
     "deepseek-v2-mla-moe": ("DeepseekV2Config", "DeepseekV2ForCausalLM", dict(COMMON, model_type="deepseek_v2",
                             hidden_size=128, intermediate_size=256, num_attention_heads=4, num_key_value_heads=4,
                             q_lora_rank=None, kv_lora_rank=64, qk_nope_head_dim=32, qk_rope_head_dim=16, v_head_dim=32,
