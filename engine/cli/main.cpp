@@ -28,6 +28,8 @@ const char* kUsage =
     "  info       parameters, bytes, KV size per token\n"
     "  generate   --prompt 1,2,3 [--max-new 32] [--temperature 0] [--top-p 1] [--sample-seed 0] [--backend cpu|gpu]\n"
     "  logits     --tokens 1,2,3 --out FILE [--backend cpu|gpu]: float32 logits of every position, row-major\n"
+    "             [--routing-out FILE]: the expert choices made, a line per MoE layer (token-major, k per token)\n"
+    "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "  profile    --out CALIBRATION.yaml\n";
 
@@ -136,6 +138,40 @@ int cmd_generate(const Args& a, const ModelConfig& c) {
   return 0;
 }
 
+// Expert choices as text: one line per MoE layer, whitespace-separated expert ids.
+ExpertChoices read_choices(const std::string& path) {
+  std::ifstream in(path);
+  require(static_cast<bool>(in), "cannot read '" + path + "'");
+  ExpertChoices choices;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    std::istringstream fields(line);
+    std::vector<int>& layer = choices.emplace_back();
+    std::string field;
+    while (fields >> field) {
+      size_t used = 0;
+      int e = -1;
+      try {
+        e = std::stoi(field, &used);
+      } catch (const std::exception&) {
+      }
+      require(used == field.size() && e >= 0, path + ":" + std::to_string(number) + ": expected an expert id, got '" +
+                                                   field + "'");
+      layer.push_back(e);
+    }
+  }
+  return choices;
+}
+
+void write_choices(const std::string& path, const ExpertChoices& choices) {
+  std::ofstream out(path);
+  for (const std::vector<int>& layer : choices) {
+    for (size_t i = 0; i < layer.size(); ++i) out << (i ? " " : "") << layer[i];
+    out << "\n";
+  }
+  require(static_cast<bool>(out), "cannot write '" + path + "'");
+}
+
 int cmd_logits(const Args& a, const ModelConfig& c) {
   const std::vector<int> tokens = a.ints("tokens", {});
   require(a.has("out"), "logits: give --out FILE");
@@ -148,7 +184,10 @@ int cmd_logits(const Args& a, const ModelConfig& c) {
   for (int k = 0; k * backend->kv_block_tokens() < s.n_tokens; ++k) s.blocks.push_back(k);
   s.all_logits = true;
   b.seqs.push_back(s);
+  if (a.has("routing-in")) backend->force_routing(read_choices(a.get("routing-in")));
+  backend->record_routing(a.has("routing-out"));
   backend->forward(b);
+  if (a.has("routing-out")) write_choices(a.get("routing-out"), backend->routing_trace());
   const std::vector<float> logits = backend->logits();
   std::ofstream out(a.get("out"), std::ios::binary);
   out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * 4));

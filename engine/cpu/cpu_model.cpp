@@ -215,16 +215,16 @@ Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* 
   return r;
 }
 
-Mat CpuModel::moe(int layer, const Mat& x, const std::vector<int>* forced) const {
+Mat CpuModel::moe(int layer, const Mat& x, const std::vector<int>* forced, std::vector<int>* chosen) const {
   const std::string p = layer_prefix(layer) + "mlp.";
   const MoEConfig& m = c_.moe;
   Mat gate_logits = x * w(p + "gate.weight").transpose();
   auto bias = weights_.find(p + "gate.e_score_correction_bias");
   Mat out = m.n_shared_experts ? ffn(x, p + "shared_experts.") : Mat::Zero(x.rows(), x.cols());
   for (int t = 0; t < x.rows(); ++t) {
-    require(!forced || forced->size() == size_t(x.rows()) * m.experts_per_token, "forced routing: wrong size");
     Routed r = route_token(m, &gate_logits(t, 0), bias == weights_.end() ? nullptr : bias->second.data(),
                            forced ? forced->data() + size_t(t) * m.experts_per_token : nullptr);
+    if (chosen) chosen->insert(chosen->end(), r.experts.begin(), r.experts.end());
     for (size_t i = 0; i < r.experts.size(); ++i)
       out.row(t) += r.weights[i] * ffn(x.row(t), p + "experts." + std::to_string(r.experts[i]) + ".");
   }
@@ -242,8 +242,10 @@ void CpuModel::forward(const StepBatch& b) {
     require(b.tokens[t] >= 0 && b.tokens[t] < c_.vocab, "token id " + std::to_string(b.tokens[t]) + " outside the vocabulary");
     x.row(t) = embed.row(b.tokens[t]);
   }
-  const std::vector<std::vector<int>> forced = std::move(forced_routing_);  // this forward only
+  const ExpertChoices forced = std::move(forced_routing_);  // this forward only
   forced_routing_.clear();
+  if (!forced.empty()) require_valid_choices(c_, forced, static_cast<int>(places.size()));
+  routing_trace_.clear();
   size_t moe_index = 0;
   for (int l = 0; l < c_.layers; ++l) {
     const std::string p = layer_prefix(l);
@@ -251,7 +253,8 @@ void CpuModel::forward(const StepBatch& b) {
     x += c_.mla.enabled ? mla_attention(l, h, b, places) : attention(l, h, b, places);
     h = rmsnorm(x, p + "post_attention_layernorm.weight");
     if (c_.is_moe_layer(l)) {
-      x += moe(l, h, moe_index < forced.size() ? &forced[moe_index] : nullptr);
+      std::vector<int>* chosen = record_routing_ ? &routing_trace_.emplace_back() : nullptr;
+      x += moe(l, h, moe_index < forced.size() ? &forced[moe_index] : nullptr, chosen);
       ++moe_index;
     } else {
       x += ffn(h, p + "mlp.");

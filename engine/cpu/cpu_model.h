@@ -27,10 +27,9 @@ class CpuModel : public Backend {
   void forward(const StepBatch& batch) override;
   std::vector<float> logits() override { return std::vector<float>(logits_.data(), logits_.data() + logits_.size()); }
   std::vector<int> sample(const std::vector<SampleRequest>& requests) override;
-  // Tests: the next forward routes every token of MoE layer i (i-th MoE layer) to
-  // experts[i][token * k + slot] instead of its own choice (weights still from its own scores), so a
-  // comparison with another backend's expert choices measures arithmetic alone.
-  void force_routing(std::vector<std::vector<int>> experts) { forced_routing_ = std::move(experts); }
+  void force_routing(ExpertChoices experts) override { forced_routing_ = std::move(experts); }
+  void record_routing(bool on) override { record_routing_ = on; }
+  ExpertChoices routing_trace() override { return std::move(routing_trace_); }
 
  private:
   struct TokenPlace {
@@ -46,7 +45,8 @@ class CpuModel : public Backend {
   Mat attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
   Mat mla_attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places);
   Mat ffn(const Mat& x, const std::string& prefix) const;
-  Mat moe(int layer, const Mat& x, const std::vector<int>* forced) const;
+  // Shared + routed experts; `chosen` (or null) receives the experts taken, [token * k + slot].
+  Mat moe(int layer, const Mat& x, const std::vector<int>* forced, std::vector<int>* chosen) const;
 
   ModelConfig c_;
   int kv_blocks_, block_tokens_;
@@ -55,7 +55,8 @@ class CpuModel : public Backend {
   std::vector<std::vector<float>> cache_;  // per layer: [block][slot][kv_values_per_token]
   std::vector<float> inv_freq_;
   Mat logits_;
-  std::vector<std::vector<int>> forced_routing_;
+  ExpertChoices forced_routing_, routing_trace_;
+  bool record_routing_ = false;
 };
 
 // Expert choice of one token: the DeepSeek gating rules (softmax top-k, group-limited, sigmoid with

@@ -156,6 +156,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
     const int E = moe.n_routed_experts, Ie = moe.expert_intermediate;
     router_logits_ = static_cast<float*>(alloc(size_t(T) * E * 4));
     expert_of_pair_ = static_cast<int*>(alloc(pairs * 4));
+    forced_experts_ = static_cast<int*>(alloc(pairs * 4));
     weight_of_pair_ = static_cast<float*>(alloc(pairs * 4));
     sorted_ = MoeSorted{static_cast<int*>(alloc(pairs * 4)), static_cast<int*>(alloc(pairs * 4)),
                         static_cast<int*>(alloc(size_t(E + 1) * 4)), static_cast<int*>(alloc(size_t(E + 1) * 4))};
@@ -335,7 +336,13 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
   const int pairs = T * k;
   const int64_t gate_up_stride = int64_t(2) * Ie * H, down_stride = int64_t(H) * Ie;
   linear(h, L.router, router_logits_, true, false, T, E, H);
-  moe_route(router_logits_, L.router_bias, routing_, T, expert_of_pair_, weight_of_pair_, stream_);
+  const bool follow = !forced_routing_.empty();
+  if (follow)
+    CUDA_CHECK(cudaMemcpyAsync(forced_experts_, forced_routing_[moe_layers_done_].data(), size_t(pairs) * 4,
+                               cudaMemcpyHostToDevice, stream_));
+  ++moe_layers_done_;
+  moe_route(router_logits_, L.router_bias, routing_, T, follow ? forced_experts_ : nullptr, expert_of_pair_,
+            weight_of_pair_, stream_);
   if (record_routing_) {
     routing_trace_.emplace_back(size_t(pairs));
     CUDA_CHECK(cudaMemcpyAsync(routing_trace_.back().data(), expert_of_pair_, size_t(pairs) * 4, cudaMemcpyDeviceToHost,
@@ -358,12 +365,6 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
     position_of_pair = sorted_.position_of_pair;
   }
   moe_combine(expert_out_, position_of_pair, weight_of_pair_, x, T, k, H, stream_);
-}
-
-void GpuModel::record_routing(bool on) {
-  require(!on || !o_.cuda_graphs, "record_routing: needs cuda_graphs off (copies happen inside the step)");
-  record_routing_ = on;
-  routing_trace_.clear();
 }
 
 void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
@@ -504,10 +505,15 @@ void GpuModel::forward(const StepBatch& batch) {
   Plan& p = *plan_;
   upload_plan(batch, p);
   routing_trace_.clear();
+  moe_layers_done_ = 0;
   last_logit_rows_ = p.rows;
-  const bool graphable = o_.cuda_graphs && p.n_prefill == 0 && p.rows == p.n_decode;
+  const bool follows_or_records = record_routing_ || !forced_routing_.empty();
+  const bool graphable = o_.cuda_graphs && p.n_prefill == 0 && p.rows == p.n_decode && !follows_or_records;
   if (!graphable) {
+    if (!forced_routing_.empty()) require_valid_choices(c_, forced_routing_, p.tokens);
     run(p);
+    if (follows_or_records) CUDA_CHECK(cudaStreamSynchronize(stream_));  // the copies are done with the host vectors
+    forced_routing_.clear();  // this forward only
     return;
   }
   const auto key = std::make_pair(p.n_decode, p.context_bucket);

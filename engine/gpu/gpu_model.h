@@ -69,10 +69,10 @@ class GpuModel : public Backend {
   void linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens, int out_features,
               int in_features);
   int sm_count() const { return sm_count_; }
-  // Tests: while on (eager steps only, no CUDA graphs), every forward keeps each MoE layer's expert
-  // choices, [token * k + slot]; routing_trace() hands them over (CpuModel::force_routing's input).
-  void record_routing(bool on);
-  std::vector<std::vector<int>> routing_trace() { return std::move(routing_trace_); }
+  // Steps that record or follow expert choices run eager (the copies happen inside the step).
+  void force_routing(ExpertChoices experts) override { forced_routing_ = std::move(experts); }
+  void record_routing(bool on) override { record_routing_ = on; }
+  ExpertChoices routing_trace() override { return std::move(routing_trace_); }
   // x += FFN(h) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
   void ffn(const Layer& layer, const bf16* h, float* x, int tokens);
 
@@ -118,8 +118,10 @@ class GpuModel : public Backend {
   float *router_logits_ = nullptr, *weight_of_pair_ = nullptr, *expert_out_ = nullptr;
   int* expert_of_pair_ = nullptr;
   MoeSorted sorted_{};
+  int* forced_experts_ = nullptr;  // this layer's forced choices, when following another backend
   bool record_routing_ = false;
-  std::vector<std::vector<int>> routing_trace_;
+  ExpertChoices routing_trace_, forced_routing_;
+  int moe_layers_done_ = 0;  // in the running forward: index into forced_routing_
   bf16 *expert_gate_up_ = nullptr, *expert_act_ = nullptr;
   int* meta_ = nullptr;        // device metadata (tokens, positions, slots, rows, sequences, tables)
   int* meta_host_ = nullptr;   // pinned staging

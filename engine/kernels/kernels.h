@@ -63,8 +63,10 @@ struct MoeRouting {
 constexpr int kMoeMaxExperts = 256;
 constexpr int kMoeMaxGroups = 32;
 // One warp per token: expert_of_pair[T * top_k] and weight_of_pair from gate logits [T][experts].
+// forced_experts (or null): take these [T * top_k] experts instead of choosing; the weights still
+// follow the rule (as route_token's `forced`).
 void moe_route(const float* gate_logits, const bf16* correction_bias, const MoeRouting& r, int n_tokens,
-               int* expert_of_pair, float* weight_of_pair, cudaStream_t s);
+               const int* forced_experts, int* expert_of_pair, float* weight_of_pair, cudaStream_t s);
 // Pairs sorted by expert (counting sort): sorted_pair[position] = pair, position_of_pair[pair] =
 // position; expert e owns positions [expert_begin[e], expert_begin[e + 1]); its tiles of
 // kMoeTileRows rows are tiles [tile_begin[e], tile_begin[e + 1]).

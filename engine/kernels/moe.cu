@@ -24,8 +24,8 @@ __device__ __forceinline__ bool ranks_before(float v, int e, float best_v, int b
 
 __global__ void __launch_bounds__(kRouteWarps * 32) route_kernel(const float* __restrict__ logits,
                                                                  const bf16* __restrict__ bias, MoeRouting r,
-                                                                 int n_tokens, int* expert_of_pair,
-                                                                 float* weight_of_pair) {
+                                                                 int n_tokens, const int* __restrict__ forced,
+                                                                 int* expert_of_pair, float* weight_of_pair) {
   chain_start();
   const int lane = threadIdx.x % 32, t = blockIdx.x * kRouteWarps + threadIdx.x / 32;
   if (t >= n_tokens) return;  // whole warps leave together
@@ -92,19 +92,24 @@ __global__ void __launch_bounds__(kRouteWarps * 32) route_kernel(const float* __
       if (expert(j) < r.experts && !(kept >> (expert(j) / per) & 1u)) choice[j] = 0.0f;
   }
 
-  // Top-k by repeated warp arg-max; lane i keeps the i-th pick's weight.
+  // Top-k by repeated warp arg-max (or the forced experts); lane i keeps the i-th pick's weight.
   float mine = 0.0f;
   for (int i = 0; i < r.top_k; ++i) {
     float best_v = -INFINITY;
     int best_e = INT_MAX;
+    if (forced) {
+      best_e = forced[t * r.top_k + i];
+    } else {
 #pragma unroll
-    for (int j = 0; j < kExpertsPerLane; ++j)
-      if (expert(j) < r.experts && ranks_before(choice[j], expert(j), best_v, best_e)) best_v = choice[j], best_e = expert(j);
+      for (int j = 0; j < kExpertsPerLane; ++j)
+        if (expert(j) < r.experts && ranks_before(choice[j], expert(j), best_v, best_e))
+          best_v = choice[j], best_e = expert(j);
 #pragma unroll
-    for (int o = 16; o > 0; o >>= 1) {
-      const float other_v = __shfl_xor_sync(0xffffffffu, best_v, o);
-      const int other_e = __shfl_xor_sync(0xffffffffu, best_e, o);
-      if (ranks_before(other_v, other_e, best_v, best_e)) best_v = other_v, best_e = other_e;
+      for (int o = 16; o > 0; o >>= 1) {
+        const float other_v = __shfl_xor_sync(0xffffffffu, best_v, o);
+        const int other_e = __shfl_xor_sync(0xffffffffu, best_e, o);
+        if (ranks_before(other_v, other_e, best_v, best_e)) best_v = other_v, best_e = other_e;
+      }
     }
     float picked = 0.0f;
 #pragma unroll
@@ -123,13 +128,13 @@ __global__ void __launch_bounds__(kRouteWarps * 32) route_kernel(const float* __
 }
 
 void moe_route(const float* gate_logits, const bf16* correction_bias, const MoeRouting& r, int n_tokens,
-               int* expert_of_pair, float* weight_of_pair, cudaStream_t s) {
+               const int* forced_experts, int* expert_of_pair, float* weight_of_pair, cudaStream_t s) {
   require(r.experts <= kMoeMaxExperts && r.top_k <= 32 && r.top_k <= r.experts,
           "moe: the GPU router takes at most 256 experts and 32 per token");
   require(!r.group_limited || (r.n_group <= kMoeMaxGroups && r.experts % r.n_group == 0 && r.topk_group <= r.n_group),
           "moe: the GPU router takes at most 32 expert groups of equal size");
   launch_chained(route_kernel, ceil_div(n_tokens, kRouteWarps), kRouteWarps * 32, 0, s, gate_logits, correction_bias, r, n_tokens,
-                                                                            expert_of_pair, weight_of_pair);
+                forced_experts, expert_of_pair, weight_of_pair);
   CUDA_CHECK_LAUNCH();
 }
 

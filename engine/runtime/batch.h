@@ -1,8 +1,10 @@
 #pragma once
 // One scheduler iteration as the model backends see it, and the interface both backends implement.
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "model/config.h"
 
 namespace aidc {
@@ -32,6 +34,25 @@ struct SamplingParams {
   uint64_t seed = 0;
 };
 
+// Expert choices of a forward's routed (MoE) layers: [MoE layer][token * k + slot].
+using ExpertChoices = std::vector<std::vector<int>>;
+
+// Forced choices must name one list per MoE layer, k experts per token, each an expert of the model.
+inline void require_valid_choices(const ModelConfig& c, const ExpertChoices& choices, int tokens) {
+  const int k = c.moe.experts_per_token, experts = c.moe.n_routed_experts;
+  require(static_cast<int>(choices.size()) == c.moe_layer_count(),
+          "forced routing: " + std::to_string(choices.size()) + " layers given, the model has " +
+              std::to_string(c.moe_layer_count()) + " MoE layers");
+  for (size_t l = 0; l < choices.size(); ++l) {
+    require(static_cast<int>(choices[l].size()) == tokens * k,
+            "forced routing: MoE layer " + std::to_string(l) + " has " + std::to_string(choices[l].size()) +
+                " choices, expected " + std::to_string(tokens) + " tokens x " + std::to_string(k));
+    for (int e : choices[l])
+      require(e >= 0 && e < experts, "forced routing: expert " + std::to_string(e) + " in MoE layer " +
+                                         std::to_string(l) + " is not one of the model's " + std::to_string(experts));
+  }
+}
+
 // One logits row to sample from: the row, its parameters and the draw index (decode step).
 struct SampleRequest {
   int row = 0;
@@ -49,6 +70,12 @@ class Backend {
   virtual void forward(const StepBatch& batch) = 0;
   virtual std::vector<float> logits() = 0;
   virtual std::vector<int> sample(const std::vector<SampleRequest>& requests) = 0;
+  // Comparisons with another implementation (tests, scripts/hf_parity.py): the next forward routes
+  // every token to these experts instead of its own choice, its weights still from its own scores,
+  // so logits differ by arithmetic alone; and, while recording, the last forward's own choices.
+  virtual void force_routing(ExpertChoices experts) = 0;
+  virtual void record_routing(bool on) = 0;
+  virtual ExpertChoices routing_trace() = 0;
 };
 
 }  // namespace aidc

@@ -163,6 +163,49 @@ TEST(EngineCpu, RoutingRules) {
   EXPECT_NEAR(r.weights[0], 2.5 * s0 / (s0 + s6), 1e-5);
 }
 
+// What parity runs rely on: a backend that follows another's recorded expert choices reproduces
+// that run exactly; other choices change the logits; malformed choices are refused by name.
+TEST(EngineCpu, RecordedRoutingReplaysAndBadChoicesAreRefused) {
+  for (const char* name : {"tiny-deepseek-moe", "tiny-deepseek-v2", "tiny-deepseek-v3"}) {
+    SCOPED_TRACE(name);
+    const ModelConfig c = test::tiny(name);
+    const std::vector<int> tokens = test::prompt(20, c.vocab);
+    const int k = c.moe.experts_per_token, E = c.moe.n_routed_experts;
+    CpuModel leader(c, WeightSource::random(3), 16), follower(c, WeightSource::random(3), 16);
+    leader.record_routing(true);
+    const std::vector<float> own = test::run_logits(leader, tokens, 20);
+    ExpertChoices choices = leader.routing_trace();
+    ASSERT_EQ(static_cast<int>(choices.size()), c.moe_layer_count());
+    for (const std::vector<int>& layer : choices) ASSERT_EQ(layer.size(), tokens.size() * k);
+
+    follower.force_routing(choices);
+    EXPECT_EQ(test::rel_error(test::run_logits(follower, tokens, 20), own), 0.0);
+
+    ExpertChoices shifted = choices;  // every token's experts moved to the next ids: a different model run
+    for (std::vector<int>& layer : shifted)
+      for (size_t i = 0; i < layer.size(); i += k) {
+        const int first = layer[i];  // the new set leaves it out, so it differs from the old one
+        for (int j = 0; j < k; ++j) layer[i + j] = (first + j + 1) % E;
+      }
+    follower.force_routing(shifted);
+    EXPECT_GT(test::rel_error(test::run_logits(follower, tokens, 20), own), 1e-3);
+
+    ExpertChoices out_of_range = choices;
+    out_of_range[0][0] = E;
+    follower.force_routing(out_of_range);
+    try {
+      test::run_logits(follower, tokens, 20);
+      FAIL() << "expected an error";
+    } catch (const EngineError& e) {
+      EXPECT_NE(std::string(e.what()).find("is not one of the model's"), std::string::npos) << e.what();
+    }
+    ExpertChoices extra_layer = choices;
+    extra_layer.push_back(choices.back());
+    follower.force_routing(extra_layer);
+    EXPECT_THROW(test::run_logits(follower, tokens, 20), EngineError);
+  }
+}
+
 TEST(EngineCpu, SamplingRules) {
   std::vector<float> logits{0.0f, 3.0f, 2.9f, -1.0f, 1.0f};
   EXPECT_EQ(sample_token(logits.data(), 5, SamplingParams{}, 0), 1);

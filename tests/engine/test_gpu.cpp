@@ -50,7 +50,10 @@ class RoutingLeader : public Backend {
   }
   std::vector<float> logits() override { return gpu_.logits(); }
   std::vector<int> sample(const std::vector<SampleRequest>& r) override { return gpu_.sample(r); }
-  std::vector<std::vector<std::vector<int>>> traces;  // per forward, per MoE layer
+  void force_routing(ExpertChoices experts) override { gpu_.force_routing(std::move(experts)); }
+  void record_routing(bool on) override { gpu_.record_routing(on); }
+  ExpertChoices routing_trace() override { return gpu_.routing_trace(); }
+  std::vector<ExpertChoices> traces;  // per forward
 
  private:
   GpuModel& gpu_;
@@ -68,6 +71,9 @@ class RoutingFollower : public Backend {
     cpu_.forward(b);
   }
   std::vector<float> logits() override { return cpu_.logits(); }
+  void force_routing(ExpertChoices experts) override { cpu_.force_routing(std::move(experts)); }
+  void record_routing(bool on) override { cpu_.record_routing(on); }
+  ExpertChoices routing_trace() override { return cpu_.routing_trace(); }
   // Also keeps, for every sampled row, the reference's best two tokens and their margin.
   std::vector<int> sample(const std::vector<SampleRequest>& requests) override {
     const std::vector<float> l = cpu_.logits();
@@ -274,20 +280,34 @@ TEST(EngineGpu, RouterMatchesCpuRule) {
     cudaMemcpy(d_logits, logits.data(), logits.size() * 4, cudaMemcpyHostToDevice);
     cudaMemcpy(d_bias, bias_bits.data(), E * 2, cudaMemcpyHostToDevice);
     const bool with_bias = c.moe.routing == Routing::SigmoidGroupTopK;
-    moe_route(d_logits, with_bias ? d_bias : nullptr, gpu_routing(c.moe), tokens, d_experts, d_weights, nullptr);
-    std::vector<int> experts(size_t(tokens) * k);
-    std::vector<float> weights(size_t(tokens) * k);
-    cudaMemcpy(experts.data(), d_experts, experts.size() * 4, cudaMemcpyDeviceToHost);
-    cudaMemcpy(weights.data(), d_weights, weights.size() * 4, cudaMemcpyDeviceToHost);
-    int same = 0;
-    for (int t = 0; t < tokens; ++t) {
-      const Routed r = route_token(c.moe, &logits[size_t(t) * E], with_bias ? bias.data() : nullptr);
-      bool equal = true;
-      for (int i = 0; i < k; ++i)
-        equal &= experts[t * k + i] == r.experts[i] && std::abs(weights[t * k + i] - r.weights[i]) < 1e-5f;
-      same += equal;
+    // Forced choices (what parity runs use to follow another implementation's routing): token t
+    // takes experts t, t+1, ... (mod E), which its own rule would mostly not pick.
+    std::vector<int> forced(size_t(tokens) * k);
+    for (int t = 0; t < tokens; ++t)
+      for (int i = 0; i < k; ++i) forced[t * k + i] = (t + i) % E;
+    int* d_forced;
+    ASSERT_EQ(cudaMalloc(&d_forced, forced.size() * 4), cudaSuccess);
+    cudaMemcpy(d_forced, forced.data(), forced.size() * 4, cudaMemcpyHostToDevice);
+    for (const bool force : {false, true}) {
+      SCOPED_TRACE(force ? "forced experts" : "own choice");
+      moe_route(d_logits, with_bias ? d_bias : nullptr, gpu_routing(c.moe), tokens, force ? d_forced : nullptr,
+                d_experts, d_weights, nullptr);
+      std::vector<int> experts(size_t(tokens) * k);
+      std::vector<float> weights(size_t(tokens) * k);
+      cudaMemcpy(experts.data(), d_experts, experts.size() * 4, cudaMemcpyDeviceToHost);
+      cudaMemcpy(weights.data(), d_weights, weights.size() * 4, cudaMemcpyDeviceToHost);
+      int same = 0;
+      for (int t = 0; t < tokens; ++t) {
+        const Routed r = route_token(c.moe, &logits[size_t(t) * E], with_bias ? bias.data() : nullptr,
+                                     force ? &forced[size_t(t) * k] : nullptr);
+        bool equal = true;
+        for (int i = 0; i < k; ++i)
+          equal &= experts[t * k + i] == r.experts[i] && std::abs(weights[t * k + i] - r.weights[i]) < 1e-5f;
+        same += equal;
+      }
+      EXPECT_EQ(same, tokens);
     }
-    EXPECT_EQ(same, tokens);
+    cudaFree(d_forced);
     cudaFree(d_logits);
     cudaFree(d_weights);
     cudaFree(d_experts);
