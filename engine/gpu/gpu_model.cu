@@ -313,11 +313,26 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
                "cublasGemmEx");
 }
 
+void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, bf16* y, int tokens, int out_features) {
+  const int H = c_.hidden;
+  const float eps = static_cast<float>(c_.rms_eps);
+  if (gemv_rmsnorm_supported(tokens, H)) {
+    gemv_rmsnorm(w, x, gain, eps, y, false, tokens, out_features, H, stream_);
+    return;
+  }
+  rmsnorm(x, nullptr, gain, h_, tokens, H, eps, stream_);
+  linear(h_, w, y, false, false, tokens, out_features, H);
+}
+
 constexpr int kMoeGemvMaxTokens = 8;
 
 void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
+  linear(h, L.gate_up, gate_up_, false, false, T, 2 * L.ffn_intermediate, c_.hidden);
+  down_swiglu(L, x, T);
+}
+
+void GpuModel::down_swiglu(const Layer& L, float* x, int T) {
   const int H = c_.hidden, F = L.ffn_intermediate;
-  linear(h, L.gate_up, gate_up_, false, false, T, 2 * F, H);
   if (gemv_supported(T, F)) {
     gemv(L.down, gate_up_, x, true, true, T, H, F, stream_, /*swiglu_input=*/true);
     return;
@@ -349,22 +364,21 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
                                stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
-  const int* position_of_pair = nullptr;
   if (T <= kMoeGemvMaxTokens && gemv_supported(T, H)) {
     grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k}, h, expert_gate_up_, false, pairs,
                  2 * Ie, H, stream_);
-    grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1}, expert_gate_up_, expert_out_, true, pairs,
-                 H, Ie, stream_, /*swiglu_input=*/true);
-  } else {
-    moe_sort(expert_of_pair_, pairs, E, sorted_, stream_);
-    moe_grouped_gemm(h, true, k, L.experts_gate_up, gate_up_stride, sorted_, E, pairs, expert_gate_up_, false, 2 * Ie, H,
-                     stream_);
-    swiglu(expert_gate_up_, expert_act_, pairs, Ie, stream_);
-    moe_grouped_gemm(expert_act_, false, k, L.experts_down, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie,
-                     stream_);
-    position_of_pair = sorted_.position_of_pair;
+    // The down projection adds each pair's weighted output into its token's residual row (combine fused).
+    grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1, weight_of_pair_, k}, expert_gate_up_, x,
+                 true, pairs, H, Ie, stream_, /*swiglu_input=*/true);
+    return;
   }
-  moe_combine(expert_out_, position_of_pair, weight_of_pair_, x, T, k, H, stream_);
+  moe_sort(expert_of_pair_, pairs, E, sorted_, stream_);
+  moe_grouped_gemm(h, true, k, L.experts_gate_up, gate_up_stride, sorted_, E, pairs, expert_gate_up_, false, 2 * Ie, H,
+                   stream_);
+  swiglu(expert_gate_up_, expert_act_, pairs, Ie, stream_);
+  moe_grouped_gemm(expert_act_, false, k, L.experts_down, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie,
+                   stream_);
+  moe_combine(expert_out_, sorted_.position_of_pair, weight_of_pair_, x, T, k, H, stream_);
 }
 
 void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
@@ -482,8 +496,7 @@ void GpuModel::run(const Plan& p) {
   for (int l = 0; l < c_.layers; ++l) {
     const Layer& L = layers_[l];
     const KvLayer kv = kv_layer(l);
-    rmsnorm(x_, nullptr, L.ln1, h_, T, H, eps, stream_);
-    linear(h_, L.qkv, qkv_, false, false, T, qkv_width_, H);
+    normed_linear(x_, L.ln1, L.qkv, qkv_, T, qkv_width_);
     if (c_.mla.enabled) {
       mla_attention_layer(L, kv.k, p);
     } else {
@@ -494,8 +507,13 @@ void GpuModel::run(const Plan& p) {
                        stream_);
     }
     linear(attn_, L.o, x_, true, true, T, H, attn_width);
-    rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
-    ffn(L, h_, x_, T);
+    if (L.experts_gate_up) {  // the normalised input feeds the router and the shared and routed experts
+      rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
+      ffn(L, h_, x_, T);
+    } else {
+      normed_linear(x_, L.ln2, L.gate_up, gate_up_, T, 2 * L.ffn_intermediate);
+      down_swiglu(L, x_, T);
+    }
   }
   rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
   linear(final_h_, lm_head_, logits_, true, false, p.rows, c_.vocab, H);

@@ -75,6 +75,9 @@ class GpuModel : public Backend {
   ExpertChoices routing_trace() override { return std::move(routing_trace_); }
   // x += FFN(h) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
   void ffn(const Layer& layer, const bf16* h, float* x, int tokens);
+  // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
+  void normed_linear(const float* x, const bf16* gain, const bf16* w, bf16* y, int tokens, int out_features);
+  void down_swiglu(const Layer& layer, float* x, int tokens);  // x += down(silu(gate) * up), from gate_up_
 
  private:
   struct Plan;  // one step's metadata layout on the device

@@ -1,8 +1,15 @@
 // Small-batch linear layers (decode): y = x W^T for up to 8 tokens. Pure weight streaming, so the
 // goal is HBM bandwidth: each warp owns two output rows and keeps 8 independent 16-byte weight loads
 // in flight; the tokens' inputs sit in shared memory and are reused by every row of the block.
+// A decode step is a chain of short kernels, so each one's start matters: the first weight loads go
+// out before the kernel waits for its predecessor (weights never depend on an earlier kernel), and
+// the input is staged while they are in flight. Staging can form the input: silu(gate) * up for the
+// down projection (SwiGLU fused), or RMSNorm of the fp32 residual stream for the first linear of a
+// block (the norm fused, one launch less per norm).
 // The grouped form (MoE experts at decode) runs one such product per (token, expert) pair, blockIdx.y
 // picking the pair: the pair's expert selects the weight matrix, its token the input row.
+#include <type_traits>
+
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -10,25 +17,55 @@ namespace aidc {
 
 constexpr int kGemvWarps = 8;
 constexpr int kRowsPerWarp = 2;
+constexpr int kUnroll = 4;  // 16-byte loads per row in flight per lane
 constexpr int kGemvMaxSmem = 96 * 1024;
 
-template <int T, typename Out, bool Accumulate>
-__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, const bf16* __restrict__ x,
-                                                               Out* __restrict__ y, int out_features, int in_features,
-                                                               GemvGroups groups, bool swiglu_input) {
-  chain_start();
-  extern __shared__ uint4 xs[];  // [T][in/8]
-  const int in8 = in_features / 8, x_stride8 = (swiglu_input ? 2 : 1) * in8;
-  if (groups.expert_of_pair) {  // pair blockIdx.y: expert weights, its token's input row, its own output row
-    const int pair = blockIdx.y;
-    w += groups.expert_of_pair[pair] * groups.expert_stride;
-    x += int64_t(pair / groups.pairs_per_token) * x_stride8 * 8;
-    y += int64_t(pair) * out_features;
+enum class GemvStaging { kBf16, kSwiGLU, kRmsNorm };
+
+struct GemvInput {
+  const void* x;           // bf16 [T][in] (kSwiGLU: [T][2 * in] gate | up), or fp32 [T][in] (kRmsNorm)
+  GemvStaging staging;
+  const bf16* gain;        // kRmsNorm
+  float eps;
+};
+
+// xs[t][in/8] <- the block's input rows, formed as `in.staging` says; all threads take part.
+template <int T>
+__device__ void stage_input(uint4* xs, const GemvInput& in, int64_t row_offset, int in_features) {
+  const int in8 = in_features / 8;
+  if (T <= kGemvNormMaxTokens && in.staging == GemvStaging::kRmsNorm) {
+    // As rmsnorm_kernel: bf16(x * rsqrt(mean(x^2) + eps) * gain), the sum over the whole row.
+    __shared__ float scratch[32];
+    const float4* x = reinterpret_cast<const float4*>(in.x) + row_offset / 4;
+    const uint4* gain = reinterpret_cast<const uint4*>(in.gain);
+    float inv[T];
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      float ss = 0;
+      for (int i = threadIdx.x; i < in_features / 4; i += blockDim.x) {
+        const float4 v = x[int64_t(t) * in_features / 4 + i];
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+      }
+      inv[t] = rsqrtf(block_sum(ss, scratch) / in_features + in.eps);
+    }
+    for (int i = threadIdx.x; i < T * in8; i += blockDim.x) {
+      const int t = i / in8, c = i % in8;
+      const float4 a = x[int64_t(t) * in_features / 4 + 2 * c], b = x[int64_t(t) * in_features / 4 + 2 * c + 1];
+      const float v[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+      float g[8];
+      unpack8(gain[c], g);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) g[e] = v[e] * inv[t] * g[e];
+      xs[i] = pack8(g);
+    }
+    return;
   }
-  const uint4* xg = reinterpret_cast<const uint4*>(x);
+  const bool swiglu = in.staging == GemvStaging::kSwiGLU;
+  const int x_stride8 = (swiglu ? 2 : 1) * in8;
+  const uint4* xg = reinterpret_cast<const uint4*>(in.x) + row_offset / 8;
   for (int i = threadIdx.x; i < T * in8; i += blockDim.x) {
     const uint4* row = xg + (i / in8) * x_stride8;
-    if (swiglu_input) {  // silu(gate) * up, rounded to bf16 as the swiglu kernel does
+    if (swiglu) {  // silu(gate) * up, rounded to bf16 as the swiglu kernel does
       float g[8], u[8];
       unpack8(row[i % in8], g);
       unpack8(row[in8 + i % in8], u);
@@ -39,28 +76,50 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
       xs[i] = row[i % in8];
     }
   }
-  __syncthreads();
+}
+
+template <int T, typename Out, bool Accumulate>
+__global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, GemvInput in,
+                                                               Out* __restrict__ y, int out_features, int in_features,
+                                                               GemvGroups groups) {
+  extern __shared__ uint4 xs[];  // [T][in/8]
+  const int in8 = in_features / 8;
+  int64_t x_offset = 0;  // elements
+  if (groups.expert_of_pair) {  // pair blockIdx.y: expert weights (chosen by the router kernel: wait for it)
+    chain_start();
+    const int pair = blockIdx.y;
+    w += groups.expert_of_pair[pair] * groups.expert_stride;
+    x_offset = int64_t(pair / groups.pairs_per_token) * in8 * 8 * (in.staging == GemvStaging::kSwiGLU ? 2 : 1);
+    y += int64_t(groups.weight_of_pair ? pair / groups.top_k : pair) * out_features;
+  }
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int row0 = (blockIdx.x * kGemvWarps + warp) * kRowsPerWarp;
-  if (row0 >= out_features) return;
-  const int rows = min(kRowsPerWarp, out_features - row0);
+  const int rows = max(0, min(kRowsPerWarp, out_features - row0));
   const uint4* wr[kRowsPerWarp];
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
-    wr[r] = reinterpret_cast<const uint4*>(w + int64_t(row0 + min(r, rows - 1)) * in_features);
-
-  // Every iteration issues all its loads, predicated at the row's end, so short rows (an expert's
+    wr[r] = reinterpret_cast<const uint4*>(w + int64_t(min(row0 + r, out_features - 1)) * in_features);
+  // Every batch issues all its loads, predicated at the row's end, so short rows (an expert's
   // 1408-wide down projection) keep as many bytes in flight as long ones.
-  float acc[kRowsPerWarp][T] = {};
-  constexpr int kUnroll = 4;
-  for (int k0 = lane; k0 < in8; k0 += 32 * kUnroll) {
-    uint4 wv[kRowsPerWarp][kUnroll];
+  auto load_batch = [&](uint4 (&wv)[kRowsPerWarp][kUnroll], int k0) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
 #pragma unroll
       for (int r = 0; r < kRowsPerWarp; ++r)
-        wv[r][u] = k0 + 32 * u < in8 ? load_streaming(wr[r] + k0 + 32 * u) : make_uint4(0, 0, 0, 0);
+        wv[r][u] = rows > 0 && k0 + 32 * u < in8 ? load_streaming(wr[r] + k0 + 32 * u) : make_uint4(0, 0, 0, 0);
+  };
+  uint4 wv[kRowsPerWarp][kUnroll];
+  load_batch(wv, lane);
+  if (!groups.expert_of_pair) chain_start();
+  stage_input<T>(xs, in, x_offset, in_features);
+  __syncthreads();
+  if (rows == 0) return;
+
+  // One batch of registers (a second, to load ahead, would halve the resident blocks).
+  float acc[kRowsPerWarp][T] = {};
+  for (int k0 = lane; k0 < in8; k0 += 32 * kUnroll) {
+    if (k0 != lane) load_batch(wv, k0);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       if (k0 + 32 * u >= in8) break;
@@ -85,6 +144,12 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
       const float v = warp_sum(acc[r][t]);
       if (lane == 0 && r < rows) {
         Out* dst = y + int64_t(t) * out_features + row0 + r;
+        if constexpr (std::is_same_v<Out, float>) {
+          if (groups.weight_of_pair) {
+            atomicAdd(dst, groups.weight_of_pair[blockIdx.y] * v);
+            continue;
+          }
+        }
         if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + v);
         else *dst = static_cast<Out>(v);
       }
@@ -95,9 +160,13 @@ bool gemv_supported(int n_tokens, int in_features) {
   return n_tokens >= 1 && n_tokens <= 8 && in_features % 8 == 0 && size_t(n_tokens) * in_features * 2 <= kGemvMaxSmem;
 }
 
+bool gemv_rmsnorm_supported(int n_tokens, int in_features) {
+  return n_tokens <= kGemvNormMaxTokens && gemv_supported(n_tokens, in_features);
+}
+
 template <int T, typename Out, bool Acc>
-static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int in_features, const GemvGroups& groups,
-                   int n_pairs, bool swiglu_input, cudaStream_t s) {
+static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features, int in_features,
+                   const GemvGroups& groups, int n_pairs, cudaStream_t s) {
   const size_t smem = size_t(T) * in_features * 2;
   static bool configured = false;  // once per instantiation: allow more than 48 KB of shared memory
   if (!configured) {
@@ -105,43 +174,59 @@ static void launch(const bf16* w, const bf16* x, Out* y, int out_features, int i
     configured = true;
   }
   const int blocks = ceil_div(out_features, kGemvWarps * kRowsPerWarp);
-  launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs), kGemvWarps * 32, smem, s, w, x, y, out_features, in_features, groups, swiglu_input);
+  launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs), kGemvWarps * 32, smem, s, w, in, y, out_features,
+                 in_features, groups);
   CUDA_CHECK_LAUNCH();
 }
 
 template <int T>
-static void dispatch_out(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int out_features,
-                         int in_features, const GemvGroups& g, int n_pairs, bool swiglu_input, cudaStream_t s) {
+static void dispatch_out(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
+                         int out_features, int in_features, const GemvGroups& g, int n_pairs, cudaStream_t s) {
   if (y_is_float && accumulate)
-    launch<T, float, true>(w, x, static_cast<float*>(y), out_features, in_features, g, n_pairs, swiglu_input, s);
+    launch<T, float, true>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
   else if (y_is_float)
-    launch<T, float, false>(w, x, static_cast<float*>(y), out_features, in_features, g, n_pairs, swiglu_input, s);
+    launch<T, float, false>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
   else if (!accumulate)
-    launch<T, bf16, false>(w, x, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, swiglu_input, s);
+    launch<T, bf16, false>(w, in, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, s);
   else fail("gemv: accumulating into bf16 is not supported");
+}
+
+static void dispatch_tokens(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
+                            int n_tokens, int out_features, int in_features, cudaStream_t s) {
+  const GemvGroups dense{};
+  switch (n_tokens) {
+    case 1: return dispatch_out<1>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 2: return dispatch_out<2>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 3: return dispatch_out<3>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 4: return dispatch_out<4>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 5: return dispatch_out<5>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 6: return dispatch_out<6>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 7: return dispatch_out<7>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    default: return dispatch_out<8>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+  }
 }
 
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s, bool swiglu_input) {
   require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
-  const GemvGroups dense{};
-  switch (n_tokens) {
-    case 1: return dispatch_out<1>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 2: return dispatch_out<2>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 3: return dispatch_out<3>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 4: return dispatch_out<4>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 5: return dispatch_out<5>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 6: return dispatch_out<6>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    case 7: return dispatch_out<7>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-    default: return dispatch_out<8>(w, x, y, y_is_float, accumulate, out_features, in_features, dense, 1, swiglu_input, s);
-  }
+  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
+  dispatch_tokens(w, in, y, y_is_float, accumulate, n_tokens, out_features, in_features, s);
+}
+
+void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
+                  int out_features, int in_features, cudaStream_t s) {
+  require(gemv_rmsnorm_supported(n_tokens, in_features), "gemv with RMSNorm: unsupported shape");
+  dispatch_tokens(w, GemvInput{x, GemvStaging::kRmsNorm, gain, eps}, y, y_is_float, false, n_tokens, out_features,
+                  in_features, s);
 }
 
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
                   int out_features, int in_features, cudaStream_t s, bool swiglu_input) {
   require(groups.expert_of_pair && gemv_supported(1, in_features), "grouped gemv: unsupported shape");
+  require(!groups.weight_of_pair || y_is_float, "grouped gemv: the fused combine adds into fp32 rows");
   require(n_pairs <= 65535, "grouped gemv: too many (token, expert) pairs");
-  dispatch_out<1>(w, x, y, y_is_float, false, out_features, in_features, groups, n_pairs, swiglu_input, s);
+  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
+  dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, s);
 }
 
 }  // namespace aidc

@@ -40,12 +40,23 @@ void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, 
 bool gemv_supported(int n_tokens, int in_features);
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s, bool swiglu_input = false);
+// y = RMSNorm(x) W^T with the norm formed while the input is staged (x: fp32 rows [T][in], the
+// residual stream), as rmsnorm() then gemv() compute it. Every block re-reads the rows from L2, so
+// only for the smallest batches.
+constexpr int kGemvNormMaxTokens = 2;
+bool gemv_rmsnorm_supported(int n_tokens, int in_features);
+void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
+                  int out_features, int in_features, cudaStream_t s);
 // Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
-// W_e starts at w + e * expert_stride.
+// W_e starts at w + e * expert_stride. With weight_of_pair (the MoE combine fused in), y is instead
+// the fp32 residual [tokens][out] and y[p / top_k] += weight_of_pair[p] * W_e x[...], by atomics (a
+// token's k experts land in any order, so sums may differ in the last bit between runs).
 struct GemvGroups {
   const int* expert_of_pair = nullptr;
   int64_t expert_stride = 0;
   int pairs_per_token = 1;
+  const float* weight_of_pair = nullptr;
+  int top_k = 1;
 };
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
                   int out_features, int in_features, cudaStream_t s, bool swiglu_input = false);
@@ -84,8 +95,8 @@ int moe_max_tiles(int n_pairs, int experts);
 void moe_grouped_gemm(const bf16* a, bool gather_tokens, int top_k, const bf16* w, int64_t expert_stride,
                       const MoeSorted& sorted, int experts, int n_pairs, void* out, bool out_is_float, int out_features,
                       int in_features, cudaStream_t s);
-// x[t] += sum_slot weight_of_pair[pair] * expert_out[position(pair)], position = position_of_pair[pair]
-// (nullptr: the pair itself).
+// x[t] += sum_slot weight_of_pair[pair] * expert_out[position_of_pair[pair]] (rows in sorted order).
+// Decode-sized steps combine inside the grouped down GEMV instead.
 void moe_combine(const float* expert_out, const int* position_of_pair, const float* weight_of_pair, float* x,
                  int n_tokens, int top_k, int hidden, cudaStream_t s);
 

@@ -307,7 +307,7 @@ __global__ void combine_kernel(const float* __restrict__ expert_out, const int* 
   if (i >= hidden) return;
   float sum = 0.0f;
   for (int slot = 0; slot < top_k; ++slot) {
-    const int pair = t * top_k + slot, at = position_of_pair ? position_of_pair[pair] : pair;
+    const int pair = t * top_k + slot, at = position_of_pair[pair];
     sum = fmaf(weight_of_pair[pair], expert_out[int64_t(at) * hidden + i], sum);
   }
   x[int64_t(t) * hidden + i] += sum;

@@ -356,12 +356,17 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   };
 
   // Linear layers.
+  // Each is timed as a decode or prefill step runs it, with the elementwise work the engine fuses
+  // into it or launches right before it: qkv_proj and gate_up_proj with their input RMSNorm,
+  // down_proj with SwiGLU (so the elementwise list below leaves those out).
+  enum class Input { kPlain, kNormed, kSwiGLU };
   struct LinearOp {
     std::string name;
     const bf16* w;
     int in, out, per_layer;
     bool out_float, accumulate;
     int max_tokens;
+    Input input;
   };
   // Attention and dense-FFN shapes from the first layer with a dense FFN (MoE models keep their first
   // layers dense); the routed-expert FFN is timed whole below.
@@ -371,13 +376,13 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   bf16* lm_head_w = nullptr;  // time the lm_head shape with a layer weight of the same size where one exists
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
-  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens},
-                            {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens}};
+  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens, Input::kNormed},
+                            {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain}};
   if (dense_layer >= 0) {
-    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens});
-    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens});
+    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens, Input::kNormed});
+    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kSwiGLU});
   }
-  ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256});
+  ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256, Input::kPlain});
   std::ostringstream lin;
   for (const LinearOp& op : ops) {
     std::vector<double> t, w;
@@ -388,7 +393,11 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
         continue;
       }
       void* y = op.out_float ? static_cast<void*>(yf) : static_cast<void*>(yout);
-      auto f = [&] { m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in); };
+      auto f = [&] {
+        if (op.input == Input::kNormed) m.normed_linear(yf, L.ln1, op.w, yout, n, op.out);  // yf: fp32 rows
+        else if (op.input == Input::kSwiGLU) m.down_swiglu(L, yf, n);
+        else m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in);
+      };
       const double us = time_us(s, f);
       t.push_back(us);
       w.push_back(power_w(s, f, us));
@@ -483,7 +492,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   }
 
   // Element-wise kernels.
-  std::vector<double> norm_t, rope_t, swiglu_t, embed_t, sample_t;
+  std::vector<double> norm_t, rope_t, embed_t, sample_t;
   std::vector<int> seq_ids(max_tokens);
   for (int i = 0; i < max_tokens; ++i) seq_ids[i] = i;
   upload(seq_ids);  // tokens, positions, slots and rows: 0..n-1
@@ -507,7 +516,6 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     rope_t.push_back(fits_cache ? time_us(s, [&] {
       rope_qkv_to_cache(xin, L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), n, c.heads, c.kv_heads, hd, bt, s);
     }) : kNaN);
-    swiglu_t.push_back(time_us(s, [&] { swiglu(xin, yout, n, I, s); }));
     // Any [rows][hidden] bf16 table times the gather; gate_up (or the experts' gate_up) has more rows
     // than the grid needs.
     embed_t.push_back(time_us(s, [&] { embedding(iota, embed_table, yf, n, H, s); }));
@@ -594,9 +602,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     << "\n    time_us:" << fmt_grid(prefill_t, "      ") << "\n  decode_attention:\n    batch: " << ints_list(batches)
     << "\n    kv_tokens_per_seq: " << ints_list(kv_lens) << "\n    time_us:" << fmt_grid(decode_t, "      ")
     << "\n    power_w:" << fmt_grid(decode_w, "      ") << moe_section.str() << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
-    << "\n    ops:\n      - {name: rmsnorm, per_layer: 2, time_us: " << fmt_list(norm_t)
+    // RMSNorm outside the timed linears: before each MoE block, or the final norm once per step.
+    << "\n    ops:\n      - {name: rmsnorm, per_layer: " << (c.moe_layer_count() ? 1 : 0) << ", time_us: " << fmt_list(norm_t)
     << "}\n      - {name: rope_kv_write, per_layer: 1, time_us: " << fmt_list(rope_t)
-    << "}\n      - {name: swiglu, per_layer: 1, time_us: " << fmt_list(swiglu_t)
     << "}\n      - {name: embedding, per_layer: 0, time_us: " << fmt_list(embed_t)
     << "}\n      - {name: sampling, per_layer: 0, time_us: " << fmt_list(sample_t) << "}\n  step_overhead:\n    batch: "
     << ints_list(overhead_batches) << "\n    cpu_us: " << fmt_list(overhead)
