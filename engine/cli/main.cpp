@@ -31,6 +31,7 @@ const char* kUsage =
     "             [--routing-out FILE]: the expert choices made, a line per MoE layer (token-major, k per token)\n"
     "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
+    "             [--gemv-max-tokens 8]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
     "  profile    --out CALIBRATION.yaml\n";
 
 struct Args {
@@ -216,6 +217,7 @@ int run(int argc, char** argv) {
       o.context = static_cast<int>(a.number("context", o.context));
       o.prefill_tokens = a.ints("prefill", o.prefill_tokens);
       o.decode_steps = static_cast<int>(a.number("steps", o.decode_steps));
+      o.gemv_max_tokens = static_cast<int>(a.number("gemv-max-tokens", o.gemv_max_tokens));
       o.json_out = a.get("json");
       o.command = a.line;
       return run_bench(c, w, o);

@@ -301,7 +301,7 @@ void GpuModel::fill_kv_cache_random(uint64_t seed) {
 
 void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens,
                       int out_features, int in_features) {
-  if (gemv_supported(tokens, in_features)) {
+  if (tokens <= o_.gemv_max_tokens && gemv_supported(tokens, in_features)) {
     gemv(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
     return;
   }
@@ -316,7 +316,7 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
 void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, bf16* y, int tokens, int out_features) {
   const int H = c_.hidden;
   const float eps = static_cast<float>(c_.rms_eps);
-  if (gemv_rmsnorm_supported(tokens, H)) {
+  if (tokens <= o_.gemv_max_tokens && gemv_rmsnorm_supported(tokens, H)) {
     gemv_rmsnorm(w, x, gain, eps, y, false, tokens, out_features, H, stream_);
     return;
   }
@@ -333,7 +333,7 @@ void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
 
 void GpuModel::down_swiglu(const Layer& L, float* x, int T) {
   const int H = c_.hidden, F = L.ffn_intermediate;
-  if (gemv_supported(T, F)) {
+  if (T <= o_.gemv_max_tokens && gemv_supported(T, F)) {
     gemv(L.down, gate_up_, x, true, true, T, H, F, stream_, /*swiglu_input=*/true);
     return;
   }

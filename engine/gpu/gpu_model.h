@@ -24,6 +24,7 @@ struct GpuOptions {
   int max_logit_rows = 256;    // logits rows kept per step (all_logits needs one per token)
   int max_context = 8192;      // tokens per sequence
   bool cuda_graphs = true;
+  int gemv_max_tokens = 8;     // linear layers of at most this many tokens use the engine's GEMV, not cuBLAS
 };
 
 // The router kernel's parameters for a model's MoE settings (the rule of route_token()).

@@ -181,8 +181,9 @@ struct PrefillPoint {
   double ms, tokens_per_s, tflops, fraction_of_gemm, power;
 };
 
-GpuOptions model_options(int max_tokens, int max_seqs, int max_context) {
+GpuOptions model_options(int max_tokens, int max_seqs, int max_context, int gemv_max_tokens = GpuOptions{}.gemv_max_tokens) {
   GpuOptions o;
+  o.gemv_max_tokens = gemv_max_tokens;
   o.max_batch_tokens = max_tokens;
   o.max_seqs = max_seqs;
   o.max_logit_rows = max_seqs;
@@ -260,7 +261,8 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
               peaks.gemm_tflops, peaks.idle_w);
   const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
   const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
-  GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill)));
+  GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill),
+                                        o.gemv_max_tokens));
   m.fill_kv_cache_random(7);
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));

@@ -8,7 +8,8 @@ steps="${1:-build test parity moe mla bench profile}"
 OUT="${OUT:-/tmp/aidc-out}"
 mkdir -p "$OUT"
 log="$OUT/log.txt"
-say() { echo "== $*" | tee -a "$log"; }
+start=$(date +%s)
+say() { echo "== [$(( $(date +%s) - start )) s] $*" | tee -a "$log"; }
 has() { [[ " $steps " == *" $1 "* ]]; }
 models=scenarios/catalog/models
 
