@@ -167,6 +167,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   final_h_ = static_cast<bf16*>(alloc(size_t(o_.max_logit_rows) * c_.hidden * 2));
   logits_ = static_cast<float*>(alloc(size_t(o_.max_logit_rows) * c_.vocab * 4));
   decode_work_ = static_cast<float*>(alloc(decode_work_floats_ * 4));
+  CUDA_CHECK(cudaMemset(decode_work_, 0, decode_work_floats_ * 4));  // attention_decode's tickets start at 0
   meta_ints_ = 3 * size_t(T) + o_.max_logit_rows + 6 * size_t(o_.max_seqs) + 2 * size_t(o_.max_seqs) * table_stride_;
   meta_ = static_cast<int*>(alloc(meta_ints_ * 4));
   CUDA_CHECK(cudaMallocHost(&meta_host_, meta_ints_ * 4));

@@ -113,8 +113,9 @@ struct AttnSeqs {
 // q, out [T][heads * head_dim] bf16. head_dim must be 64 or 128.
 void attention_prefill(const bf16* q, KvLayer cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out, int heads,
                        int kv_heads, int head_dim, int block_tokens, float scale, cudaStream_t s);
-// attention_decode.cu: one new token per sequence, split-K over the context, then a combine pass.
-// `splits` fixed by the caller (graph replay); workspace: decode_workspace_floats() floats.
+// attention_decode.cu: one new token per sequence, split-K over the context; the last block of each
+// (sequence, kv head) combines the ranges. `splits` fixed by the caller (graph replay); workspace:
+// decode_workspace_floats() floats, zeroed once by the caller; every call leaves it zeroed.
 size_t decode_workspace_floats(int n_seqs, int heads, int head_dim, int splits);
 int decode_splits(int n_seqs, int kv_heads, int max_context, int sm_count);
 void attention_decode(const bf16* q, KvLayer cache, const AttnSeqs& seqs, bf16* out, float* workspace, int splits,

@@ -448,6 +448,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   float* work;
   const int max_splits = decode_splits(1, c.kv_heads, kv_lens.back() + 1, m.sm_count());
   CUDA_CHECK(cudaMalloc(&work, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
+  CUDA_CHECK(cudaMemset(work, 0, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
   for (int b : batches) {
     std::vector<double> row, wrow;
     for (int len : kv_lens) {
