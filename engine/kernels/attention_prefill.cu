@@ -1,10 +1,17 @@
 // Causal prefill attention, FlashAttention-2 structure on mma.sync (m16n8k16, bf16 in, fp32
-// accumulate): a block owns 64 query rows of one head (4 warps x 16 rows) and walks the sequence's
-// paged K/V in tiles of 64 tokens. Scores, probabilities and the output accumulator stay in
-// registers (the score accumulator's layout is the probability operand's layout, so P never goes
-// through shared memory); K/V tiles are double-buffered through cp.async so the next tile loads
-// while this one is multiplied. Shared-memory rows are XOR-swizzled in 16-byte chunks so ldmatrix
-// reads are conflict-free. The CPU reference is CpuModel::attention.
+// accumulate): a block owns 128 query rows of one head (8 warps x 16 rows) and walks the sequence's
+// paged K/V in tiles of 64 tokens. With 128 rows per block (rather than 64) every K/V tile brought
+// into shared memory serves twice as many queries, halving the L2 traffic and the copy work per
+// FLOP. Scores, probabilities and the output accumulator stay in registers (the score accumulator's
+// layout is the probability operand's layout, so P never goes through shared memory); K/V tiles are
+// double-buffered through cp.async so the next tile loads while this one is multiplied, with one
+// barrier per tile. Q fragments are re-read from shared memory rather than held in registers, so
+// that a thread fits in 128 registers and two blocks (16 warps) share an SM; at head_dim 128 the
+// online softmax goes 32 keys at a time for the same reason. Shared-memory rows are XOR-swizzled in
+// 16-byte chunks so ldmatrix reads are conflict-free. A warp masks only the keys that may follow its
+// first query, and skips those after its last one (a warp wholly past the sequence's new tokens
+// computes nothing, but still joins every barrier and copy). The CPU reference is
+// CpuModel::attention.
 #include <cfloat>
 
 #include "kernels/common.cuh"
@@ -12,32 +19,38 @@
 
 namespace aidc {
 
-constexpr int kTile = 64;             // query rows per block, keys per K/V tile
-constexpr int kPrefillThreads = 128;  // 4 warps x 16 query rows
+constexpr int kQueryRows = 128;                          // query rows per block
+constexpr int kKeys = 64;                                // keys per K/V tile
+constexpr int kPrefillThreads = (kQueryRows / 16) * 32;  // one warp per 16 query rows
 
 template <int HD>
 constexpr size_t prefill_smem() {
-  return size_t(kTile) * HD * sizeof(bf16) * 5;  // Q, then K and V double-buffered
+  return size_t(kQueryRows + 4 * kKeys) * HD * sizeof(bf16);  // Q, then K and V double-buffered
 }
 
-// Element (row, chunk of 8 values) of a [64][HD] tile: chunk index XOR (row mod 8).
+// Tiles are [rows][HD] bf16 in 16-byte chunks; chunk c of row r is stored at chunk c ^ (r mod 8), so
+// the 8 rows that one ldmatrix matrix reads fall in distinct banks. Element index of (row, chunk):
 template <int HD>
 __device__ __forceinline__ int swizzled(int row, int chunk) {
   return row * HD + ((chunk ^ (row & 7)) * 8);
 }
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const bf16* p) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
+// The ldmatrix side applies the same swizzle to shared-memory byte addresses: tiles are 128-byte
+// aligned and rows are multiples of 128 bytes, so the plain address of (row, chunk) XOR
+// (row mod 8) << 4 is the swizzled one.
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
 }
 
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const bf16* p) {
-  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], unsigned address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned address) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
+               : "r"(address));
 }
 
 // c (16x8) += a (16x16, row-major fragment) b (16x8, column fragment b0 b1).
@@ -48,133 +61,195 @@ __device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// 2^x on the special-function unit alone (exp2f adds a denormal fix-up around it): results below
+// 2^-126 flush to zero, far below what a bf16 probability or the fp32 sums resolve.
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
   const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
 template <int HD>
-__global__ void __launch_bounds__(kPrefillThreads) prefill_kernel(const bf16* __restrict__ q, KvLayer cache, AttnSeqs seqs,
-                                                                  bf16* __restrict__ out, int heads, int kv_heads,
-                                                                  int block_tokens, float scale) {
+__global__ void __launch_bounds__(kPrefillThreads, 2)
+    prefill_kernel(const bf16* __restrict__ q, KvLayer cache, AttnSeqs seqs, bf16* __restrict__ out, int heads,
+                   int kv_heads, int block_tokens, float scale) {
   extern __shared__ __align__(128) unsigned char smem[];
-  bf16* qs = reinterpret_cast<bf16*>(smem);  // [64][HD]
-  bf16* ks = qs + kTile * HD;                 // [2][64][HD]
-  bf16* vs = ks + 2 * kTile * HD;             // [2][64][HD]
+  bf16* qs = reinterpret_cast<bf16*>(smem);  // [128][HD]
+  bf16* ks = qs + kQueryRows * HD;            // [2][64][HD]
+  bf16* vs = ks + 2 * kKeys * HD;             // [2][64][HD]
   constexpr int kChunks = HD / 8;
+  constexpr int kRowBytes = HD * sizeof(bf16), kStageBytes = kKeys * kRowBytes;
+  // Keys per online-softmax step. At HD 128 the 64 output accumulators leave room in 128 registers
+  // (two blocks per SM) for the scores of 32 keys, not 64, without spilling.
+  constexpr int kStepKeys = HD == 128 ? 32 : kKeys;
 
   // Tiles in reverse order: the last query tiles see the most keys, so they start first.
-  const int seq = blockIdx.z, h = blockIdx.y, tile = gridDim.x - 1 - blockIdx.x;
+  const int seq = blockIdx.z, h = blockIdx.y, row0 = (gridDim.x - 1 - blockIdx.x) * kQueryRows;
   const int n_new = seqs.n_new[seq];
-  if (tile * kTile >= n_new) return;
+  if (row0 >= n_new) return;
   const int context = seqs.context[seq], start = context - n_new;
-  const int token0 = seqs.token_offset[seq] + tile * kTile;
-  const int q_rows = min(kTile, n_new - tile * kTile);
+  const int token0 = seqs.token_offset[seq] + row0;
+  const int q_rows = min(kQueryRows, n_new - row0);
   const int kvh = h / (heads / kv_heads);
   const int* table = seqs.block_table + int64_t(seq) * seqs.table_stride;
-  const int n_kv = start + tile * kTile + q_rows;  // keys visible to the tile's last query
+  const int n_kv = start + row0 + q_rows;  // keys visible to the block's last query
 
-  for (int i = threadIdx.x; i < kTile * kChunks; i += blockDim.x) {
-    const int r = i / kChunks, c = i % kChunks;
-    cp_async16_zfill(qs + swizzled<HD>(r, c), q + (int64_t(token0 + min(r, q_rows - 1)) * heads + h) * HD + c * 8,
-                     r < q_rows);
+  // Copies: thread i moves chunks i % 4 + 4 k of row i / 4 (of each 64 rows), so that four neighbouring
+  // threads read 64 contiguous bytes per instruction and a K/V row costs one block-table lookup.
+  constexpr int kCopyChunks = kChunks / 4;  // per thread and row
+  static_assert(kPrefillThreads == 4 * kKeys, "four threads copy each row of a K/V tile");
+  const int copy_row = threadIdx.x / 4, copy_chunk = threadIdx.x % 4;
+  // Rows past the sequence's new tokens are zeros: their scores stay finite, and they are not written.
+#pragma unroll
+  for (int r = copy_row; r < kQueryRows; r += kKeys) {
+    const bf16* src = q + (int64_t(token0 + min(r, q_rows - 1)) * heads + h) * HD;
+#pragma unroll
+    for (int k = 0; k < kCopyChunks; ++k) {
+      const int c = copy_chunk + 4 * k;
+      cp_async16_zfill(qs + swizzled<HD>(r, c), src + c * 8, r < q_rows);
+    }
   }
   auto load_kv = [&](int kv0, int stage) {
-    for (int i = threadIdx.x; i < kTile * kChunks; i += blockDim.x) {
-      const int r = i / kChunks, c = i % kChunks, pos = kv0 + r;
-      const bool valid = pos < n_kv;  // rows past the visible keys are zeros (masked below)
-      const int64_t at =
-          valid ? ((int64_t(table[pos / block_tokens]) * kv_heads + kvh) * block_tokens + pos % block_tokens) * HD + c * 8
-                : 0;
-      cp_async16_zfill(ks + stage * kTile * HD + swizzled<HD>(r, c), cache.k + at, valid);
-      cp_async16_zfill(vs + stage * kTile * HD + swizzled<HD>(r, c), cache.v + at, valid);
+    const int pos = kv0 + copy_row;
+    const bool valid = pos < n_kv;  // rows past the visible keys are zeros (masked, or seen only by unwritten rows)
+    // block * kv_heads + kvh fits in an int (the cache holds that many head slices); the rest is 64-bit.
+    const int64_t at =
+        valid ? (int64_t(table[pos / block_tokens] * kv_heads + kvh) * block_tokens + pos % block_tokens) * HD : 0;
+#pragma unroll
+    for (int k = 0; k < kCopyChunks; ++k) {
+      const int c = copy_chunk + 4 * k, dst = stage * kKeys * HD + swizzled<HD>(copy_row, c);
+      cp_async16_zfill(ks + dst, cache.k + at + c * 8, valid);
+      cp_async16_zfill(vs + dst, cache.v + at + c * 8, valid);
     }
     cp_async_commit();
   };
   load_kv(0, 0);  // one group with Q
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-  const int q_pos = start + tile * kTile + warp * 16 + g;  // rows g and g + 8 of the warp
+  const int warp_rows = min(16, q_rows - warp * 16);  // none for a warp wholly past the new tokens
+  const int warp_first = start + row0 + warp * 16;     // positions of the warp's first and last query rows
+  const int warp_last = warp_first + warp_rows - 1;
+  const int q_pos = warp_first + g;  // rows g and g + 8 of the warp
+  // Tiles holding a key visible to one of the warp's rows.
+  const int warp_tiles = warp_rows > 0 ? warp_last / kKeys + 1 : 0;
+  // Plain (unswizzled) byte addresses of the lane's ldmatrix rows, lanes 8 m .. 8 m + 7 addressing
+  // matrix m, the matrices in the order of the mma fragments: Q rows lane % 16 of the warp, chunk
+  // lane / 16 (+ 2 per 16 columns); K keys (lane / 16) * 8 + lane % 8, chunk (lane / 8) % 2 (two
+  // 8-key blocks per load); V keys ((lane / 8) % 2) * 8 + lane % 8, chunk lane / 16 (transposed: two
+  // 8-column blocks per load).
+  const unsigned lane_swizzle = (lane % 8) << 4;
+  // Swizzled address of the lane's row at `column_bytes` (a multiple of 32) into it. The plain lane
+  // addresses sit 0 or 16 bytes into a 128-byte segment, so adding column_bytes % 128 carries no
+  // further than bit 6 and the XOR touches bits 4-6 only: whole 128-byte steps are added after it,
+  // which leaves fewer distinct addresses to keep in registers.
+  auto swizzle = [&](unsigned plain, int column_bytes) {
+    return ((plain + column_bytes % 128) ^ lane_swizzle) + column_bytes / 128 * 128;
+  };
+  const unsigned q_lane = smem_address(qs) + (warp * 16 + lane % 16) * kRowBytes + (lane / 16) * 16;
+  const unsigned k_lane = smem_address(ks) + ((lane / 16) * 8 + lane % 8) * kRowBytes + (lane / 8) % 2 * 16;
+  const unsigned v_lane = smem_address(vs) + ((lane / 8) % 2 * 8 + lane % 8) * kRowBytes + (lane / 16) * 16;
   const float scale_log2 = scale * 1.4426950409f;
-  uint32_t qf[HD / 16][4];
   float o[HD / 8][4] = {};
+  // Running maximum in log2-scaled units; finite from the start, so exp2 never sees -inf - -inf.
   float row_max[2] = {-1e30f, -1e30f}, row_sum[2] = {0.0f, 0.0f};
-  const int n_tiles = ceil_div(n_kv, kTile);
 
+  const int n_tiles = ceil_div(n_kv, kKeys);
   for (int it = 0; it < n_tiles; ++it) {
-    if (it + 1 < n_tiles) {
-      load_kv((it + 1) * kTile, (it + 1) & 1);
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
+    cp_async_wait<0>();
+    // Tile `it` is now visible to all warps, and all have finished tile it - 1, whose stage is refilled next.
     __syncthreads();
-    if (it == 0) {
+    if (it + 1 < n_tiles) load_kv((it + 1) * kKeys, (it + 1) & 1);
+    // Every key of the tile follows the warp's last query; the warp still took part in the barrier and
+    // the copy, which every thread of the block reaches at the same statement.
+    if (it >= warp_tiles) continue;
 #pragma unroll
-      for (int k = 0; k < HD / 16; ++k) ldmatrix_x4(qf[k], qs + swizzled<HD>(warp * 16 + lane % 16, 2 * k + lane / 16));
-    }
-    const bf16* kt = ks + (it & 1) * kTile * HD;
-    const bf16* vt = vs + (it & 1) * kTile * HD;
+    for (int step = 0; step < kKeys / kStepKeys; ++step) {
+      const int key0 = it * kKeys + step * kStepKeys;
+      if (key0 > warp_last) break;  // every key of the step follows the warp's last query
+      const unsigned stage_offset = (it & 1) * kStageBytes + step * kStepKeys * kRowBytes;
+      const unsigned kt = k_lane + stage_offset, vt = v_lane + stage_offset;
 
-    // S = Q K^T: 16 rows x 64 keys per warp, as 8 blocks of 8 keys.
-    float s[kTile / 8][4] = {};
+      // S = Q K^T: 16 rows x kStepKeys keys per warp (blocks of 8 keys), one 16-column step at a time.
+      float s[kStepKeys / 8][4] = {};
 #pragma unroll
-    for (int kc = 0; kc < HD / 32; ++kc)
+      for (int k = 0; k < HD / 16; ++k) {
+        uint32_t a[4];
+        ldmatrix_x4(a, swizzle(q_lane, k * 32));
+        const unsigned k_at = swizzle(kt, k * 32);
 #pragma unroll
-      for (int nb = 0; nb < kTile / 8; ++nb) {
-        uint32_t b[4];
-        ldmatrix_x4(b, kt + swizzled<HD>(nb * 8 + lane % 8, 4 * kc + lane / 8));
-        mma_16816(s[nb], qf[2 * kc], b[0], b[1]);
-        mma_16816(s[nb], qf[2 * kc + 1], b[2], b[3]);
+        for (int nb = 0; nb < kStepKeys / 8; nb += 2) {
+          uint32_t b[4];  // keys of blocks nb, then nb + 1
+          ldmatrix_x4(b, k_at + nb * 8 * kRowBytes);
+          mma_16816(s[nb], a, b[0], b[1]);
+          mma_16816(s[nb + 1], a, b[2], b[3]);
+        }
       }
 
-    // Online softmax; a row's 64 scores are spread over the 4 lanes of a quad.
-    const int kv0 = it * kTile;
-    float tile_max[2] = {row_max[0], row_max[1]};
+      // Causal mask, only where the step's last key follows the warp's first query. Key
+      // key0 + 8 nb + 2 t + (e & 1) against query q_pos + 8 (e / 2): constants per element.
+      if (key0 + kStepKeys - 1 > warp_first) {
+        const int reach = q_pos - key0 - 2 * t;
 #pragma unroll
-    for (int nb = 0; nb < kTile / 8; ++nb)
+        for (int nb = 0; nb < kStepKeys / 8; ++nb)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = kv0 + nb * 8 + 2 * t + (e & 1), query = q_pos + 8 * (e / 2);
-        s[nb][e] = key <= query && key < n_kv ? s[nb][e] * scale_log2 : -INFINITY;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], s[nb][e]);
+          for (int e = 0; e < 4; ++e)
+            if (nb * 8 + (e & 1) - 8 * (e / 2) > reach) s[nb][e] = -INFINITY;
       }
-    float alpha[2], part[2] = {0.0f, 0.0f};
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      alpha[r] = exp2f(row_max[r] - tile_max[r]);
-      row_max[r] = tile_max[r];
-    }
-#pragma unroll
-    for (int nb = 0; nb < kTile / 8; ++nb)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[nb][e] = exp2f(s[nb][e] - row_max[e / 2]);
-        part[e / 2] += s[nb][e];
-      }
-#pragma unroll
-    for (int r = 0; r < 2; ++r) row_sum[r] = row_sum[r] * alpha[r] + part[r];  // quad-partial, reduced at the end
-#pragma unroll
-    for (int nd = 0; nd < HD / 8; ++nd)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o[nd][e] *= alpha[e / 2];
 
-    // O += P V: P's fragments are the score accumulators of two adjacent key blocks, rounded to bf16.
+      // Online softmax; a row's scores are spread over the 4 lanes of a quad. The scale is folded
+      // into the exponent (one FMA per score): max(scale * s) = scale * max(s), as scale > 0.
+      float step_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int j = 0; j < kTile / 16; ++j) {
-      const uint32_t a[4] = {pack_bf16x2(s[2 * j][0], s[2 * j][1]), pack_bf16x2(s[2 * j][2], s[2 * j][3]),
-                             pack_bf16x2(s[2 * j + 1][0], s[2 * j + 1][1]), pack_bf16x2(s[2 * j + 1][2], s[2 * j + 1][3])};
+      for (int nb = 0; nb < kStepKeys / 8; ++nb)
 #pragma unroll
-      for (int nd = 0; nd < HD / 8; nd += 2) {
-        uint32_t b[4];
-        ldmatrix_x4_trans(b, vt + swizzled<HD>(j * 16 + ((lane / 8) % 2) * 8 + lane % 8, nd + lane / 16));
-        mma_16816(o[nd], a, b[0], b[1]);
-        mma_16816(o[nd + 1], a, b[2], b[3]);
+        for (int e = 0; e < 4; ++e) step_max[e / 2] = fmaxf(step_max[e / 2], s[nb][e]);
+      float alpha[2], part[2] = {0.0f, 0.0f};
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        step_max[r] = fmaxf(step_max[r], __shfl_xor_sync(0xffffffffu, step_max[r], 1));
+        step_max[r] = fmaxf(step_max[r], __shfl_xor_sync(0xffffffffu, step_max[r], 2));
+        const float new_max = fmaxf(row_max[r], step_max[r] * scale_log2);
+        alpha[r] = exp2_ftz(row_max[r] - new_max);
+        row_max[r] = new_max;
+      }
+#pragma unroll
+      for (int nb = 0; nb < kStepKeys / 8; ++nb)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          s[nb][e] = exp2_ftz(fmaf(s[nb][e], scale_log2, -row_max[e / 2]));
+          part[e / 2] += s[nb][e];
+        }
+#pragma unroll
+      for (int r = 0; r < 2; ++r) row_sum[r] = row_sum[r] * alpha[r] + part[r];  // quad-partial, reduced at the end
+      // Once no maximum in the warp moves (alpha exactly 1), the rescale is skipped: the common case
+      // after the first keys.
+      if (__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
+#pragma unroll
+        for (int nd = 0; nd < HD / 8; ++nd)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) o[nd][e] *= alpha[e / 2];
+      }
+
+      // O += P V: P's fragments are the score accumulators of two adjacent key blocks, rounded to bf16.
+#pragma unroll
+      for (int j = 0; j < kStepKeys / 16; ++j) {
+        const uint32_t a[4] = {pack_bf16x2(s[2 * j][0], s[2 * j][1]), pack_bf16x2(s[2 * j][2], s[2 * j][3]),
+                               pack_bf16x2(s[2 * j + 1][0], s[2 * j + 1][1]),
+                               pack_bf16x2(s[2 * j + 1][2], s[2 * j + 1][3])};
+#pragma unroll
+        for (int nd = 0; nd < HD / 8; nd += 2) {
+          uint32_t b[4];  // columns of blocks nd, then nd + 1
+          ldmatrix_x4_trans(b, swizzle(vt, nd * 16) + j * 16 * kRowBytes);
+          mma_16816(o[nd], a, b[0], b[1]);
+          mma_16816(o[nd + 1], a, b[2], b[3]);
+        }
       }
     }
-    __syncthreads();  // this stage is reloaded by the next iteration's prefetch
   }
 
   float inv[2];
@@ -205,7 +280,7 @@ static void launch_prefill(const bf16* q, KvLayer cache, const AttnSeqs& seqs, i
     CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, prefill_smem<HD>()));
     configured = true;
   }
-  const dim3 grid(ceil_div(max_new_tokens, kTile), heads, seqs.count);
+  const dim3 grid(ceil_div(max_new_tokens, kQueryRows), heads, seqs.count);
   prefill_kernel<HD><<<grid, kPrefillThreads, prefill_smem<HD>(), s>>>(q, cache, seqs, out, heads, kv_heads, block_tokens, scale);
   CUDA_CHECK_LAUNCH();
 }
