@@ -9,9 +9,10 @@ Routed (MoE) models are compared twice. A token whose best experts nearly tie ca
 any rounding, and then its logits move far; so (1) the engine follows transformers' expert choices
 (`--routing-in`, its weights still from its own scores) and the bound applies to that run, which
 measures the arithmetic; (2) the engine routes freely (`--routing-out`) and every token whose experts
-differ from transformers' must sit at a tie: its decisive margin (k-th vs (k+1)-th expert score, or the
-last kept vs first dropped group score) under TIE_FRACTION of the rms of its scores. A routing bug
-moves decisions with clear margins and fails (2); an arithmetic bug fails (1).
+differ from transformers' must sit at a tie (or follow from an earlier difference): its decisive margin
+(k-th vs (k+1)-th expert score, or the last kept vs first dropped group score) under TIE_FRACTION of
+the rms of its scores. A routing bug moves decisions with clear margins and fails (2); an arithmetic
+bug fails (1).
 Exit status 1 when any comparison fails. Usage:
   python3 scripts/hf_parity.py --engine build/bin/aidc-engine --out parity.md [--backend gpu]
 """
@@ -27,7 +28,10 @@ import torch
 from safetensors.torch import save_file
 
 BOUND = 2e-2
-TIE_FRACTION = 2e-2  # a decision within the bound's relative precision of its scores is a tie
+# A decision is a tie when its margin is under 5e-2 of the token's scores' rms: the GPU's hidden
+# states carry ~1e-2 relative error (the bound's half), its router logits as much of their rms, and a
+# margin between two sigmoid scores then moves by up to ~2-3e-2 of the scores' rms.
+TIE_FRACTION = 5e-2
 COMMON = dict(vocab_size=512, num_hidden_layers=2, rms_norm_eps=1e-6, max_position_embeddings=2048,
               tie_word_embeddings=False, rope_theta=10000.0)
 
@@ -149,18 +153,33 @@ def read_choices(path, k):
 
 
 def routing_note(hf_layers, ours, k):
-    """Tokens routed differently from transformers, and whether each sits at a tie."""
-    flips, worst = 0, 0.0
-    for (experts, margin, rms), mine in zip(hf_layers, read_choices(ours, k)):
-        for t, (theirs, own) in enumerate(zip(experts, mine)):
-            if theirs != own:
-                flips += 1
-                worst = max(worst, margin[t] / rms[t])
+    """Token-layer choices that differ from transformers', and whether each first one sits at a tie.
+
+    A difference at (MoE layer L, token t) is first when no token up to t differed at an earlier MoE
+    layer: token t's hidden state at layer L then depends on no differing choice (attention is causal).
+    Later differences follow from an earlier one (another expert's output went into the residual
+    stream), whatever their margin, so only first differences must be ties."""
+    ours = read_choices(ours, k)
+    first, downstream, worst, where = 0, 0, 0.0, []
+    earliest = None  # smallest token that differed at an earlier layer
+    for layer, ((experts, margin, rms), mine) in enumerate(zip(hf_layers, ours)):
+        differing = [t for t, (theirs, own) in enumerate(zip(experts, mine)) if theirs != own]
+        for t in differing:
+            if earliest is not None and t >= earliest:
+                downstream += 1
+                continue
+            first += 1
+            worst = max(worst, margin[t] / rms[t])
+            where.append(f"L{layer} t{t} {margin[t] / rms[t]:.1e}")
+        if differing:
+            earliest = min(differing + ([earliest] if earliest is not None else []))
     ok = worst < TIE_FRACTION
-    text = (f"{flips} token-layer choices differ from transformers'"
-            + (f", all at ties (largest margin {worst:.1e} of the scores' rms < {TIE_FRACTION})" if flips and ok else "")
-            + (f"; one has margin {worst:.1e} of the scores' rms (> {TIE_FRACTION}): not a tie" if not ok else ""))
-    return ok, flips, text
+    text = f"{first + downstream} token-layer choices differ from transformers'"
+    if first:
+        text += (f"; {first} first (MoE layer, token, margin / scores' rms: {', '.join(where)}) "
+                 + ("all ties" if ok else f"NOT all ties (> {TIE_FRACTION})")
+                 + f", {downstream} downstream of them")
+    return ok, first + downstream, text
 
 
 def run_case(name, engine, workdir, device, backends):

@@ -31,7 +31,7 @@ const char* kUsage =
     "             [--routing-out FILE]: the expert choices made, a line per MoE layer (token-major, k per token)\n"
     "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
-    "             [--gemv-max-tokens 8]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
+    "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
     "  profile    --out CALIBRATION.yaml\n";
 
 struct Args {

@@ -24,7 +24,10 @@ struct GpuOptions {
   int max_logit_rows = 256;    // logits rows kept per step (all_logits needs one per token)
   int max_context = 8192;      // tokens per sequence
   bool cuda_graphs = true;
-  int gemv_max_tokens = 8;     // linear layers of at most this many tokens use the engine's GEMV, not cuBLAS
+  // Linear layers of at most this many tokens use the engine's GEMV, larger ones cuBLAS. On the H100
+  // (deepseek-llm-7b decode, docs/benchmarks/engine.md) cuBLAS wins from 3 tokens on: 4 tokens 5.97 ms
+  // vs 6.99 ms a step, 8 tokens 6.31 vs 9.28.
+  int gemv_max_tokens = 2;
 };
 
 // The router kernel's parameters for a model's MoE settings (the rule of route_token()).

@@ -378,11 +378,12 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   bf16* lm_head_w = nullptr;  // time the lm_head shape with a layer weight of the same size where one exists
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
-  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, max_tokens, Input::kNormed},
+  // The norm and SwiGLU run through the model's own activation buffers: up to its largest step.
+  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kNormed},
                             {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain}};
   if (dense_layer >= 0) {
-    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, max_tokens, Input::kNormed});
-    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kSwiGLU});
+    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kNormed});
+    ops.push_back({"down_proj", L.down, I, H, 1, true, true, kProfileStepTokens, Input::kSwiGLU});
   }
   ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256, Input::kPlain});
   std::ostringstream lin;

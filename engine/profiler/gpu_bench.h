@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu/gpu_model.h"
 #include "model/config.h"
 #include "model/weights.h"
 
@@ -14,7 +15,7 @@ struct BenchOptions {
   int context = 512;                       // cached tokens per sequence in decode runs
   std::vector<int> prefill_tokens{512, 2048, 4096};
   int decode_steps = 30;
-  int gemv_max_tokens = 8;                 // GpuOptions::gemv_max_tokens
+  int gemv_max_tokens = GpuOptions{}.gemv_max_tokens;
   std::string json_out;                    // empty: no file
   std::string command;                     // the command line, recorded in outputs
 };
