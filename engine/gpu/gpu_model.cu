@@ -314,15 +314,30 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
                "cublasGemmEx");
 }
 
-void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, bf16* y, int tokens, int out_features) {
+bool GpuModel::fuses_norm(int tokens) const {
+  return tokens <= o_.gemv_max_tokens && gemv_rmsnorm_supported(tokens, c_.hidden);
+}
+
+void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
+                             int out_features) {
   const int H = c_.hidden;
   const float eps = static_cast<float>(c_.rms_eps);
-  if (tokens <= o_.gemv_max_tokens && gemv_rmsnorm_supported(tokens, H)) {
-    gemv_rmsnorm(w, x, gain, eps, y, false, tokens, out_features, H, stream_);
+  if (fuses_norm(tokens)) {
+    gemv_rmsnorm(w, x, gain, eps, y, y_is_float, tokens, out_features, H, stream_);
     return;
   }
   rmsnorm(x, nullptr, gain, h_, tokens, H, eps, stream_);
-  linear(h_, w, y, false, false, tokens, out_features, H);
+  linear(h_, w, y, y_is_float, false, tokens, out_features, H);
+}
+
+void GpuModel::qkv_projection(const Layer& L, const float* x, const QkvRope& rope, int tokens) {
+  if (fuses_norm(tokens)) {  // norm, projection and RoPE in one launch
+    gemv_rmsnorm(L.qkv, x, L.ln1, static_cast<float>(c_.rms_eps), nullptr, false, tokens, qkv_width_, c_.hidden,
+                 stream_, &rope);
+    return;
+  }
+  normed_linear(x, L.ln1, L.qkv, qkv_, false, tokens, qkv_width_);
+  rope_qkv_to_cache(qkv_, rope, tokens, stream_);
 }
 
 constexpr int kMoeGemvMaxTokens = 8;
@@ -492,17 +507,18 @@ void GpuModel::mla_attention_layer(const Layer& L, bf16* cache, const Plan& p) {
 void GpuModel::run(const Plan& p) {
   const int T = p.tokens, H = c_.hidden, hd = c_.head_dim, attn_width = c_.heads * c_.v_dim();
   const float eps = static_cast<float>(c_.rms_eps), scale = static_cast<float>(c_.softmax_scale());
+  const float rope_scale = static_cast<float>(c_.rope_attention_factor());
   const AttnSeqs decode = p.seqs(meta_, true), prefill = p.seqs(meta_, false);
   embedding(meta_ + p.tok, embed_, x_, T, H, stream_);
   for (int l = 0; l < c_.layers; ++l) {
     const Layer& L = layers_[l];
     const KvLayer kv = kv_layer(l);
-    normed_linear(x_, L.ln1, L.qkv, qkv_, T, qkv_width_);
     if (c_.mla.enabled) {
+      normed_linear(x_, L.ln1, L.qkv, qkv_, false, T, qkv_width_);
       mla_attention_layer(L, kv.k, p);
     } else {
-      rope_qkv_to_cache(qkv_, L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, c_.rope_attention_factor(), q_, kv,
-                        T, c_.heads, c_.kv_heads, hd, o_.block_tokens, stream_);
+      qkv_projection(L, x_, QkvRope{L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, rope_scale, q_, kv, c_.heads,
+                                    c_.kv_heads, hd, o_.block_tokens}, T);
       attention_prefill(q_, kv, prefill, p.max_new, attn_, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale, stream_);
       attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
                        stream_);
@@ -512,9 +528,13 @@ void GpuModel::run(const Plan& p) {
       rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
       ffn(L, h_, x_, T);
     } else {
-      normed_linear(x_, L.ln2, L.gate_up, gate_up_, T, 2 * L.ffn_intermediate);
+      normed_linear(x_, L.ln2, L.gate_up, gate_up_, false, T, 2 * L.ffn_intermediate);
       down_swiglu(L, x_, T);
     }
+  }
+  if (p.rows == T) {  // every token is a logits row, in order (decode steps): no gather
+    normed_linear(x_, final_norm_, lm_head_, logits_, true, T, c_.vocab);
+    return;
   }
   rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
   linear(final_h_, lm_head_, logits_, true, false, p.rows, c_.vocab, H);

@@ -2,6 +2,7 @@
 // paged cache. One block per token row; 16-byte accesses where the widths allow.
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
+#include "kernels/rope.cuh"
 
 namespace aidc {
 
@@ -71,46 +72,16 @@ void swiglu(const bf16* gate_up, bf16* act, int n_tokens, int inter, cudaStream_
 }
 
 // Block (token, head) over the q heads, then the k heads, then the v heads; thread d handles rotary
-// pair (d, d + head_dim/2) (halves layout, as HF Llama), or copies two values of a v head.
-__global__ void rope_qkv_kernel(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
-                                const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int heads,
-                                int kv_heads, int head_dim, int block_tokens) {
+// pair (d, d + head_dim/2), or copies two values of a v head.
+__global__ void rope_qkv_kernel(const bf16* qkv, QkvRope r) {
   chain_start();
-  const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x, half = head_dim / 2;
-  const int64_t base = int64_t(t) * (heads + 2 * kv_heads) * head_dim + h * head_dim;
-  auto value = [&](int i) {
-    return __bfloat162float(qkv[base + i]) + (bias ? __bfloat162float(bias[h * head_dim + i]) : 0.0f);
-  };
-  const int slot = slots[t], block = slot / block_tokens, offset = slot % block_tokens;
-  auto cache_index = [&](int kvh, int i) {
-    return ((int64_t(block) * kv_heads + kvh) * block_tokens + offset) * head_dim + i;
-  };
-  if (h >= heads + kv_heads) {
-    const int kvh = h - heads - kv_heads;
-    cache.v[cache_index(kvh, d)] = __float2bfloat16_rn(value(d));
-    cache.v[cache_index(kvh, d + half)] = __float2bfloat16_rn(value(d + half));
-    return;
-  }
-  float sn, cs;
-  sincosf(static_cast<float>(positions[t]) * inv_freq[d], &sn, &cs);
-  cs *= rope_scale;
-  sn *= rope_scale;
-  const float a = value(d), b = value(d + half);
-  const bf16 ra = __float2bfloat16_rn(a * cs - b * sn), rb = __float2bfloat16_rn(b * cs + a * sn);
-  if (h < heads) {
-    q_out[(int64_t(t) * heads + h) * head_dim + d] = ra;
-    q_out[(int64_t(t) * heads + h) * head_dim + d + half] = rb;
-  } else {
-    cache.k[cache_index(h - heads, d)] = ra;
-    cache.k[cache_index(h - heads, d + half)] = rb;
-  }
+  const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x, half = r.head_dim / 2;
+  const bf16* row = qkv + int64_t(t) * (r.heads + 2 * r.kv_heads) * r.head_dim + h * r.head_dim;
+  store_qkv_pair(r, t, h, d, __bfloat162float(row[d]), __bfloat162float(row[d + half]));
 }
 
-void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
-                       const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int n_tokens, int heads,
-                       int kv_heads, int head_dim, int block_tokens, cudaStream_t s) {
-  launch_chained(rope_qkv_kernel, dim3(n_tokens, heads + 2 * kv_heads), head_dim / 2, 0, s, qkv, bias, positions, slots, inv_freq, rope_scale, q_out, cache, heads,
-                                           kv_heads, head_dim, block_tokens);
+void rope_qkv_to_cache(const bf16* qkv, const QkvRope& rope, int n_tokens, cudaStream_t s) {
+  launch_chained(rope_qkv_kernel, dim3(n_tokens, rope.heads + 2 * rope.kv_heads), rope.head_dim / 2, 0, s, qkv, rope);
   CUDA_CHECK_LAUNCH();
 }
 

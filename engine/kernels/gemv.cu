@@ -5,13 +5,15 @@
 // out before the kernel waits for its predecessor (weights never depend on an earlier kernel), and
 // the input is staged while they are in flight. Staging can form the input: silu(gate) * up for the
 // down projection (SwiGLU fused), or RMSNorm of the fp32 residual stream for the first linear of a
-// block (the norm fused, one launch less per norm).
+// block (the norm fused, one launch less per norm). The qkv projection can also finish the job of
+// rope_qkv_to_cache (rotate q and k, store q and the cache rows) in its epilogue.
 // The grouped form (MoE experts at decode) runs one such product per (token, expert) pair, blockIdx.y
 // picking the pair: the pair's expert selects the weight matrix, its token the input row.
 #include <type_traits>
 
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
+#include "kernels/rope.cuh"
 
 namespace aidc {
 
@@ -78,10 +80,13 @@ __device__ void stage_input(uint4* xs, const GemvInput& in, int64_t row_offset, 
   }
 }
 
+// rope.q_out set: the qkv projection of dense attention. Warp p then owns the rotary pair (d, d + half)
+// of head p / half instead of rows 2p and 2p + 1, and stores it as rope_qkv_to_cache would.
 template <int T, typename Out, bool Accumulate>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, GemvInput in,
                                                                Out* __restrict__ y, int out_features, int in_features,
-                                                               GemvGroups groups) {
+                                                               GemvGroups groups, QkvRope rope) {
+  static_assert(kRowsPerWarp == 2, "a warp owns a row pair (a rotary pair in the qkv epilogue)");
   extern __shared__ uint4 xs[];  // [T][in/8]
   const int in8 = in_features / 8;
   int64_t x_offset = 0;  // elements
@@ -93,13 +98,22 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
     y += int64_t(groups.weight_of_pair ? pair / groups.top_k : pair) * out_features;
   }
 
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row0 = (blockIdx.x * kGemvWarps + warp) * kRowsPerWarp;
-  const int rows = max(0, min(kRowsPerWarp, out_features - row0));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, pair = blockIdx.x * kGemvWarps + warp;
+  int row[kRowsPerWarp], rows;
+  if (rope.q_out) {
+    const int half = rope.head_dim / 2;
+    row[0] = pair / half * rope.head_dim + pair % half;
+    row[1] = row[0] + half;
+    rows = row[0] < out_features ? 2 : 0;
+  } else {
+    row[0] = pair * 2;
+    row[1] = row[0] + 1;
+    rows = max(0, min(kRowsPerWarp, out_features - row[0]));
+  }
   const uint4* wr[kRowsPerWarp];
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
-    wr[r] = reinterpret_cast<const uint4*>(w + int64_t(min(row0 + r, out_features - 1)) * in_features);
+    wr[r] = reinterpret_cast<const uint4*>(w + int64_t(min(row[r], out_features - 1)) * in_features);
   // Every batch issues all its loads, predicated at the row's end, so short rows (an expert's
   // 1408-wide down projection) keep as many bytes in flight as long ones.
   auto load_batch = [&](uint4 (&wv)[kRowsPerWarp][kUnroll], int k0) {
@@ -140,19 +154,29 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
 #pragma unroll
   for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
+    for (int t = 0; t < T; ++t) acc[r][t] = warp_sum(acc[r][t]);
+  if (lane != 0) return;
+  if (rope.q_out) {  // the values rope_qkv_to_cache would read: the projection rounded to bf16
+#pragma unroll
+    for (int t = 0; t < T; ++t)
+      store_qkv_pair(rope, t, row[0] / rope.head_dim, row[0] % rope.head_dim,
+                     __bfloat162float(__float2bfloat16_rn(acc[0][t])), __bfloat162float(__float2bfloat16_rn(acc[1][t])));
+    return;
+  }
+#pragma unroll
+  for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
     for (int t = 0; t < T; ++t) {
-      const float v = warp_sum(acc[r][t]);
-      if (lane == 0 && r < rows) {
-        Out* dst = y + int64_t(t) * out_features + row0 + r;
-        if constexpr (std::is_same_v<Out, float>) {
-          if (groups.weight_of_pair) {
-            atomicAdd(dst, groups.weight_of_pair[blockIdx.y] * v);
-            continue;
-          }
+      if (r >= rows) continue;
+      Out* dst = y + int64_t(t) * out_features + row[r];
+      if constexpr (std::is_same_v<Out, float>) {
+        if (groups.weight_of_pair) {
+          atomicAdd(dst, groups.weight_of_pair[blockIdx.y] * acc[r][t]);
+          continue;
         }
-        if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + v);
-        else *dst = static_cast<Out>(v);
       }
+      if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + acc[r][t]);
+      else *dst = static_cast<Out>(acc[r][t]);
     }
 }
 
@@ -166,7 +190,7 @@ bool gemv_rmsnorm_supported(int n_tokens, int in_features) {
 
 template <int T, typename Out, bool Acc>
 static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features, int in_features,
-                   const GemvGroups& groups, int n_pairs, cudaStream_t s) {
+                   const GemvGroups& groups, int n_pairs, const QkvRope& rope, cudaStream_t s) {
   const size_t smem = size_t(T) * in_features * 2;
   static bool configured = false;  // once per instantiation: allow more than 48 KB of shared memory
   if (!configured) {
@@ -175,34 +199,35 @@ static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features,
   }
   const int blocks = ceil_div(out_features, kGemvWarps * kRowsPerWarp);
   launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs), kGemvWarps * 32, smem, s, w, in, y, out_features,
-                 in_features, groups);
+                 in_features, groups, rope);
   CUDA_CHECK_LAUNCH();
 }
 
 template <int T>
 static void dispatch_out(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
-                         int out_features, int in_features, const GemvGroups& g, int n_pairs, cudaStream_t s) {
+                         int out_features, int in_features, const GemvGroups& g, int n_pairs, const QkvRope& rope,
+                         cudaStream_t s) {
   if (y_is_float && accumulate)
-    launch<T, float, true>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
+    launch<T, float, true>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, rope, s);
   else if (y_is_float)
-    launch<T, float, false>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, s);
+    launch<T, float, false>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, rope, s);
   else if (!accumulate)
-    launch<T, bf16, false>(w, in, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, s);
+    launch<T, bf16, false>(w, in, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, rope, s);
   else fail("gemv: accumulating into bf16 is not supported");
 }
 
 static void dispatch_tokens(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
-                            int n_tokens, int out_features, int in_features, cudaStream_t s) {
+                            int n_tokens, int out_features, int in_features, const QkvRope& rope, cudaStream_t s) {
   const GemvGroups dense{};
   switch (n_tokens) {
-    case 1: return dispatch_out<1>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 2: return dispatch_out<2>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 3: return dispatch_out<3>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 4: return dispatch_out<4>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 5: return dispatch_out<5>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 6: return dispatch_out<6>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    case 7: return dispatch_out<7>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
-    default: return dispatch_out<8>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, s);
+    case 1: return dispatch_out<1>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 2: return dispatch_out<2>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 3: return dispatch_out<3>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 4: return dispatch_out<4>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 5: return dispatch_out<5>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 6: return dispatch_out<6>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 7: return dispatch_out<7>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    default: return dispatch_out<8>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
   }
 }
 
@@ -210,14 +235,16 @@ void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulat
           int in_features, cudaStream_t s, bool swiglu_input) {
   require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
   const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
-  dispatch_tokens(w, in, y, y_is_float, accumulate, n_tokens, out_features, in_features, s);
+  dispatch_tokens(w, in, y, y_is_float, accumulate, n_tokens, out_features, in_features, QkvRope{}, s);
 }
 
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
-                  int out_features, int in_features, cudaStream_t s) {
+                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope) {
   require(gemv_rmsnorm_supported(n_tokens, in_features), "gemv with RMSNorm: unsupported shape");
+  require(!rope || (rope->q_out && out_features == (rope->heads + 2 * rope->kv_heads) * rope->head_dim),
+          "gemv with RMSNorm: the RoPE epilogue needs the whole qkv projection");
   dispatch_tokens(w, GemvInput{x, GemvStaging::kRmsNorm, gain, eps}, y, y_is_float, false, n_tokens, out_features,
-                  in_features, s);
+                  in_features, rope ? *rope : QkvRope{}, s);
 }
 
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
@@ -226,7 +253,7 @@ void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* 
   require(!groups.weight_of_pair || y_is_float, "grouped gemv: the fused combine adds into fp32 rows");
   require(n_pairs <= 65535, "grouped gemv: too many (token, expert) pairs");
   const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
-  dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, s);
+  dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, QkvRope{}, s);
 }
 
 }  // namespace aidc

@@ -28,11 +28,22 @@ struct KvLayer {
   bf16* k;
   bf16* v;
 };
+// Where the rotated q and the new k, v of a step go (dense attention): positions and cache slots of
+// the step's tokens (slot = block * block_tokens + offset), the q/k/v bias (or null), RoPE's inverse
+// frequencies and attention factor, q_out [T][heads * head_dim], the layer's cache.
+struct QkvRope {
+  const bf16* bias;
+  const int* positions;
+  const int* slots;
+  const float* inv_freq;
+  float scale;
+  bf16* q_out;
+  KvLayer cache;
+  int heads, kv_heads, head_dim, block_tokens;
+};
 // qkv rows [T][(heads + 2 kv_heads) * head_dim] (+ bias): rotates q and k (halves layout), writes q to
-// `q_out` [T][heads * head_dim] and k, v into the cache at slot[t] = block * block_tokens + offset.
-void rope_qkv_to_cache(const bf16* qkv, const bf16* bias, const int* positions, const int* slots,
-                       const float* inv_freq, float rope_scale, bf16* q_out, KvLayer cache, int n_tokens, int heads,
-                       int kv_heads, int head_dim, int block_tokens, cudaStream_t s);
+// `q_out` and k, v into the cache. (Decode steps do this inside the qkv GEMV: gemv_rmsnorm's `rope`.)
+void rope_qkv_to_cache(const bf16* qkv, const QkvRope& rope, int n_tokens, cudaStream_t s);
 
 // gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= 8; x [T][in] bf16, in % 8 == 0.
 // swiglu_input: x is gate/up rows [T][2 * in] and the input is silu(gate) * up (the down projection
@@ -44,9 +55,11 @@ void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulat
 // residual stream), as rmsnorm() then gemv() compute it. Every block re-reads the rows from L2, so
 // only for the smallest batches.
 constexpr int kGemvNormMaxTokens = 2;
+// With `rope` (the qkv projection of dense attention), the outputs are not stored as rows: each warp
+// computes a rotary pair of one head and stores it as rope_qkv_to_cache would (y unused).
 bool gemv_rmsnorm_supported(int n_tokens, int in_features);
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
-                  int out_features, int in_features, cudaStream_t s);
+                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope = nullptr);
 // Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
 // W_e starts at w + e * expert_stride. With weight_of_pair (the MoE combine fused in), y is instead
 // the fp32 residual [tokens][out] and y[p / top_k] += weight_of_pair[p] * W_e x[...], by atomics (a

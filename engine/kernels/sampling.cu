@@ -25,11 +25,24 @@ __global__ void __launch_bounds__(kSampleThreads) sample_kernel(const float* log
   __shared__ float scratch[32];
   __shared__ int best_index;
   const float* row = logits + int64_t(args.rows[blockIdx.x]) * vocab;
-  // Argmax, lowest index on ties (as the CPU loop).
+  // Argmax, lowest index on ties (as the CPU loop): each thread scans its indices in increasing order.
+  // 16-byte loads, several in flight, where rows are aligned: one block streams the whole row.
   float best = -FLT_MAX;
   int index = vocab;
-  for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-    if (row[i] > best) { best = row[i]; index = i; }
+  if (vocab % 4 == 0) {
+    const float4* row4 = reinterpret_cast<const float4*>(row);
+#pragma unroll 4
+    for (int i = threadIdx.x; i < vocab / 4; i += blockDim.x) {
+      const float4 v = row4[i];
+      const float e[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        if (e[j] > best) { best = e[j]; index = 4 * i + j; }
+    }
+  } else {
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+      if (row[i] > best) { best = row[i]; index = i; }
+  }
   const float top = block_reduce(best, scratch, true);
   if (threadIdx.x == 0) best_index = vocab;
   __syncthreads();

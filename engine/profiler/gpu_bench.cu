@@ -347,6 +347,16 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   fill_random_bf16(qbuf, int64_t(max_tokens) * attn_w, 22, 1.0f, 0.0f, s);
   // Random bf16 pairs read as floats: finite values, never zeros.
   fill_random_bf16(reinterpret_cast<bf16*>(yf), int64_t(max_tokens) * std::max<int64_t>(max_out, H) * 2, 25, 1.0f, 0.0f, s);
+  // Token ids, positions and cache slots 0..n-1, and RoPE's frequencies, for qkv_proj and embedding.
+  std::vector<int> seq_ids(max_tokens);
+  for (int i = 0; i < max_tokens; ++i) seq_ids[i] = i;
+  int* iota;
+  CUDA_CHECK(cudaMalloc(&iota, seq_ids.size() * 4));
+  CUDA_CHECK(cudaMemcpy(iota, seq_ids.data(), seq_ids.size() * 4, cudaMemcpyHostToDevice));
+  const std::vector<float> inv = c.rope_inv_freq();
+  float* inv_dev;
+  CUDA_CHECK(cudaMalloc(&inv_dev, inv.size() * 4));
+  CUDA_CHECK(cudaMemcpy(inv_dev, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
   auto upload = [&](const std::vector<int>& v) {
     CUDA_CHECK(cudaMemcpy(ints, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
   };
@@ -359,9 +369,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
 
   // Linear layers.
   // Each is timed as a decode or prefill step runs it, with the elementwise work the engine fuses
-  // into it or launches right before it: qkv_proj and gate_up_proj with their input RMSNorm,
-  // down_proj with SwiGLU (so the elementwise list below leaves those out).
-  enum class Input { kPlain, kNormed, kSwiGLU };
+  // into it or launches around it: qkv_proj with its input RMSNorm, RoPE and the K/V cache store,
+  // gate_up_proj with its RMSNorm, down_proj with SwiGLU (so the elementwise list leaves those out).
+  enum class Input { kPlain, kQkv, kNormed, kSwiGLU };
   struct LinearOp {
     std::string name;
     const bf16* w;
@@ -379,7 +389,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
   // The norm and SwiGLU run through the model's own activation buffers: up to its largest step.
-  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kNormed},
+  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv},
                             {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain}};
   if (dense_layer >= 0) {
     ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kNormed});
@@ -397,7 +407,10 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
       }
       void* y = op.out_float ? static_cast<void*>(yf) : static_cast<void*>(yout);
       auto f = [&] {
-        if (op.input == Input::kNormed) m.normed_linear(yf, L.ln1, op.w, yout, n, op.out);  // yf: fp32 rows
+        if (op.input == Input::kQkv)
+          m.qkv_projection(L, yf, QkvRope{L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), c.heads, c.kv_heads,
+                                          hd, bt}, n);
+        else if (op.input == Input::kNormed) m.normed_linear(yf, L.ln1, op.w, yout, false, n, op.out);  // yf: fp32 rows
         else if (op.input == Input::kSwiGLU) m.down_swiglu(L, yf, n);
         else m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in);
       };
@@ -496,11 +509,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   }
 
   // Element-wise kernels.
-  std::vector<double> norm_t, rope_t, embed_t, sample_t;
-  std::vector<int> seq_ids(max_tokens);
-  for (int i = 0; i < max_tokens; ++i) seq_ids[i] = i;
-  upload(seq_ids);  // tokens, positions, slots and rows: 0..n-1
-  const int* iota = ints;
+  std::vector<double> norm_t, embed_t, sample_t;
   float* logits;
   CUDA_CHECK(cudaMalloc(&logits, size_t(256) * c.vocab * 4));
   fill_random_bf16(reinterpret_cast<bf16*>(logits), int64_t(256) * c.vocab * 2, 24, 0.5f, 0.0f, s);  // finite floats
@@ -509,17 +518,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   float* sample_dev;
   CUDA_CHECK(cudaMalloc(&sample_dev, sample_host.size() * 4));
   CUDA_CHECK(cudaMemcpy(sample_dev, sample_host.data(), sample_host.size() * 4, cudaMemcpyHostToDevice));
-  std::vector<float> inv = c.rope_inv_freq();
-  float* inv_dev;
-  CUDA_CHECK(cudaMalloc(&inv_dev, inv.size() * 4));
-  CUDA_CHECK(cudaMemcpy(inv_dev, inv.data(), inv.size() * 4, cudaMemcpyHostToDevice));
   const bf16* embed_table = dense_layer >= 0 ? L.gate_up : m.layer(moe_layer).experts_gate_up;
   for (int n : token_grid) {
     norm_t.push_back(time_us(s, [&] { rmsnorm(yf, nullptr, L.ln1, yout, n, H, 1e-6f, s); }));
-    const bool fits_cache = ceil_div(n, bt) <= m.kv_blocks();
-    rope_t.push_back(fits_cache ? time_us(s, [&] {
-      rope_qkv_to_cache(xin, L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), n, c.heads, c.kv_heads, hd, bt, s);
-    }) : kNaN);
     // Any [rows][hidden] bf16 table times the gather; gate_up (or the experts' gate_up) has more rows
     // than the grid needs.
     embed_t.push_back(time_us(s, [&] { embedding(iota, embed_table, yf, n, H, s); }));
@@ -533,6 +534,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   CUDA_CHECK(cudaFree(logits));
   CUDA_CHECK(cudaFree(sample_dev));
   CUDA_CHECK(cudaFree(inv_dev));
+  CUDA_CHECK(cudaFree(iota));
   CUDA_CHECK(cudaFree(xin));
   CUDA_CHECK(cudaFree(yout));
   CUDA_CHECK(cudaFree(yf));
@@ -608,7 +610,6 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     << "\n    power_w:" << fmt_grid(decode_w, "      ") << moe_section.str() << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
     // RMSNorm outside the timed linears: before each MoE block, or the final norm once per step.
     << "\n    ops:\n      - {name: rmsnorm, per_layer: " << (c.moe_layer_count() ? 1 : 0) << ", time_us: " << fmt_list(norm_t)
-    << "}\n      - {name: rope_kv_write, per_layer: 1, time_us: " << fmt_list(rope_t)
     << "}\n      - {name: embedding, per_layer: 0, time_us: " << fmt_list(embed_t)
     << "}\n      - {name: sampling, per_layer: 0, time_us: " << fmt_list(sample_t) << "}\n  step_overhead:\n    batch: "
     << ints_list(overhead_batches) << "\n    cpu_us: " << fmt_list(overhead)
