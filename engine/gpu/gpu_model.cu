@@ -362,7 +362,7 @@ void GpuModel::down_swiglu(const Layer& L, float* x, int T) {
 // 48 pairs of deepseek-moe-16b hit ~34 distinct experts, so the GEMVs read 40% more bytes, yet on the
 // H100 they took 328 us per layer against 478 us for the sort + grouped GEMMs. Either way the sizes depend only on the token
 // count, so the launches can be captured in CUDA graphs.
-void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
+void GpuModel::moe_ffn(const Layer& L, const bf16* h, float* x, int T) {
   const int H = c_.hidden, E = c_.moe.n_routed_experts, Ie = c_.moe.expert_intermediate, k = c_.moe.experts_per_token;
   const int pairs = T * k;
   const int64_t gate_up_stride = int64_t(2) * Ie * H, down_stride = int64_t(H) * Ie;
@@ -380,12 +380,19 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
                                stream_));
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
+  const int F = L.ffn_intermediate;  // shared experts, fused (0: none)
   if (T <= kMoeGemvMaxTokens && gemv_supported(T, H)) {
-    grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k}, h, expert_gate_up_, false, pairs,
-                 2 * Ie, H, stream_);
-    // The down projection adds each pair's weighted output into its token's residual row (combine fused).
-    grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1, weight_of_pair_, k}, expert_gate_up_, x,
-                 true, pairs, H, Ie, stream_, /*swiglu_input=*/true);
+    // At one token the shared experts ride along as one more entry (with more tokens, an entry per
+    // token would read their weights once per token: they run as a dense FFN instead). The down
+    // projection adds every entry's output, weighted, into its token's residual row (combine fused).
+    const int shared_tokens = F && T == 1 ? 1 : 0;
+    grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k, nullptr, 1,
+                                               GemvShared{L.gate_up, 2 * F, H, h, gate_up_, shared_tokens}},
+                 h, expert_gate_up_, false, pairs, 2 * Ie, H, stream_);
+    grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1, weight_of_pair_, k,
+                                            GemvShared{L.down, H, F, gate_up_, nullptr, shared_tokens}},
+                 expert_gate_up_, x, true, pairs, H, Ie, stream_, /*swiglu_input=*/true);
+    if (F && !shared_tokens) dense_ffn(L, h, x, T);
     return;
   }
   moe_sort(expert_of_pair_, pairs, E, sorted_, stream_);
@@ -395,11 +402,12 @@ void GpuModel::routed_experts(const Layer& L, const bf16* h, float* x, int T) {
   moe_grouped_gemm(expert_act_, false, k, L.experts_down, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie,
                    stream_);
   moe_combine(expert_out_, sorted_.position_of_pair, weight_of_pair_, x, T, k, H, stream_);
+  if (F) dense_ffn(L, h, x, T);
 }
 
 void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
-  if (L.experts_gate_up) routed_experts(L, h, x, T);
-  if (L.ffn_intermediate) dense_ffn(L, h, x, T);
+  if (L.experts_gate_up) moe_ffn(L, h, x, T);
+  else dense_ffn(L, h, x, T);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {

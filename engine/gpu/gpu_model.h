@@ -99,7 +99,7 @@ class GpuModel : public Backend {
   // Per-head products with the slices of kv_b_proj: C_h = op(W_h) B_h, strided over the heads.
   void per_head_gemm(bool transpose_w, const bf16* w, int m, int k, const bf16* b, int ldb, int stride_b, bf16* c,
                      int ldc, int stride_c, int tokens);
-  void routed_experts(const Layer& layer, const bf16* h, float* x, int tokens);
+  void moe_ffn(const Layer& layer, const bf16* h, float* x, int tokens);  // routed + shared experts
 
   ModelConfig c_;
   GpuOptions o_;

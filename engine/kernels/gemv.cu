@@ -8,7 +8,9 @@
 // block (the norm fused, one launch less per norm). The qkv projection can also finish the job of
 // rope_qkv_to_cache (rotate q and k, store q and the cache rows) in its epilogue.
 // The grouped form (MoE experts at decode) runs one such product per (token, expert) pair, blockIdx.y
-// picking the pair: the pair's expert selects the weight matrix, its token the input row.
+// picking the pair: the pair's expert selects the weight matrix, its token the input row; the shared
+// experts ride in the same launches as one more entry per token.
+#include <algorithm>
 #include <type_traits>
 
 #include "kernels/common.cuh"
@@ -88,15 +90,29 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
                                                                GemvGroups groups, QkvRope rope) {
   static_assert(kRowsPerWarp == 2, "a warp owns a row pair (a rotary pair in the qkv epilogue)");
   extern __shared__ uint4 xs[];  // [T][in/8]
-  const int in8 = in_features / 8;
   int64_t x_offset = 0;  // elements
-  if (groups.expert_of_pair) {  // pair blockIdx.y: expert weights (chosen by the router kernel: wait for it)
+  float combine_weight = 1.0f;
+  if (groups.expert_of_pair) {  // entry blockIdx.y (the expert comes from the router kernel: wait for it)
     chain_start();
-    const int pair = blockIdx.y;
-    w += groups.expert_of_pair[pair] * groups.expert_stride;
-    x_offset = int64_t(pair / groups.pairs_per_token) * in8 * 8 * (in.staging == GemvStaging::kSwiGLU ? 2 : 1);
-    y += int64_t(groups.weight_of_pair ? pair / groups.top_k : pair) * out_features;
+    const int entry = blockIdx.y, n_pairs = gridDim.y - groups.shared.tokens;
+    const int row_width = in.staging == GemvStaging::kSwiGLU ? 2 : 1;  // gate | up rows
+    if (entry < n_pairs) {
+      w += groups.expert_of_pair[entry] * groups.expert_stride;
+      x_offset = int64_t(entry / groups.pairs_per_token) * in_features * row_width;
+      y += int64_t(groups.weight_of_pair ? entry / groups.top_k : entry) * out_features;
+      if (groups.weight_of_pair) combine_weight = groups.weight_of_pair[entry];
+    } else {  // a shared-experts entry of token `entry - n_pairs`
+      const int token = entry - n_pairs;
+      w = groups.shared.w;
+      out_features = groups.shared.out_features;
+      in_features = groups.shared.in_features;
+      in.x = groups.shared.x;
+      x_offset = int64_t(token) * in_features * row_width;
+      y = (groups.weight_of_pair ? y : static_cast<Out*>(groups.shared.y)) + int64_t(token) * out_features;
+    }
+    if (blockIdx.x * kGemvWarps * kRowsPerWarp >= out_features) return;  // the grid spans the wider of the two
   }
+  const int in8 = in_features / 8;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, pair = blockIdx.x * kGemvWarps + warp;
   int row[kRowsPerWarp], rows;
@@ -171,7 +187,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
       Out* dst = y + int64_t(t) * out_features + row[r];
       if constexpr (std::is_same_v<Out, float>) {
         if (groups.weight_of_pair) {
-          atomicAdd(dst, groups.weight_of_pair[blockIdx.y] * acc[r][t]);
+          atomicAdd(dst, combine_weight * acc[r][t]);
           continue;
         }
       }
@@ -191,15 +207,17 @@ bool gemv_rmsnorm_supported(int n_tokens, int in_features) {
 template <int T, typename Out, bool Acc>
 static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features, int in_features,
                    const GemvGroups& groups, int n_pairs, const QkvRope& rope, cudaStream_t s) {
-  const size_t smem = size_t(T) * in_features * 2;
+  const int widest_in = std::max(in_features, groups.shared.in_features);
+  const int widest_out = std::max(out_features, groups.shared.out_features);
+  const size_t smem = size_t(T) * widest_in * 2;
   static bool configured = false;  // once per instantiation: allow more than 48 KB of shared memory
   if (!configured) {
     CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<T, Out, Acc>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemvMaxSmem));
     configured = true;
   }
-  const int blocks = ceil_div(out_features, kGemvWarps * kRowsPerWarp);
-  launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs), kGemvWarps * 32, smem, s, w, in, y, out_features,
-                 in_features, groups, rope);
+  const int blocks = ceil_div(widest_out, kGemvWarps * kRowsPerWarp);
+  launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs + groups.shared.tokens), kGemvWarps * 32, smem, s, w,
+                 in, y, out_features, in_features, groups, rope);
   CUDA_CHECK_LAUNCH();
 }
 
@@ -249,9 +267,13 @@ void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, vo
 
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
                   int out_features, int in_features, cudaStream_t s, bool swiglu_input) {
-  require(groups.expert_of_pair && gemv_supported(1, in_features), "grouped gemv: unsupported shape");
+  const GemvShared& sh = groups.shared;
+  require(groups.expert_of_pair && gemv_supported(1, std::max(in_features, sh.in_features)),
+          "grouped gemv: unsupported shape");
+  require(!sh.tokens || (sh.w && sh.x && sh.in_features % 8 == 0 && (sh.y || groups.weight_of_pair)),
+          "grouped gemv: shared entries need their weights, input and output");
   require(!groups.weight_of_pair || y_is_float, "grouped gemv: the fused combine adds into fp32 rows");
-  require(n_pairs <= 65535, "grouped gemv: too many (token, expert) pairs");
+  require(n_pairs + sh.tokens <= 65535, "grouped gemv: too many (token, expert) pairs");
   const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
   dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, QkvRope{}, s);
 }

@@ -64,12 +64,24 @@ void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, vo
 // W_e starts at w + e * expert_stride. With weight_of_pair (the MoE combine fused in), y is instead
 // the fp32 residual [tokens][out] and y[p / top_k] += weight_of_pair[p] * W_e x[...], by atomics (a
 // token's k experts land in any order, so sums may differ in the last bit between runs).
+// Shared experts (the same MLP for every token) can ride in the same launch: `tokens` more entries
+// after the pairs, entry n_pairs + t computing w x[t] (rows of in_features, swiglu_input as the pairs)
+// into y[t] (rows of out_features), or, under the fused combine, added into the token's row with
+// weight 1.
+struct GemvShared {
+  const bf16* w = nullptr;
+  int out_features = 0, in_features = 0;
+  const bf16* x = nullptr;
+  void* y = nullptr;
+  int tokens = 0;
+};
 struct GemvGroups {
   const int* expert_of_pair = nullptr;
   int64_t expert_stride = 0;
   int pairs_per_token = 1;
   const float* weight_of_pair = nullptr;
   int top_k = 1;
+  GemvShared shared{};
 };
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
                   int out_features, int in_features, cudaStream_t s, bool swiglu_input = false);
