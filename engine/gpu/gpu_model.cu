@@ -362,11 +362,20 @@ void GpuModel::down_swiglu(const Layer& L, float* x, int T) {
 // 48 pairs of deepseek-moe-16b hit ~34 distinct experts, so the GEMVs read 40% more bytes, yet on the
 // H100 they took 328 us per layer against 478 us for the sort + grouped GEMMs. Either way the sizes depend only on the token
 // count, so the launches can be captured in CUDA graphs.
-void GpuModel::moe_ffn(const Layer& L, const bf16* h, float* x, int T) {
+void GpuModel::moe_ffn(const Layer& L, float* x, int T) {
   const int H = c_.hidden, E = c_.moe.n_routed_experts, Ie = c_.moe.expert_intermediate, k = c_.moe.experts_per_token;
   const int pairs = T * k;
   const int64_t gate_up_stride = int64_t(2) * Ie * H, down_stride = int64_t(H) * Ie;
-  linear(h, L.router, router_logits_, true, false, T, E, H);
+  // h = RMSNorm(x) feeds the router and the experts: the router's GEMV forms it and stores it, or a
+  // norm kernel does.
+  const float eps = static_cast<float>(c_.rms_eps);
+  bf16* h = h_;
+  if (fuses_norm(T)) {
+    gemv_rmsnorm(L.router, x, L.ln2, eps, router_logits_, true, T, E, H, stream_, nullptr, h);
+  } else {
+    rmsnorm(x, nullptr, L.ln2, h, T, H, eps, stream_);
+    linear(h, L.router, router_logits_, true, false, T, E, H);
+  }
   const bool follow = !forced_routing_.empty();
   if (follow)
     CUDA_CHECK(cudaMemcpyAsync(forced_experts_, forced_routing_[moe_layers_done_].data(), size_t(pairs) * 4,
@@ -405,9 +414,13 @@ void GpuModel::moe_ffn(const Layer& L, const bf16* h, float* x, int T) {
   if (F) dense_ffn(L, h, x, T);
 }
 
-void GpuModel::ffn(const Layer& L, const bf16* h, float* x, int T) {
-  if (L.experts_gate_up) moe_ffn(L, h, x, T);
-  else dense_ffn(L, h, x, T);
+void GpuModel::ffn_block(const Layer& L, float* x, int T) {
+  if (L.experts_gate_up) {
+    moe_ffn(L, x, T);
+    return;
+  }
+  normed_linear(x, L.ln2, L.gate_up, gate_up_, false, T, 2 * L.ffn_intermediate);
+  down_swiglu(L, x, T);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
@@ -532,13 +545,7 @@ void GpuModel::run(const Plan& p) {
                        stream_);
     }
     linear(attn_, L.o, x_, true, true, T, H, attn_width);
-    if (L.experts_gate_up) {  // the normalised input feeds the router and the shared and routed experts
-      rmsnorm(x_, nullptr, L.ln2, h_, T, H, eps, stream_);
-      ffn(L, h_, x_, T);
-    } else {
-      normed_linear(x_, L.ln2, L.gate_up, gate_up_, false, T, 2 * L.ffn_intermediate);
-      down_swiglu(L, x_, T);
-    }
+    ffn_block(L, x_, T);
   }
   if (p.rows == T) {  // every token is a logits row, in order (decode steps): no gather
     normed_linear(x_, final_norm_, lm_head_, logits_, true, T, c_.vocab);

@@ -77,8 +77,8 @@ class GpuModel : public Backend {
   void force_routing(ExpertChoices experts) override { forced_routing_ = std::move(experts); }
   void record_routing(bool on) override { record_routing_ = on; }
   ExpertChoices routing_trace() override { return std::move(routing_trace_); }
-  // x += FFN(h) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
-  void ffn(const Layer& layer, const bf16* h, float* x, int tokens);
+  // x += FFN(RMSNorm(x)) of one layer for `tokens` rows: dense, or shared + routed experts in MoE layers.
+  void ffn_block(const Layer& layer, float* x, int tokens);
   // Dense attention's inputs from the residual stream: RMSNorm, q/k/v projection, RoPE, q to
   // rope.q_out and k, v into the cache (one launch for the smallest batches).
   void qkv_projection(const Layer& layer, const float* x, const QkvRope& rope, int tokens);
@@ -99,7 +99,7 @@ class GpuModel : public Backend {
   // Per-head products with the slices of kv_b_proj: C_h = op(W_h) B_h, strided over the heads.
   void per_head_gemm(bool transpose_w, const bf16* w, int m, int k, const bf16* b, int ldb, int stride_b, bf16* c,
                      int ldc, int stride_c, int tokens);
-  void moe_ffn(const Layer& layer, const bf16* h, float* x, int tokens);  // routed + shared experts
+  void moe_ffn(const Layer& layer, float* x, int tokens);  // norm, router, routed + shared experts
 
   ModelConfig c_;
   GpuOptions o_;

@@ -31,6 +31,7 @@ struct GemvInput {
   GemvStaging staging;
   const bf16* gain;        // kRmsNorm
   float eps;
+  bf16* normed_out;        // kRmsNorm, or null: the first block also stores the normalised rows here
 };
 
 // xs[t][in/8] <- the block's input rows, formed as `in.staging` says; all threads take part.
@@ -61,6 +62,7 @@ __device__ void stage_input(uint4* xs, const GemvInput& in, int64_t row_offset, 
 #pragma unroll
       for (int e = 0; e < 8; ++e) g[e] = v[e] * inv[t] * g[e];
       xs[i] = pack8(g);
+      if (in.normed_out && blockIdx.x == 0) reinterpret_cast<uint4*>(in.normed_out)[i] = xs[i];
     }
     return;
   }
@@ -252,17 +254,17 @@ static void dispatch_tokens(const bf16* w, const GemvInput& in, void* y, bool y_
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s, bool swiglu_input) {
   require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
-  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
+  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f, nullptr};
   dispatch_tokens(w, in, y, y_is_float, accumulate, n_tokens, out_features, in_features, QkvRope{}, s);
 }
 
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
-                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope) {
+                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope, bf16* normed_out) {
   require(gemv_rmsnorm_supported(n_tokens, in_features), "gemv with RMSNorm: unsupported shape");
   require(!rope || (rope->q_out && out_features == (rope->heads + 2 * rope->kv_heads) * rope->head_dim),
           "gemv with RMSNorm: the RoPE epilogue needs the whole qkv projection");
-  dispatch_tokens(w, GemvInput{x, GemvStaging::kRmsNorm, gain, eps}, y, y_is_float, false, n_tokens, out_features,
-                  in_features, rope ? *rope : QkvRope{}, s);
+  dispatch_tokens(w, GemvInput{x, GemvStaging::kRmsNorm, gain, eps, normed_out}, y, y_is_float, false, n_tokens,
+                  out_features, in_features, rope ? *rope : QkvRope{}, s);
 }
 
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
@@ -274,7 +276,7 @@ void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* 
           "grouped gemv: shared entries need their weights, input and output");
   require(!groups.weight_of_pair || y_is_float, "grouped gemv: the fused combine adds into fp32 rows");
   require(n_pairs + sh.tokens <= 65535, "grouped gemv: too many (token, expert) pairs");
-  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f};
+  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f, nullptr};
   dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, QkvRope{}, s);
 }
 

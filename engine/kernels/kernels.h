@@ -56,10 +56,12 @@ void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulat
 // only for the smallest batches.
 constexpr int kGemvNormMaxTokens = 2;
 // With `rope` (the qkv projection of dense attention), the outputs are not stored as rows: each warp
-// computes a rotary pair of one head and stores it as rope_qkv_to_cache would (y unused).
+// computes a rotary pair of one head and stores it as rope_qkv_to_cache would (y unused). With
+// `normed_out`, the normalised rows [T][in] are stored too (for the MoE block's other consumers).
 bool gemv_rmsnorm_supported(int n_tokens, int in_features);
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
-                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope = nullptr);
+                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope = nullptr,
+                  bf16* normed_out = nullptr);
 // Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
 // W_e starts at w + e * expert_stride. With weight_of_pair (the MoE combine fused in), y is instead
 // the fp32 residual [tokens][out] and y[p / top_k] += weight_of_pair[p] * W_e x[...], by atomics (a

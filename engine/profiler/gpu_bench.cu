@@ -488,8 +488,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   }
   CUDA_CHECK(cudaFree(work));
 
-  // The routed-expert FFN of one MoE layer (router, top-k, experts, shared experts, combine), up to
-  // the model's step size. Bytes for the power curve: the experts `n` tokens are expected to touch.
+  // The FFN block of one MoE layer (its input RMSNorm, router, top-k, experts, shared experts,
+  // combine), up to the model's step size. Bytes for the power curve: the experts `n` tokens are
+  // expected to touch.
   std::vector<int> moe_tokens;
   std::vector<double> moe_t, moe_w;
   if (moe_layer >= 0) {
@@ -498,7 +499,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     for (int n : token_grid) {
       if (n > kProfileStepTokens) break;
       moe_tokens.push_back(n);
-      auto f = [&] { m.ffn(m.layer(moe_layer), xin, yf, n); };
+      auto f = [&] { m.ffn_block(m.layer(moe_layer), yf, n); };  // yf: fp32 residual rows
       const double us = time_us(s, f);
       moe_t.push_back(us);
       moe_w.push_back(power_w(s, f, us));
@@ -608,8 +609,8 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     << "\n    time_us:" << fmt_grid(prefill_t, "      ") << "\n  decode_attention:\n    batch: " << ints_list(batches)
     << "\n    kv_tokens_per_seq: " << ints_list(kv_lens) << "\n    time_us:" << fmt_grid(decode_t, "      ")
     << "\n    power_w:" << fmt_grid(decode_w, "      ") << moe_section.str() << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
-    // RMSNorm outside the timed linears: before each MoE block, or the final norm once per step.
-    << "\n    ops:\n      - {name: rmsnorm, per_layer: " << (c.moe_layer_count() ? 1 : 0) << ", time_us: " << fmt_list(norm_t)
+    // The only RMSNorm outside the timed linears and MoE blocks: the final one, once per step.
+    << "\n    ops:\n      - {name: rmsnorm, per_layer: 0, time_us: " << fmt_list(norm_t)
     << "}\n      - {name: embedding, per_layer: 0, time_us: " << fmt_list(embed_t)
     << "}\n      - {name: sampling, per_layer: 0, time_us: " << fmt_list(sample_t) << "}\n  step_overhead:\n    batch: "
     << ints_list(overhead_batches) << "\n    cpu_us: " << fmt_list(overhead)
