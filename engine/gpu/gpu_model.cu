@@ -342,19 +342,31 @@ void GpuModel::qkv_projection(const Layer& L, const float* x, const QkvRope& rop
 
 constexpr int kMoeGemvMaxTokens = 8;
 
-void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
-  linear(h, L.gate_up, gate_up_, false, false, T, 2 * L.ffn_intermediate, c_.hidden);
-  down_swiglu(L, x, T);
-}
-
-void GpuModel::down_swiglu(const Layer& L, float* x, int T) {
+void GpuModel::ffn_activation(const Layer& L, const bf16* h, int T) {
   const int H = c_.hidden, F = L.ffn_intermediate;
-  if (T <= o_.gemv_max_tokens && gemv_supported(T, F)) {
-    gemv(L.down, gate_up_, x, true, true, T, H, F, stream_, /*swiglu_input=*/true);
+  if (T <= o_.gemv_max_tokens && gemv_supported(T, H)) {
+    gemv(L.gate_up, h, act_, false, false, T, 2 * F, H, stream_, /*swiglu_output=*/true);
     return;
   }
+  linear(h, L.gate_up, gate_up_, false, false, T, 2 * F, H);
   swiglu(gate_up_, act_, T, F, stream_);
-  linear(act_, L.down, x, true, true, T, H, F);
+}
+
+void GpuModel::normed_ffn_activation(const Layer& L, const float* x, int T) {
+  const int H = c_.hidden;
+  const float eps = static_cast<float>(c_.rms_eps);
+  if (fuses_norm(T)) {  // norm, gate/up and SwiGLU in one launch
+    gemv_rmsnorm(L.gate_up, x, L.ln2, eps, act_, false, T, 2 * L.ffn_intermediate, H, stream_, nullptr, nullptr,
+                 /*swiglu_output=*/true);
+    return;
+  }
+  rmsnorm(x, nullptr, L.ln2, h_, T, H, eps, stream_);
+  ffn_activation(L, h_, T);
+}
+
+void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
+  ffn_activation(L, h, T);
+  linear(act_, L.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
 }
 
 // Up to 8 tokens run one GEMV per (token, expert) pair straight from the router's choice; larger steps
@@ -396,11 +408,11 @@ void GpuModel::moe_ffn(const Layer& L, float* x, int T) {
     // projection adds every entry's output, weighted, into its token's residual row (combine fused).
     const int shared_tokens = F && T == 1 ? 1 : 0;
     grouped_gemv(L.experts_gate_up, GemvGroups{expert_of_pair_, gate_up_stride, k, nullptr, 1,
-                                               GemvShared{L.gate_up, 2 * F, H, h, gate_up_, shared_tokens}},
-                 h, expert_gate_up_, false, pairs, 2 * Ie, H, stream_);
+                                               GemvShared{L.gate_up, 2 * F, H, h, act_, shared_tokens}},
+                 h, expert_act_, false, pairs, 2 * Ie, H, stream_, /*swiglu_output=*/true);
     grouped_gemv(L.experts_down, GemvGroups{expert_of_pair_, down_stride, 1, weight_of_pair_, k,
-                                            GemvShared{L.down, H, F, gate_up_, nullptr, shared_tokens}},
-                 expert_gate_up_, x, true, pairs, H, Ie, stream_, /*swiglu_input=*/true);
+                                            GemvShared{L.down, H, F, act_, nullptr, shared_tokens}},
+                 expert_act_, x, true, pairs, H, Ie, stream_);
     if (F && !shared_tokens) dense_ffn(L, h, x, T);
     return;
   }
@@ -419,8 +431,8 @@ void GpuModel::ffn_block(const Layer& L, float* x, int T) {
     moe_ffn(L, x, T);
     return;
   }
-  normed_linear(x, L.ln2, L.gate_up, gate_up_, false, T, 2 * L.ffn_intermediate);
-  down_swiglu(L, x, T);
+  normed_ffn_activation(L, x, T);
+  linear(act_, L.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {

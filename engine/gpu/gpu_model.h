@@ -82,10 +82,8 @@ class GpuModel : public Backend {
   // Dense attention's inputs from the residual stream: RMSNorm, q/k/v projection, RoPE, q to
   // rope.q_out and k, v into the cache (one launch for the smallest batches).
   void qkv_projection(const Layer& layer, const float* x, const QkvRope& rope, int tokens);
-  // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
-  void normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
-                     int out_features);
-  void down_swiglu(const Layer& layer, float* x, int tokens);  // x += down(silu(gate) * up), from gate_up_
+  // act_ = silu(gate) * up of RMSNorm(x) for a dense FFN (one launch for the smallest batches).
+  void normed_ffn_activation(const Layer& layer, const float* x, int tokens);
 
  private:
   struct Plan;  // one step's metadata layout on the device
@@ -93,7 +91,11 @@ class GpuModel : public Backend {
   void load_weights(const WeightSource& source);
   void run(const Plan& plan);
   void upload_plan(const StepBatch& batch, Plan& plan);
+  // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
+  void normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
+                     int out_features);
   bool fuses_norm(int tokens) const;  // RMSNorm inside the next GEMV (gemv_rmsnorm) at this step size
+  void ffn_activation(const Layer& layer, const bf16* h, int tokens);  // act_ = silu(gate) * up of h
   void dense_ffn(const Layer& layer, const bf16* h, float* x, int tokens);
   void mla_attention_layer(const Layer& layer, bf16* cache, const Plan& plan);
   // Per-head products with the slices of kv_b_proj: C_h = op(W_h) B_h, strided over the heads.

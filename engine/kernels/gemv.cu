@@ -3,10 +3,11 @@
 // in flight; the tokens' inputs sit in shared memory and are reused by every row of the block.
 // A decode step is a chain of short kernels, so each one's start matters: the first weight loads go
 // out before the kernel waits for its predecessor (weights never depend on an earlier kernel), and
-// the input is staged while they are in flight. Staging can form the input: silu(gate) * up for the
-// down projection (SwiGLU fused), or RMSNorm of the fp32 residual stream for the first linear of a
-// block (the norm fused, one launch less per norm). The qkv projection can also finish the job of
-// rope_qkv_to_cache (rotate q and k, store q and the cache rows) in its epilogue.
+// the input is staged while they are in flight. Staging can form the input as RMSNorm of the fp32
+// residual stream (the norm fused into the first linear of a block). Epilogues can finish the next
+// step's job: SwiGLU in the gate/up projection (a warp owns gate row i and up row F + i and stores
+// silu(gate) * up, once, where staging it in the down projection cost every block the whole row),
+// or rope_qkv_to_cache's in the qkv projection (rotate q and k, store q and the cache rows).
 // The grouped form (MoE experts at decode) runs one such product per (token, expert) pair, blockIdx.y
 // picking the pair: the pair's expert selects the weight matrix, its token the input row; the shared
 // experts ride in the same launches as one more entry per token.
@@ -24,14 +25,19 @@ constexpr int kRowsPerWarp = 2;
 constexpr int kUnroll = 4;  // 16-byte loads per row in flight per lane
 constexpr int kGemvMaxSmem = 96 * 1024;
 
-enum class GemvStaging { kBf16, kSwiGLU, kRmsNorm };
+enum class GemvStaging { kBf16, kRmsNorm };
 
 struct GemvInput {
-  const void* x;           // bf16 [T][in] (kSwiGLU: [T][2 * in] gate | up), or fp32 [T][in] (kRmsNorm)
+  const void* x;           // bf16 [T][in], or fp32 [T][in] (kRmsNorm)
   GemvStaging staging;
   const bf16* gain;        // kRmsNorm
   float eps;
   bf16* normed_out;        // kRmsNorm, or null: the first block also stores the normalised rows here
+};
+
+struct GemvEpilogue {
+  QkvRope rope;  // q_out set: the qkv epilogue
+  bool swiglu;   // the SwiGLU epilogue
 };
 
 // xs[t][in/8] <- the block's input rows, formed as `in.staging` says; all threads take part.
@@ -66,42 +72,31 @@ __device__ void stage_input(uint4* xs, const GemvInput& in, int64_t row_offset, 
     }
     return;
   }
-  const bool swiglu = in.staging == GemvStaging::kSwiGLU;
-  const int x_stride8 = (swiglu ? 2 : 1) * in8;
   const uint4* xg = reinterpret_cast<const uint4*>(in.x) + row_offset / 8;
-  for (int i = threadIdx.x; i < T * in8; i += blockDim.x) {
-    const uint4* row = xg + (i / in8) * x_stride8;
-    if (swiglu) {  // silu(gate) * up, rounded to bf16 as the swiglu kernel does
-      float g[8], u[8];
-      unpack8(row[i % in8], g);
-      unpack8(row[in8 + i % in8], u);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) g[e] = g[e] / (1.0f + __expf(-g[e])) * u[e];
-      xs[i] = pack8(g);
-    } else {
-      xs[i] = row[i % in8];
-    }
-  }
+  for (int i = threadIdx.x; i < T * in8; i += blockDim.x) xs[i] = xg[i];
 }
 
-// rope.q_out set: the qkv projection of dense attention. Warp p then owns the rotary pair (d, d + half)
-// of head p / half instead of rows 2p and 2p + 1, and stores it as rope_qkv_to_cache would.
+// Warp p owns rows 2p and 2p + 1 of y, except in the epilogues: with swiglu_out (gate/up rows
+// [2F][in]) it owns gate row p and up row F + p and stores y[t][p] = silu(gate) * up (rows of F);
+// with rope.q_out (the qkv projection of dense attention) it owns the rotary pair (d, d + half) of
+// head p / half and stores it as rope_qkv_to_cache would.
 template <int T, typename Out, bool Accumulate>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __restrict__ w, GemvInput in,
                                                                Out* __restrict__ y, int out_features, int in_features,
-                                                               GemvGroups groups, QkvRope rope) {
-  static_assert(kRowsPerWarp == 2, "a warp owns a row pair (a rotary pair in the qkv epilogue)");
+                                                               GemvGroups groups, GemvEpilogue epi) {
+  static_assert(kRowsPerWarp == 2, "a warp owns a row pair (a gate/up or rotary pair in the epilogues)");
+  const QkvRope& rope = epi.rope;
+  const bool swiglu_out = epi.swiglu;
   extern __shared__ uint4 xs[];  // [T][in/8]
   int64_t x_offset = 0;  // elements
   float combine_weight = 1.0f;
   if (groups.expert_of_pair) {  // entry blockIdx.y (the expert comes from the router kernel: wait for it)
     chain_start();
     const int entry = blockIdx.y, n_pairs = gridDim.y - groups.shared.tokens;
-    const int row_width = in.staging == GemvStaging::kSwiGLU ? 2 : 1;  // gate | up rows
     if (entry < n_pairs) {
       w += groups.expert_of_pair[entry] * groups.expert_stride;
-      x_offset = int64_t(entry / groups.pairs_per_token) * in_features * row_width;
-      y += int64_t(groups.weight_of_pair ? entry / groups.top_k : entry) * out_features;
+      x_offset = int64_t(entry / groups.pairs_per_token) * in_features;
+      y += int64_t(groups.weight_of_pair ? entry / groups.top_k : entry) * (swiglu_out ? out_features / 2 : out_features);
       if (groups.weight_of_pair) combine_weight = groups.weight_of_pair[entry];
     } else {  // a shared-experts entry of token `entry - n_pairs`
       const int token = entry - n_pairs;
@@ -109,8 +104,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
       out_features = groups.shared.out_features;
       in_features = groups.shared.in_features;
       in.x = groups.shared.x;
-      x_offset = int64_t(token) * in_features * row_width;
-      y = (groups.weight_of_pair ? y : static_cast<Out*>(groups.shared.y)) + int64_t(token) * out_features;
+      x_offset = int64_t(token) * in_features;
+      y = (groups.weight_of_pair ? y : static_cast<Out*>(groups.shared.y)) +
+          int64_t(token) * (swiglu_out ? out_features / 2 : out_features);
     }
     if (blockIdx.x * kGemvWarps * kRowsPerWarp >= out_features) return;  // the grid spans the wider of the two
   }
@@ -123,6 +119,10 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
     row[0] = pair / half * rope.head_dim + pair % half;
     row[1] = row[0] + half;
     rows = row[0] < out_features ? 2 : 0;
+  } else if (swiglu_out) {
+    row[0] = pair;
+    row[1] = out_features / 2 + pair;
+    rows = pair < out_features / 2 ? 2 : 0;
   } else {
     row[0] = pair * 2;
     row[1] = row[0] + 1;
@@ -174,6 +174,15 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
 #pragma unroll
     for (int t = 0; t < T; ++t) acc[r][t] = warp_sum(acc[r][t]);
   if (lane != 0) return;
+  if (swiglu_out) {  // as the swiglu kernel computes it from the stored (bf16) gate and up values
+    const int width = out_features / 2;
+#pragma unroll
+    for (int t = 0; t < T; ++t) {
+      const float g = __bfloat162float(__float2bfloat16_rn(acc[0][t])), u = __bfloat162float(__float2bfloat16_rn(acc[1][t]));
+      y[int64_t(t) * width + pair] = static_cast<Out>(g / (1.0f + __expf(-g)) * u);
+    }
+    return;
+  }
   if (rope.q_out) {  // the values rope_qkv_to_cache would read: the projection rounded to bf16
 #pragma unroll
     for (int t = 0; t < T; ++t)
@@ -208,7 +217,7 @@ bool gemv_rmsnorm_supported(int n_tokens, int in_features) {
 
 template <int T, typename Out, bool Acc>
 static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features, int in_features,
-                   const GemvGroups& groups, int n_pairs, const QkvRope& rope, cudaStream_t s) {
+                   const GemvGroups& groups, int n_pairs, const GemvEpilogue& epi, cudaStream_t s) {
   const int widest_in = std::max(in_features, groups.shared.in_features);
   const int widest_out = std::max(out_features, groups.shared.out_features);
   const size_t smem = size_t(T) * widest_in * 2;
@@ -219,56 +228,59 @@ static void launch(const bf16* w, const GemvInput& in, Out* y, int out_features,
   }
   const int blocks = ceil_div(widest_out, kGemvWarps * kRowsPerWarp);
   launch_chained(gemv_kernel<T, Out, Acc>, dim3(blocks, n_pairs + groups.shared.tokens), kGemvWarps * 32, smem, s, w,
-                 in, y, out_features, in_features, groups, rope);
+                 in, y, out_features, in_features, groups, epi);
   CUDA_CHECK_LAUNCH();
 }
 
 template <int T>
 static void dispatch_out(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
-                         int out_features, int in_features, const GemvGroups& g, int n_pairs, const QkvRope& rope,
+                         int out_features, int in_features, const GemvGroups& g, int n_pairs, const GemvEpilogue& epi,
                          cudaStream_t s) {
+  require(!epi.swiglu || (!y_is_float && !accumulate && out_features % 2 == 0),
+          "gemv: the SwiGLU epilogue stores bf16 activations from gate and up halves");
   if (y_is_float && accumulate)
-    launch<T, float, true>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, rope, s);
+    launch<T, float, true>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, epi, s);
   else if (y_is_float)
-    launch<T, float, false>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, rope, s);
+    launch<T, float, false>(w, in, static_cast<float*>(y), out_features, in_features, g, n_pairs, epi, s);
   else if (!accumulate)
-    launch<T, bf16, false>(w, in, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, rope, s);
+    launch<T, bf16, false>(w, in, static_cast<bf16*>(y), out_features, in_features, g, n_pairs, epi, s);
   else fail("gemv: accumulating into bf16 is not supported");
 }
 
 static void dispatch_tokens(const bf16* w, const GemvInput& in, void* y, bool y_is_float, bool accumulate,
-                            int n_tokens, int out_features, int in_features, const QkvRope& rope, cudaStream_t s) {
+                            int n_tokens, int out_features, int in_features, const GemvEpilogue& epi, cudaStream_t s) {
   const GemvGroups dense{};
   switch (n_tokens) {
-    case 1: return dispatch_out<1>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 2: return dispatch_out<2>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 3: return dispatch_out<3>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 4: return dispatch_out<4>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 5: return dispatch_out<5>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 6: return dispatch_out<6>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    case 7: return dispatch_out<7>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
-    default: return dispatch_out<8>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, rope, s);
+    case 1: return dispatch_out<1>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 2: return dispatch_out<2>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 3: return dispatch_out<3>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 4: return dispatch_out<4>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 5: return dispatch_out<5>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 6: return dispatch_out<6>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    case 7: return dispatch_out<7>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
+    default: return dispatch_out<8>(w, in, y, y_is_float, accumulate, out_features, in_features, dense, 1, epi, s);
   }
 }
 
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
-          int in_features, cudaStream_t s, bool swiglu_input) {
+          int in_features, cudaStream_t s, bool swiglu_output) {
   require(gemv_supported(n_tokens, in_features), "gemv: unsupported shape");
-  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f, nullptr};
-  dispatch_tokens(w, in, y, y_is_float, accumulate, n_tokens, out_features, in_features, QkvRope{}, s);
+  dispatch_tokens(w, GemvInput{x, GemvStaging::kBf16, nullptr, 0.0f, nullptr}, y, y_is_float, accumulate, n_tokens,
+                  out_features, in_features, GemvEpilogue{QkvRope{}, swiglu_output}, s);
 }
 
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
-                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope, bf16* normed_out) {
+                  int out_features, int in_features, cudaStream_t s, const QkvRope* rope, bf16* normed_out,
+                  bool swiglu_output) {
   require(gemv_rmsnorm_supported(n_tokens, in_features), "gemv with RMSNorm: unsupported shape");
-  require(!rope || (rope->q_out && out_features == (rope->heads + 2 * rope->kv_heads) * rope->head_dim),
+  require(!rope || (rope->q_out && !swiglu_output && out_features == (rope->heads + 2 * rope->kv_heads) * rope->head_dim),
           "gemv with RMSNorm: the RoPE epilogue needs the whole qkv projection");
   dispatch_tokens(w, GemvInput{x, GemvStaging::kRmsNorm, gain, eps, normed_out}, y, y_is_float, false, n_tokens,
-                  out_features, in_features, rope ? *rope : QkvRope{}, s);
+                  out_features, in_features, GemvEpilogue{rope ? *rope : QkvRope{}, swiglu_output}, s);
 }
 
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
-                  int out_features, int in_features, cudaStream_t s, bool swiglu_input) {
+                  int out_features, int in_features, cudaStream_t s, bool swiglu_output) {
   const GemvShared& sh = groups.shared;
   require(groups.expert_of_pair && gemv_supported(1, std::max(in_features, sh.in_features)),
           "grouped gemv: unsupported shape");
@@ -276,8 +288,8 @@ void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* 
           "grouped gemv: shared entries need their weights, input and output");
   require(!groups.weight_of_pair || y_is_float, "grouped gemv: the fused combine adds into fp32 rows");
   require(n_pairs + sh.tokens <= 65535, "grouped gemv: too many (token, expert) pairs");
-  const GemvInput in{x, swiglu_input ? GemvStaging::kSwiGLU : GemvStaging::kBf16, nullptr, 0.0f, nullptr};
-  dispatch_out<1>(w, in, y, y_is_float, false, out_features, in_features, groups, n_pairs, QkvRope{}, s);
+  dispatch_out<1>(w, GemvInput{x, GemvStaging::kBf16, nullptr, 0.0f, nullptr}, y, y_is_float, false, out_features,
+                  in_features, groups, n_pairs, GemvEpilogue{QkvRope{}, swiglu_output}, s);
 }
 
 }  // namespace aidc

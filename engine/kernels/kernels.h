@@ -46,11 +46,11 @@ struct QkvRope {
 void rope_qkv_to_cache(const bf16* qkv, const QkvRope& rope, int n_tokens, cudaStream_t s);
 
 // gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= 8; x [T][in] bf16, in % 8 == 0.
-// swiglu_input: x is gate/up rows [T][2 * in] and the input is silu(gate) * up (the down projection
-// with SwiGLU fused in).
+// swiglu_output: W is gate rows then up rows [2F][in], y is bf16 [T][F] = silu(gate) * up (the
+// activation of a SwiGLU FFN, formed once in the epilogue).
 bool gemv_supported(int n_tokens, int in_features);
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
-          int in_features, cudaStream_t s, bool swiglu_input = false);
+          int in_features, cudaStream_t s, bool swiglu_output = false);
 // y = RMSNorm(x) W^T with the norm formed while the input is staged (x: fp32 rows [T][in], the
 // residual stream), as rmsnorm() then gemv() compute it. Every block re-reads the rows from L2, so
 // only for the smallest batches.
@@ -61,15 +61,15 @@ constexpr int kGemvNormMaxTokens = 2;
 bool gemv_rmsnorm_supported(int n_tokens, int in_features);
 void gemv_rmsnorm(const bf16* w, const float* x, const bf16* gain, float eps, void* y, bool y_is_float, int n_tokens,
                   int out_features, int in_features, cudaStream_t s, const QkvRope* rope = nullptr,
-                  bf16* normed_out = nullptr);
+                  bf16* normed_out = nullptr, bool swiglu_output = false);
 // Grouped form: for each pair p < n_pairs, y[p] = W_{expert_of_pair[p]} x[p / pairs_per_token], where
 // W_e starts at w + e * expert_stride. With weight_of_pair (the MoE combine fused in), y is instead
 // the fp32 residual [tokens][out] and y[p / top_k] += weight_of_pair[p] * W_e x[...], by atomics (a
 // token's k experts land in any order, so sums may differ in the last bit between runs).
 // Shared experts (the same MLP for every token) can ride in the same launch: `tokens` more entries
-// after the pairs, entry n_pairs + t computing w x[t] (rows of in_features, swiglu_input as the pairs)
-// into y[t] (rows of out_features), or, under the fused combine, added into the token's row with
-// weight 1.
+// after the pairs, entry n_pairs + t computing w x[t] (rows of in_features) into y[t] (rows of
+// out_features, or out_features / 2 under swiglu_output as the pairs), or, under the fused combine,
+// added into the token's row with weight 1.
 struct GemvShared {
   const bf16* w = nullptr;
   int out_features = 0, in_features = 0;
@@ -86,7 +86,7 @@ struct GemvGroups {
   GemvShared shared{};
 };
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
-                  int out_features, int in_features, cudaStream_t s, bool swiglu_input = false);
+                  int out_features, int in_features, cudaStream_t s, bool swiglu_output = false);
 
 // moe.cu: routed experts. A (token, slot) pair is token * top_k + slot.
 struct MoeRouting {

@@ -370,8 +370,8 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   // Linear layers.
   // Each is timed as a decode or prefill step runs it, with the elementwise work the engine fuses
   // into it or launches around it: qkv_proj with its input RMSNorm, RoPE and the K/V cache store,
-  // gate_up_proj with its RMSNorm, down_proj with SwiGLU (so the elementwise list leaves those out).
-  enum class Input { kPlain, kQkv, kNormed, kSwiGLU };
+  // gate_up_proj with its RMSNorm and SwiGLU (so the elementwise list leaves those out).
+  enum class Input { kPlain, kQkv, kFfnActivation };
   struct LinearOp {
     std::string name;
     const bf16* w;
@@ -392,8 +392,8 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv},
                             {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain}};
   if (dense_layer >= 0) {
-    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kNormed});
-    ops.push_back({"down_proj", L.down, I, H, 1, true, true, kProfileStepTokens, Input::kSwiGLU});
+    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kFfnActivation});
+    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kPlain});
   }
   ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256, Input::kPlain});
   std::ostringstream lin;
@@ -410,8 +410,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
         if (op.input == Input::kQkv)
           m.qkv_projection(L, yf, QkvRope{L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), c.heads, c.kv_heads,
                                           hd, bt}, n);
-        else if (op.input == Input::kNormed) m.normed_linear(yf, L.ln1, op.w, yout, false, n, op.out);  // yf: fp32 rows
-        else if (op.input == Input::kSwiGLU) m.down_swiglu(L, yf, n);
+        else if (op.input == Input::kFfnActivation) m.normed_ffn_activation(L, yf, n);  // yf: fp32 rows
         else m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in);
       };
       const double us = time_us(s, f);
