@@ -13,6 +13,7 @@
 #include "model/config.h"
 #include "model/weights.h"
 #include "profiler/nvml.h"
+#include "profiler/report.h"
 #include "runtime/scheduler.h"
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
@@ -164,13 +165,13 @@ ExpertChoices read_choices(const std::string& path) {
   return choices;
 }
 
-void write_choices(const std::string& path, const ExpertChoices& choices) {
-  std::ofstream out(path);
+std::string format_choices(const ExpertChoices& choices) {
+  std::ostringstream out;
   for (const std::vector<int>& layer : choices) {
     for (size_t i = 0; i < layer.size(); ++i) out << (i ? " " : "") << layer[i];
     out << "\n";
   }
-  require(static_cast<bool>(out), "cannot write '" + path + "'");
+  return out.str();
 }
 
 int cmd_logits(const Args& a, const ModelConfig& c) {
@@ -188,11 +189,10 @@ int cmd_logits(const Args& a, const ModelConfig& c) {
   if (a.has("routing-in")) backend->force_routing(read_choices(a.get("routing-in")));
   backend->record_routing(a.has("routing-out"));
   backend->forward(b);
-  if (a.has("routing-out")) write_choices(a.get("routing-out"), backend->routing_trace());
+  // Both files appear whole or not at all (written beside, then renamed).
+  if (a.has("routing-out")) write_text_file(a.get("routing-out"), format_choices(backend->routing_trace()));
   const std::vector<float> logits = backend->logits();
-  std::ofstream out(a.get("out"), std::ios::binary);
-  out.write(reinterpret_cast<const char*>(logits.data()), static_cast<std::streamsize>(logits.size() * 4));
-  require(static_cast<bool>(out), "cannot write '" + a.get("out") + "'");
+  write_text_file(a.get("out"), std::string(reinterpret_cast<const char*>(logits.data()), logits.size() * 4));
   return 0;
 }
 

@@ -50,9 +50,9 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
   const std::string tmp = path + ".tmp";
   {
-    std::ofstream out(tmp);
-    if (!out) fail("cannot write '" + path + "'");
+    std::ofstream out(tmp, std::ios::binary);
     out << text;
+    if (!out) fail("cannot write '" + path + "'");
   }
   std::filesystem::rename(tmp, path);
 }
