@@ -217,7 +217,11 @@ int run(int argc, char** argv) {
       o.context = static_cast<int>(a.number("context", o.context));
       o.prefill_tokens = a.ints("prefill", o.prefill_tokens);
       o.decode_steps = static_cast<int>(a.number("steps", o.decode_steps));
-      o.gemv_max_tokens = static_cast<int>(a.number("gemv-max-tokens", o.gemv_max_tokens));
+      const double gemv_max = a.number("gemv-max-tokens", o.gemv_max_tokens);
+      require(gemv_max >= 0 && gemv_max <= kGemvMaxTokens && gemv_max == static_cast<int>(gemv_max),
+              "option --gemv-max-tokens expects a whole number from 0 to " + std::to_string(kGemvMaxTokens) +
+                  " (the GEMV's limit), got '" + a.get("gemv-max-tokens") + "'");
+      o.gemv_max_tokens = static_cast<int>(gemv_max);
       o.json_out = a.get("json");
       o.command = a.line;
       return run_bench(c, w, o);

@@ -300,9 +300,13 @@ void GpuModel::fill_kv_cache_random(uint64_t seed) {
   CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+bool GpuModel::uses_gemv(int tokens, int in_features) const {
+  return tokens <= o_.gemv_max_tokens && gemv_supported(tokens, in_features);
+}
+
 void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens,
                       int out_features, int in_features) {
-  if (tokens <= o_.gemv_max_tokens && gemv_supported(tokens, in_features)) {
+  if (uses_gemv(tokens, in_features)) {
     gemv(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
     return;
   }
@@ -315,7 +319,7 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
 }
 
 bool GpuModel::fuses_norm(int tokens) const {
-  return tokens <= o_.gemv_max_tokens && gemv_rmsnorm_supported(tokens, c_.hidden);
+  return uses_gemv(tokens, c_.hidden) && gemv_rmsnorm_supported(tokens, c_.hidden);
 }
 
 void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
@@ -344,7 +348,7 @@ constexpr int kMoeGemvMaxTokens = 8;
 
 void GpuModel::ffn_activation(const Layer& L, const bf16* h, int T) {
   const int H = c_.hidden, F = L.ffn_intermediate;
-  if (T <= o_.gemv_max_tokens && gemv_supported(T, H)) {
+  if (uses_gemv(T, H)) {
     gemv(L.gate_up, h, act_, false, false, T, 2 * F, H, stream_, /*swiglu_output=*/true);
     return;
   }

@@ -94,6 +94,7 @@ class GpuModel : public Backend {
   // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
   void normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
                      int out_features);
+  bool uses_gemv(int tokens, int in_features) const;  // the engine's GEMV rather than cuBLAS (o_.gemv_max_tokens)
   bool fuses_norm(int tokens) const;  // RMSNorm inside the next GEMV (gemv_rmsnorm) at this step size
   void ffn_activation(const Layer& layer, const bf16* h, int tokens);  // act_ = silu(gate) * up of h
   void dense_ffn(const Layer& layer, const bf16* h, float* x, int tokens);

@@ -208,7 +208,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
 }
 
 bool gemv_supported(int n_tokens, int in_features) {
-  return n_tokens >= 1 && n_tokens <= 8 && in_features % 8 == 0 && size_t(n_tokens) * in_features * 2 <= kGemvMaxSmem;
+  return n_tokens >= 1 && n_tokens <= kGemvMaxTokens && in_features % 8 == 0 && size_t(n_tokens) * in_features * 2 <= kGemvMaxSmem;
 }
 
 bool gemv_rmsnorm_supported(int n_tokens, int in_features) {

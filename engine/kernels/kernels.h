@@ -45,9 +45,10 @@ struct QkvRope {
 // `q_out` and k, v into the cache. (Decode steps do this inside the qkv GEMV: gemv_rmsnorm's `rope`.)
 void rope_qkv_to_cache(const bf16* qkv, const QkvRope& rope, int n_tokens, cudaStream_t s);
 
-// gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= 8; x [T][in] bf16, in % 8 == 0.
+// gemv.cu: y[t][o] (+)= sum_i W[o][i] x[t][i] for t < n_tokens <= kGemvMaxTokens; x [T][in] bf16, in % 8 == 0.
 // swiglu_output: W is gate rows then up rows [2F][in], y is bf16 [T][F] = silu(gate) * up (the
 // activation of a SwiGLU FFN, formed once in the epilogue).
+constexpr int kGemvMaxTokens = 8;
 bool gemv_supported(int n_tokens, int in_features);
 void gemv(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
           int in_features, cudaStream_t s, bool swiglu_output = false);
