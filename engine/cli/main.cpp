@@ -14,7 +14,7 @@
 #include "model/weights.h"
 #include "profiler/nvml.h"
 #include "profiler/report.h"
-#include "runtime/scheduler.h"
+#include "runtime/engine.h"
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
 #include "profiler/gpu_bench.h"
@@ -124,7 +124,7 @@ int cmd_info(const ModelConfig& c) {
 }
 
 int cmd_generate(const Args& a, const ModelConfig& c) {
-  Request r;
+  Generation r;
   r.prompt = a.ints("prompt", {});
   r.max_new_tokens = static_cast<int>(a.number("max-new", 32));
   r.sampling.temperature = static_cast<float>(a.number("temperature", 0));
@@ -134,7 +134,7 @@ int cmd_generate(const Args& a, const ModelConfig& c) {
   auto backend = make_backend(a, c, w, static_cast<int>(r.prompt.size()) + r.max_new_tokens);
   Engine engine(*backend, SchedulerLimits{});
   engine.submit(r);
-  const std::vector<Request> done = engine.run_all();
+  const std::vector<Finished> done = engine.run_all();
   for (int t : done[0].output) std::printf("%d ", t);
   std::printf("\n");
   return 0;

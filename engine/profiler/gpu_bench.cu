@@ -16,7 +16,7 @@
 #include "profiler/gpu_bench.h"
 #include "profiler/nvml.h"
 #include "profiler/report.h"
-#include "runtime/scheduler.h"
+#include "runtime/engine.h"
 
 namespace aidc {
 namespace {
@@ -562,19 +562,23 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   const std::vector<int> overhead_batches{1, 8, 32, 64, 128, 256};
   for (int b : overhead_batches) {
     // Engine wall time per decode step minus the GPU time of the same step replayed back to back.
-    Engine engine(m, SchedulerLimits{4096, 256});
+    SchedulerLimits limits;
+    limits.max_batch_tokens = 4096;
+    limits.max_batch_sequences = 256;
+    Engine engine(m, limits);
     for (int r = 0; r < b; ++r) {
-      Request req;
-      req.id = r;
-      for (int i = 0; i < 16; ++i) req.prompt.push_back(token_at(c, r, i));
-      req.max_new_tokens = 24;
-      engine.submit(req);
+      Generation g;
+      g.id = static_cast<uint64_t>(r);
+      for (int i = 0; i < 16; ++i) g.prompt.push_back(token_at(c, r, i));
+      g.max_new_tokens = 24;
+      engine.submit(g);
     }
     std::vector<double> wall;
     while (!engine.idle()) {
       const auto t0 = std::chrono::steady_clock::now();
-      const StepBatch done = engine.step();
+      engine.step();
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const StepBatch& done = engine.last_batch();
       if (static_cast<int>(done.tokens.size()) == b && done.seqs.size() == size_t(b)) wall.push_back(ms);
     }
     const StepBatch same = decode_step(c, b, 24, bt);

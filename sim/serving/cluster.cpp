@@ -11,7 +11,7 @@
 #include "des/des.hpp"
 #include "perf/memory_plan.hpp"
 #include "platform/layout.hpp"
-#include "serving/batch_scheduler.hpp"
+#include "serving/replica_scheduler.hpp"
 #include "serving/facility_runtime.hpp"
 #include "serving/failures.hpp"
 #include "serving/load_balancer.hpp"
@@ -31,7 +31,7 @@ struct Cluster {
   const Scenario& scenario;
   RunRecord& record;
   LoadBalancer balancer;
-  std::vector<std::unique_ptr<BatchScheduler>> schedulers;
+  Schedulers schedulers;
   std::vector<bool> replica_alive;
   long long responses = 0;  // requests whose outcome reached the client
   FacilityRuntime* facility = nullptr;  // power, thermal, failures; null without facility:/cost:
@@ -118,7 +118,7 @@ class ClientActor {
     request.id = c_.record.requests.size();
     request.session = session;
     request.prompt_tokens = prompt;
-    request.output_tokens = output;
+    request.max_output_tokens = output;
     request.user = user;
     RequestRecord row;
     row.arrival_s = des::now();
@@ -202,7 +202,7 @@ class BalancerActor {
   std::vector<std::unique_ptr<des::Inbox>> replicas_;
 };
 
-class ReplicaActor final : public SchedulerEvents {
+class ReplicaActor final : public ReplicaEvents {
  public:
   ReplicaActor(Cluster& cluster, int replica)
       : c_(cluster),
@@ -253,7 +253,7 @@ class ReplicaActor final : public SchedulerEvents {
   void on_finished(const Request& request, double) override { respond(request, RequestStatus::Completed); }
   void on_iteration(double start, double end, int prefill_tokens, int generated_tokens, long long kv_used) override {
     c_.record.series.add_busy(replica_, start, end,
-                              static_cast<double>(kv_used) / static_cast<double>(scheduler_.kv_blocks_total()));
+                              static_cast<double>(kv_used) / static_cast<double>(scheduler_.scheduler().kv_blocks_total()));
     c_.record.series.add_tokens(end, prefill_tokens, generated_tokens);
     c_.record.max_kv_blocks_used = std::max(c_.record.max_kv_blocks_used, kv_used);
   }
@@ -321,7 +321,7 @@ class ReplicaActor final : public SchedulerEvents {
   Cluster& c_;
   const int replica_;
   const double end_;
-  BatchScheduler& scheduler_;
+  ReplicaScheduler& scheduler_;
   des::Inbox inbox_, clients_;
   std::vector<double> boundaries_;
 };
@@ -380,8 +380,8 @@ RunRecord simulate_cluster(const Scenario& scenario, const Catalog& catalog, con
   limits.kv_blocks = memory.kv_blocks;
   limits.max_context = catalog.model(d.model)->max_context;
   limits.shortest_prompt_first = d.scheduler == SchedulerPolicy::ShortestPromptFirst;
-  limits.fast_forward = scenario.simulation.fast_forward;
-  for (int r = 0; r < d.replicas; ++r) cluster.schedulers.push_back(std::make_unique<BatchScheduler>(limits, performance));
+  for (int r = 0; r < d.replicas; ++r)
+    cluster.schedulers.push_back(std::make_unique<ReplicaScheduler>(limits, performance, scenario.simulation.fast_forward));
 
   des::Simulation simulation;
   const des::Platform platform = simulation.build(make_network_layout(scenario.datacenter));

@@ -14,14 +14,14 @@
 #include "facility/weather.hpp"
 #include "platform/layout.hpp"
 #include "scenario/scenario.hpp"
-#include "serving/batch_scheduler.hpp"
+#include "serving/replica_scheduler.hpp"
 #include "serving/facility_record.hpp"
 #include "serving/load_balancer.hpp"
 #include "serving/metrics.hpp"
 
 namespace aidc {
 
-using Schedulers = std::vector<std::unique_ptr<BatchScheduler>>;
+using Schedulers = std::vector<std::unique_ptr<ReplicaScheduler>>;
 
 class FacilityRuntime {
  public:

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "scenario/scenario.hpp"
-#include "serving/request.hpp"
+#include "core/serving/request.hpp"
 
 namespace aidc {
 

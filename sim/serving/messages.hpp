@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "des/des.hpp"
-#include "serving/request.hpp"
+#include "core/serving/request.hpp"
 
 namespace aidc {
 
@@ -28,6 +28,6 @@ constexpr double kEnvelopeBytes = 512;
 constexpr double kBytesPerToken = 4;
 inline double request_bytes(const Request& r) { return kEnvelopeBytes + kBytesPerToken * r.prompt_tokens; }
 inline double first_token_bytes() { return kEnvelopeBytes + kBytesPerToken; }
-inline double completion_bytes(const Request& r) { return kEnvelopeBytes + kBytesPerToken * r.output_tokens; }
+inline double completion_bytes(const Request& r) { return kEnvelopeBytes + kBytesPerToken * r.max_output_tokens; }
 
 }  // namespace aidc

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "serving/facility_record.hpp"
-#include "serving/request.hpp"
+#include "core/serving/request.hpp"
 
 namespace aidc {
 

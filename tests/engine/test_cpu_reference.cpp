@@ -10,7 +10,7 @@
 #include "cpu/cpu_model.h"
 #include "engine_test_support.h"
 #include "runtime/sampling.h"
-#include "runtime/scheduler.h"
+#include "runtime/engine.h"
 
 namespace aidc {
 namespace {
@@ -38,9 +38,9 @@ TEST(EngineCpu, BatchedRequestsMatchOneAtATime) {
   for (const char* name : kAllTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
-    std::vector<Request> requests;
+    std::vector<Generation> requests;
     for (int r = 0; r < 3; ++r) {
-      Request q;
+      Generation q;
       q.id = r;
       q.prompt = test::prompt(5 + 9 * r, c.vocab, r);
       q.max_new_tokens = 6 + r;
@@ -48,10 +48,13 @@ TEST(EngineCpu, BatchedRequestsMatchOneAtATime) {
       requests.push_back(q);
     }
     CpuModel batched_model(c, WeightSource::random(2), 64);
-    Engine batched(batched_model, SchedulerLimits{12, 8});  // small budget: prefill is chunked
-    for (const Request& r : requests) batched.submit(r);
-    const std::vector<Request> together = batched.run_all();
-    for (const Request& r : requests) {
+    SchedulerLimits small;  // small budget: prefill is chunked
+    small.max_batch_tokens = 12;
+    small.max_batch_sequences = 8;
+    Engine batched(batched_model, small);
+    for (const Generation& r : requests) batched.submit(r);
+    const std::vector<Finished> together = batched.run_all();
+    for (const Generation& r : requests) {
       CpuModel alone_model(c, WeightSource::random(2), 64);
       Engine alone(alone_model, SchedulerLimits{});
       alone.submit(r);
@@ -60,10 +63,35 @@ TEST(EngineCpu, BatchedRequestsMatchOneAtATime) {
   }
 }
 
+// A KV cache too small for the batch forces preemption by recompute (prompt + generated tokens
+// prefilled again into fresh blocks): greedy outputs must equal each request's output alone.
+TEST(EngineCpu, PreemptedRequestsRecomputeToTheSameTokens) {
+  const ModelConfig c = test::tiny("tiny-llama");
+  std::vector<Generation> requests;
+  for (int r = 0; r < 4; ++r) {
+    Generation g;
+    g.id = static_cast<std::uint64_t>(r);
+    g.prompt = test::prompt(20 + 3 * r, c.vocab, r);
+    g.max_new_tokens = 24;
+    requests.push_back(g);
+  }
+  CpuModel tight_model(c, WeightSource::random(4), 9, 8);  // 9 blocks of 8 tokens: 72 of the 4 x ~50 needed
+  Engine tight(tight_model, SchedulerLimits{});
+  for (const Generation& g : requests) tight.submit(g);
+  const std::vector<Finished> together = tight.run_all();
+  EXPECT_GT(tight.scheduler().preemptions(), 0) << "the cache was meant to be too small";
+  for (const Generation& g : requests) {
+    CpuModel alone_model(c, WeightSource::random(4), 64, 8);
+    Engine alone(alone_model, SchedulerLimits{});
+    alone.submit(g);
+    EXPECT_EQ(alone.run_all()[0].output, together[g.id].output) << "request " << g.id;
+  }
+}
+
 TEST(EngineCpu, StopTokenEndsRequest) {
   const ModelConfig c = test::tiny("tiny-llama");
   CpuModel m(c, WeightSource::random(3), 16);
-  Request r;
+  Generation r;
   r.prompt = test::prompt(4, c.vocab);
   r.max_new_tokens = 8;
   Engine first(m, SchedulerLimits{});

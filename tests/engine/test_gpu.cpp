@@ -9,7 +9,7 @@
 #include "engine_test_support.h"
 #include "gpu/gpu_model.h"
 #include "runtime/sampling.h"
-#include "runtime/scheduler.h"
+#include "runtime/engine.h"
 
 namespace aidc {
 namespace {
@@ -157,7 +157,7 @@ TEST(EngineGpu, Greedy32TokensMatchCpu) {
   for (const char* name : kGpuTiny) {
     SCOPED_TRACE(name);
     const ModelConfig c = test::tiny(name);
-    Request r;
+    Generation r;
     r.prompt = test::prompt(20, c.vocab, 3);
     r.max_new_tokens = 32;
     CpuModel cpu(c, WeightSource::random(6), 64, 16, /*bf16_activations=*/true), free_cpu(c, WeightSource::random(6), 64, 16, true);

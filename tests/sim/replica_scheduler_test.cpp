@@ -1,4 +1,4 @@
-// BatchScheduler as plain data (no SimGrid): a paged KV cache that is never over-committed,
+// The shared scheduler timed by a performance model, as a replica runs it (no SimGrid): a paged KV cache that is never over-committed,
 // preemption by recompute exactly when blocks run out, and every request finishing with exactly its
 // output tokens. Expected iteration counts and times are worked out by hand from the vLLM rules the
 // scheduler documents (admission by free blocks, last-admitted preempted first, recompute of
@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "serving/batch_scheduler.hpp"
+#include "serving/replica_scheduler.hpp"
 
 namespace aidc {
 namespace {
@@ -43,7 +43,7 @@ struct PerRequest {
   double first_token_s = NAN, finish_s = NAN;
 };
 
-class Recorder final : public SchedulerEvents {
+class Recorder final : public ReplicaEvents {
  public:
   explicit Recorder(long long kv_total) : kv_total_(kv_total) {}
   void on_first_token(const Request& r, double t) override {
@@ -84,7 +84,7 @@ Request make_request(std::uint64_t id, int prompt, int output) {
   r.id = id;
   r.session = id;
   r.prompt_tokens = prompt;
-  r.output_tokens = output;
+  r.max_output_tokens = output;
   return r;
 }
 
@@ -96,13 +96,13 @@ struct Arrival {
 // Drives the scheduler the way the replica actor does: plan a run, stop a fast-forward run at the end of
 // the iteration in progress when a request arrives, apply, admit. Checks the KV invariant after every
 // plan and every apply. Returns the time the last work ended.
-double drive(BatchScheduler& scheduler, Recorder& events, std::vector<Arrival> arrivals) {
+double drive(ReplicaScheduler& scheduler, Recorder& events, std::vector<Arrival> arrivals) {
   std::sort(arrivals.begin(), arrivals.end(), [](const Arrival& a, const Arrival& b) { return a.time < b.time; });
   std::size_t next = 0;
   double now = 0;
   auto check_kv = [&](const char* when) {
-    ASSERT_LE(scheduler.kv_blocks_used(), scheduler.kv_blocks_total()) << "after " << when << " at t=" << now;
-    ASSERT_GE(scheduler.kv_blocks_used(), 0) << "after " << when << " at t=" << now;
+    ASSERT_LE(scheduler.scheduler().kv_blocks_used(), scheduler.scheduler().kv_blocks_total()) << "after " << when << " at t=" << now;
+    ASSERT_GE(scheduler.scheduler().kv_blocks_used(), 0) << "after " << when << " at t=" << now;
   };
   long long guard = 0;
   while (next < arrivals.size() || !scheduler.idle()) {
@@ -135,14 +135,13 @@ double drive(BatchScheduler& scheduler, Recorder& events, std::vector<Arrival> a
   return now;
 }
 
-SchedulerLimits small_limits(long long kv_blocks, bool fast_forward) {
+SchedulerLimits small_limits(long long kv_blocks) {
   SchedulerLimits l;
   l.max_batch_sequences = 16;
   l.max_batch_tokens = 256;
   l.chunked_prefill_tokens = 64;
   l.kv_block_tokens = 16;
   l.kv_blocks = kv_blocks;
-  l.fast_forward = fast_forward;
   return l;
 }
 
@@ -156,9 +155,9 @@ SchedulerLimits small_limits(long long kv_blocks, bool fast_forward) {
 void expect_hand_worked_preemption(bool fast_forward) {
   const double tau = 0.01;
   ConstantStepModel model(tau);
-  SchedulerLimits limits = small_limits(10, fast_forward);
+  SchedulerLimits limits = small_limits(10);
   limits.chunked_prefill_tokens = 128;  // B's 81-token recompute is one chunk
-  BatchScheduler scheduler(limits, model);
+  ReplicaScheduler scheduler(limits, model, fast_forward);
   Recorder events(10);
   const double end = drive(scheduler, events, {{0.0, make_request(0, 32, 64)}, {0.0, make_request(1, 32, 64)}});
   EXPECT_EQ(events.preemptions, 1);
@@ -172,17 +171,17 @@ void expect_hand_worked_preemption(bool fast_forward) {
   EXPECT_NEAR(end, 79 * tau, 1e-9);
   EXPECT_EQ(events.generated_tokens, 64 + 64);
   EXPECT_EQ(events.prefill_tokens, 32 + 32 + 81) << "B recomputes its prompt and its 49 generated tokens";
-  EXPECT_EQ(scheduler.kv_blocks_used(), 0) << "blocks leak once everything finished";
+  EXPECT_EQ(scheduler.scheduler().kv_blocks_used(), 0) << "blocks leak once everything finished";
 }
 
-TEST(BatchScheduler, PreemptsExactlyWhenBlocksRunOutStepByStep) { expect_hand_worked_preemption(false); }
-TEST(BatchScheduler, PreemptsExactlyWhenBlocksRunOutFastForward) { expect_hand_worked_preemption(true); }
+TEST(ReplicaScheduler, PreemptsExactlyWhenBlocksRunOutStepByStep) { expect_hand_worked_preemption(false); }
+TEST(ReplicaScheduler, PreemptsExactlyWhenBlocksRunOutFastForward) { expect_hand_worked_preemption(true); }
 
 // With room for both (12 blocks = 2 x 6, and each needs ceil(95 / 16) = 6 at most) nobody is preempted and
 // both finish after 1 prefill + 63 decode iterations.
-TEST(BatchScheduler, NoPreemptionWhenBothFit) {
+TEST(ReplicaScheduler, NoPreemptionWhenBothFit) {
   ConstantStepModel model(0.01);
-  BatchScheduler scheduler(small_limits(12, true), model);
+  ReplicaScheduler scheduler(small_limits(12), model, true);
   Recorder events(12);
   drive(scheduler, events, {{0.0, make_request(0, 32, 64)}, {0.0, make_request(1, 32, 64)}});
   EXPECT_EQ(events.preemptions, 0);
@@ -192,14 +191,14 @@ TEST(BatchScheduler, NoPreemptionWhenBothFit) {
 
 // A request that needs more blocks than the cache holds can never run; one that needs exactly all of
 // them can. ceil((prompt + output) / block) against kv_blocks.
-TEST(BatchScheduler, CanNeverFitComparesWholeRequestWithCache) {
+TEST(ReplicaScheduler, CanNeverFitComparesWholeRequestWithCache) {
   ConstantStepModel model(0.01);
-  BatchScheduler scheduler(small_limits(10, true), model);
+  ReplicaScheduler scheduler(small_limits(10), model, true);
   EXPECT_FALSE(scheduler.can_never_fit(make_request(0, 100, 60)));  // 160 tokens = 10 blocks
   EXPECT_TRUE(scheduler.can_never_fit(make_request(1, 100, 61)));   // 161 tokens = 11 blocks
-  SchedulerLimits whole = small_limits(1000, true);
+  SchedulerLimits whole = small_limits(1000);
   whole.chunked_prefill_tokens = 0;  // without chunking a prompt must fit one batch of 256 tokens
-  BatchScheduler unchunked(whole, model);
+  ReplicaScheduler unchunked(whole, model, true);
   EXPECT_FALSE(unchunked.can_never_fit(make_request(2, 256, 1)));
   EXPECT_TRUE(unchunked.can_never_fit(make_request(3, 257, 1)));
 }
@@ -211,8 +210,8 @@ TEST(BatchScheduler, CanNeverFitComparesWholeRequestWithCache) {
 void stress(bool fast_forward, unsigned seed, long long kv_blocks, bool expect_preemptions) {
   const double tau = 0.02;
   ConstantStepModel model(tau);
-  SchedulerLimits limits = small_limits(kv_blocks, fast_forward);
-  BatchScheduler scheduler(limits, model);
+  SchedulerLimits limits = small_limits(kv_blocks);
+  ReplicaScheduler scheduler(limits, model, fast_forward);
   Recorder events(kv_blocks);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> prompt(1, 300), output(1, 200);
@@ -227,13 +226,13 @@ void stress(bool fast_forward, unsigned seed, long long kv_blocks, bool expect_p
     arrivals.push_back({t, r});
     if (!scheduler.can_never_fit(r)) {
       sent[id] = r;
-      expected_generated += r.output_tokens;
+      expected_generated += r.max_output_tokens;
     }
   }
   ASSERT_GT(sent.size(), 300u);
   drive(scheduler, events, arrivals);
   EXPECT_TRUE(scheduler.idle());
-  EXPECT_EQ(scheduler.kv_blocks_used(), 0);
+  EXPECT_EQ(scheduler.scheduler().kv_blocks_used(), 0);
   EXPECT_EQ(events.generated_tokens, expected_generated);
   EXPECT_LE(model.max_tokens, limits.max_batch_tokens);
   EXPECT_LE(model.max_sequences, limits.max_batch_sequences);
@@ -243,7 +242,7 @@ void stress(bool fast_forward, unsigned seed, long long kv_blocks, bool expect_p
     EXPECT_EQ(p.first_tokens, 1) << "request " << id;
     EXPECT_EQ(p.finishes, 1) << "request " << id;
     EXPECT_LE(p.first_token_s, p.finish_s) << "request " << id;
-    EXPECT_GE(p.finish_s - p.first_token_s, (r.output_tokens - 1) * tau - 1e-9) << "request " << id;
+    EXPECT_GE(p.finish_s - p.first_token_s, (r.max_output_tokens - 1) * tau - 1e-9) << "request " << id;
   }
   if (expect_preemptions)
     EXPECT_GT(events.preemptions, 0) << "the cache is too small for the offered load: preemption must occur";
@@ -252,18 +251,18 @@ void stress(bool fast_forward, unsigned seed, long long kv_blocks, bool expect_p
 }
 
 // 48 blocks x 16 = 768 tokens, up to 16 sequences of up to 500 tokens: preemption is unavoidable.
-TEST(BatchScheduler, StressSmallCacheStepByStep) { stress(false, 7, 48, true); }
-TEST(BatchScheduler, StressSmallCacheFastForward) { stress(true, 7, 48, true); }
-TEST(BatchScheduler, StressOtherSeedFastForward) { stress(true, 11, 40, true); }
+TEST(ReplicaScheduler, StressSmallCacheStepByStep) { stress(false, 7, 48, true); }
+TEST(ReplicaScheduler, StressSmallCacheFastForward) { stress(true, 7, 48, true); }
+TEST(ReplicaScheduler, StressOtherSeedFastForward) { stress(true, 11, 40, true); }
 // 16 sequences x ceil(500 / 16) = 32 blocks = 512 blocks: room for any batch, so never a preemption.
-TEST(BatchScheduler, StressAmpleCacheNeverPreempts) { stress(true, 7, 512, false); }
+TEST(ReplicaScheduler, StressAmpleCacheNeverPreempts) { stress(true, 7, 512, false); }
 
 // Fast-forward changes only how many events the replica needs, never the outcome: the same arrivals give
 // the same per-request first-token and finish times with it on and off.
-TEST(BatchScheduler, FastForwardGivesSameTimes) {
+TEST(ReplicaScheduler, FastForwardGivesSameTimes) {
   auto run = [](bool ff) {
     ConstantStepModel model(0.015);
-    BatchScheduler scheduler(small_limits(40, ff), model);
+    ReplicaScheduler scheduler(small_limits(40), model, ff);
     Recorder events(40);
     std::mt19937_64 rng(3);
     std::uniform_int_distribution<int> prompt(1, 200), output(1, 150);
