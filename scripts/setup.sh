@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git
   libsimgrid-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libeigen3-dev
   libgtest-dev libgmock-dev
-  libcpp-httplib-dev libpcre2-dev haproxy prometheus
+  libcpp-httplib-dev libpcre2-dev libicu-dev haproxy prometheus
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev fonts-dejavu-core
   xvfb xauth
 )

@@ -95,6 +95,36 @@ class JsonParser {
     return v;
   }
 
+  unsigned parse_hex4() {
+    if (i_ + 4 > s_.size()) error("short \\u escape");
+    unsigned code = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char h = s_[i_++];
+      const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      if (digit < 0) error("bad hex digit in \\u escape");
+      code = code * 16 + static_cast<unsigned>(digit);
+    }
+    return code;
+  }
+
+  static void append_utf8(std::string& out, unsigned code) {
+    if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xc0 | (code >> 6));
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    } else if (code < 0x10000) {
+      out += static_cast<char>(0xe0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (code & 0x3f));
+    }
+  }
+
   std::string parse_string() {
     expect('"');
     std::string out;
@@ -110,20 +140,18 @@ class JsonParser {
         case 'b': out += '\b'; break;
         case 'f': out += '\f'; break;
         case 'u': {
-          if (i_ + 4 > s_.size()) error("short \\u escape");
-          unsigned code = std::stoul(s_.substr(i_, 4), nullptr, 16);
-          i_ += 4;
-          // Keys and values we read are ASCII; other code points are kept as UTF-8.
-          if (code < 0x80) {
-            out += static_cast<char>(code);
-          } else if (code < 0x800) {
-            out += static_cast<char>(0xc0 | (code >> 6));
-            out += static_cast<char>(0x80 | (code & 0x3f));
-          } else {
-            out += static_cast<char>(0xe0 | (code >> 12));
-            out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (code & 0x3f));
+          unsigned code = parse_hex4();
+          // Characters beyond U+FFFF (emoji in tokenizer vocabularies) come as a surrogate pair.
+          if (code >= 0xd800 && code <= 0xdbff) {
+            if (s_.compare(i_, 2, "\\u") != 0) error("unpaired surrogate in \\u escape");
+            i_ += 2;
+            const unsigned low = parse_hex4();
+            if (low < 0xdc00 || low > 0xdfff) error("unpaired surrogate in \\u escape");
+            code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+          } else if (code >= 0xdc00 && code <= 0xdfff) {
+            error("unpaired surrogate in \\u escape");
           }
+          append_utf8(out, code);
           break;
         }
         default: out += e;

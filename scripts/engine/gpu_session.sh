@@ -2,10 +2,13 @@
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
 # Usage: scripts/engine/gpu_session.sh "<steps>", run in the order given, from:
-#   build test parity bench hf moe crossover mla profile profile-moe
+#   build test parity bench hf moe crossover mla profile profile-moe tokref
+# What the GPU machine lacks (cpp-httplib, nlohmann-json, PCRE2, GoogleTest's sources, the simulator's
+# `aidc`) comes in .deps/, made here by scripts/device/gather_deps.sh and carried by the device call.
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
 #   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: a short bench of DeepSeek-V2-Lite;
-#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's.
+#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; tokref: the tokenizer test's
+#   reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py).
 set -uo pipefail
 steps="${1:-build test parity bench hf moe crossover mla profile profile-moe}"
 OUT="${OUT:-/tmp/aidc-out}"
@@ -22,9 +25,10 @@ build() {
     say "building GoogleTest from the carried sources"
     cmake -S .deps/googletest -B /tmp/gtest-build -DCMAKE_INSTALL_PREFIX=/tmp/gtest -DBUILD_GMOCK=OFF >>"$log" 2>&1 &&
       cmake --build /tmp/gtest-build -j16 >>"$log" 2>&1 && cmake --install /tmp/gtest-build >>"$log" 2>&1
-    prefix="-DCMAKE_PREFIX_PATH=/tmp/gtest"
+    prefix="/tmp/gtest"
   fi
-  cmake -S . -B build -DAIDC_ENGINE_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES=90a $prefix >>"$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
+  export PKG_CONFIG_PATH="$PWD/.deps/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  cmake -S . -B build -DAIDC_ENGINE_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES=90a "-DCMAKE_PREFIX_PATH=$PWD/.deps;$prefix" >>"$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
   cmake --build build -j16 2>&1 | grep -E "error|warning|Error" | tee -a "$log"
   [ -x build/bin/aidc-engine ] || { say "build failed"; exit 1; }
 }
@@ -59,6 +63,7 @@ for step in $steps; do
     mla) bench_model DeepSeek-V2-Lite --batches 1,8,32 --prefill 512 ;;
     profile) for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-7B; do profile_model $m; done ;;
     profile-moe) profile_model deepseek-moe-16b ;;
+    tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;
   esac
 done
