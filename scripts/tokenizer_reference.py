@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference data for aidc-engine's tokenizer test (tests/engine/test_tokenizer.cpp), from the Python
+r"""Reference data for aidc-engine's tokenizer test (tests/engine/test_tokenizer.cpp), from the Python
 `tokenizers` package (Hugging Face's own implementation; nothing else is needed, no network).
 
 Builds a small byte-level BPE tokenizer the way DeepSeek-V3's tokenizer.json is built (the three Split
