@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "cpu/cpu_model.h"
-#include "model/config.h"
+#include "core/model/config.hpp"
 #include "model/weights.h"
 #include "profiler/nvml.h"
 #include "profiler/report.h"

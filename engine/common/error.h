@@ -1,19 +1,10 @@
 #pragma once
-// Errors the user can fix (bad config, missing tensor, model too big) are EngineError: the CLI prints
-// the message and exits with code 2. Anything else is a bug.
-#include <stdexcept>
-#include <string>
+// The engine's user-fixable errors are core's (bad config, missing tensor, model too big): the CLI
+// prints the message and exits with code 2. Anything else is a bug.
+#include "core/common/error.hpp"
 
 namespace aidc {
 
-struct EngineError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-[[noreturn]] inline void fail(const std::string& message) { throw EngineError(message); }
-
-inline void require(bool ok, const std::string& message) {
-  if (!ok) fail(message);
-}
+using EngineError = UserError;
 
 }  // namespace aidc

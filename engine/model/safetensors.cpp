@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "common/numeric.h"
-#include "model/json.h"
+#include "core/model/json.hpp"
 
 namespace aidc {
 namespace {

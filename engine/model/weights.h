@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "model/config.h"
+#include "core/model/config.hpp"
 #include "model/safetensors.h"
 
 namespace aidc {

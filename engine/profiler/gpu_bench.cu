@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/numeric.h"
+#include "core/calibration/writer.hpp"
 #include "gpu/gpu_model.h"
 #include "kernels/common.cuh"
 #include "profiler/gpu_bench.h"
@@ -151,20 +152,9 @@ StepBatch prefill_step(const ModelConfig& c, int tokens, int block_tokens) {
   return b;
 }
 
-int64_t kv_bytes_per_token(const ModelConfig& c) { return int64_t(c.kv_values_per_token()) * 2 * c.layers; }
-// Weight bytes one decode step of `batch` sequences reads: everything but the embedding table (of
-// which it reads a row) and, in MoE layers, the routed experts the batch is expected to touch
-// (E (1 - (1 - k/E)^batch) of E, routing taken as uniform); at batch 1, the top-k.
-double decode_weight_bytes(const ModelConfig& c, int batch = 1) {
-  double bytes = double(c.active_parameter_count()) * 2;
-  const MoEConfig& m = c.moe;
-  if (m.n_routed_experts > 0) {
-    const double E = m.n_routed_experts, k = m.experts_per_token;
-    const double touched = E * (1.0 - std::pow(1.0 - k / E, batch));
-    bytes += c.moe_layer_count() * (touched - k) * 3.0 * c.hidden * m.expert_intermediate * 2;
-  }
-  return bytes;
-}
+constexpr double kBf16Bytes = 2;  // weights, activations and the KV cache
+int64_t kv_bytes_per_token(const ModelConfig& c) { return int64_t(c.kv_bytes_per_token(kBf16Bytes)); }
+double decode_weight_bytes(const ModelConfig& c, int batch = 1) { return c.decode_weight_bytes(batch, kBf16Bytes); }
 // Model FLOPs of a prefill of `n` tokens: linear layers (lm_head for the last token only) + causal attention.
 double prefill_flops(const ModelConfig& c, int n) {
   const double linear = 2.0 * (c.active_parameter_count() - int64_t(c.vocab) * c.hidden) * n + 2.0 * c.vocab * c.hidden;
@@ -231,17 +221,6 @@ DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int conte
   return p;
 }
 
-// The schema's architecture ids (docs/calibration.md).
-const char* architecture_id(Arch a) {
-  switch (a) {
-    case Arch::Llama: return "llama";
-    case Arch::Qwen2: return "qwen2";
-    case Arch::DeepseekMoE: return "deepseek";
-    case Arch::DeepseekV2: return "deepseek_v2";
-    case Arch::DeepseekV3: return "deepseek_v3";
-  }
-  return "llama";
-}
 
 std::string gpu_driver() { return Nvml::instance().driver_version(); }
 
@@ -360,11 +339,10 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   auto upload = [&](const std::vector<int>& v) {
     CUDA_CHECK(cudaMemcpy(ints, v.data(), v.size() * 4, cudaMemcpyHostToDevice));
   };
-  std::ostringstream points;  // power curve
+  CalibrationProfile profile;
   auto point = [&](const std::string& op, const std::string& label, double us, double bytes, double flops, double w) {
     if (std::isnan(w)) return;
-    points << "    - {op: " << op << ", label: " << quoted(label) << ", gbps: " << fmt_number(bytes / (us * 1e-6) / 1e9)
-           << ", tflops: " << fmt_number(flops / (us * 1e-6) / 1e12) << ", power_w: " << fmt_number(w) << "}\n";
+    profile.power_points.push_back({op, label, bytes / (us * 1e-6) / 1e9, flops / (us * 1e-6) / 1e12, w});
   };
 
   // Linear layers.
@@ -396,7 +374,8 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kPlain});
   }
   ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256, Input::kPlain});
-  std::ostringstream lin;
+  auto as_doubles = [](const std::vector<int>& v) { return std::vector<double>(v.begin(), v.end()); };
+  profile.linear.tokens = as_doubles(token_grid);
   for (const LinearOp& op : ops) {
     std::vector<double> t, w;
     for (int n : token_grid) {
@@ -419,9 +398,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
       point("linear", op.name + " tokens=" + std::to_string(n), us, 2.0 * op.in * op.out + 2.0 * n * (op.in + op.out),
             2.0 * n * op.in * op.out, w.back());
     }
-    lin << "      - name: " << op.name << "\n        in_features: " << op.in << "\n        out_features: " << op.out
-        << "\n        per_layer: " << op.per_layer << "\n        time_us: " << fmt_list(t) << "\n        power_w: " << fmt_list(w)
-        << "\n";
+    profile.linear.ops.push_back({op.name, op.in, op.out, op.per_layer, t, w});
   }
   CUDA_CHECK(cudaFree(lm_head_w));
 
@@ -586,43 +563,37 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     overhead.push_back(wall.empty() ? kNaN : std::max(0.0, median(wall) * 1000 - gpu_us));
   }
 
-  auto ints_list = [](const std::vector<int>& v) { return fmt_list(std::vector<double>(v.begin(), v.end())); };
-  std::ostringstream moe_section;  // absent for dense models
-  if (moe_layer >= 0)
-    moe_section << "\n  moe:\n    tokens: " << ints_list(moe_tokens) << "\n    time_us: " << fmt_list(moe_t)
-                << "\n    power_w: " << fmt_list(moe_w) << "\n    n_routed_experts: " << c.moe.n_routed_experts
-                << "\n    experts_per_token: " << c.moe.experts_per_token << "\n    n_shared_experts: "
-                << c.moe.n_shared_experts << "\n    expert_intermediate: " << c.moe.expert_intermediate;
-  std::ostringstream y;
-  y << "schema: aidc-calibration/1\nmetadata:\n  model: " << c.name << "\n  architecture: " << architecture_id(c.arch) << "\n  gpu: " << quoted(peaks.gpu) << "\n  gpu_count: 1\n  sm_count: "
-    << peaks.sms << "\n  gpu_memory_gib: " << fmt_number(peaks.memory_gib) << "\n  driver: " << quoted(gpu_driver())
-    << "\n  cuda_runtime: " << quoted(cuda_runtime_version()) << "\n  date: " << utc_now_iso8601()
-    << "\n  command: " << quoted(o.command) << "\n  engine_version: \"0.1.0\"\n  precision: bf16\n  kv_precision: bf16\n  tp: 1"
-    << "\n  weights: " << (weights.is_random() ? "random" : quoted(o.model_path)) << "\n  kv_block_tokens: " << bt
-    << "\ndevice_peaks:\n  copy_gbps: " << fmt_number(peaks.copy_gbps) << "\n  gemm_bf16_tflops: "
-    << fmt_number(peaks.gemm_tflops) << "\n  idle_power_w: " << fmt_number(peaks.idle_w)
-    << "\npower_window_ms: " << kPowerWindowMs << "\nmodel_shape:\n  layers: " << c.layers
-    << "\n  dense_layers: " << c.layers - c.moe_layer_count() << "\n  moe_layers: " << c.moe_layer_count()
-    << "\n  hidden: " << H << "\n  heads: " << c.heads << "\n  kv_heads: " << c.kv_heads << "\n  head_dim: " << hd
-    << "\n  intermediate: " << I << "\n  vocab: " << c.vocab << "\n  weight_bytes: " << c.parameter_count() * 2
-    << "\n  active_weight_bytes: " << int64_t(decode_weight_bytes(c)) << "\n  kv_bytes_per_token: " << kv_bytes_per_token(c)
-    << "\n  flops_per_token: " << fmt_number(2.0 * (c.active_parameter_count()))
-    << "\noperators:\n  linear:\n    tokens: " << ints_list(token_grid) << "\n    ops:\n" << lin.str()
-    << "  prefill_attention:\n    chunk_tokens: " << ints_list(chunks) << "\n    context_tokens: " << ints_list(contexts)
-    << "\n    time_us:" << fmt_grid(prefill_t, "      ") << "\n  decode_attention:\n    batch: " << ints_list(batches)
-    << "\n    kv_tokens_per_seq: " << ints_list(kv_lens) << "\n    time_us:" << fmt_grid(decode_t, "      ")
-    << "\n    power_w:" << fmt_grid(decode_w, "      ") << moe_section.str() << "\n  elementwise:\n    tokens: " << ints_list(token_grid)
-    // The only RMSNorm outside the timed linears and MoE blocks: the final one, once per step.
-    << "\n    ops:\n      - {name: rmsnorm, per_layer: 0, time_us: " << fmt_list(norm_t)
-    << "}\n      - {name: embedding, per_layer: 0, time_us: " << fmt_list(embed_t)
-    << "}\n      - {name: sampling, per_layer: 0, time_us: " << fmt_list(sample_t) << "}\n  step_overhead:\n    batch: "
-    << ints_list(overhead_batches) << "\n    cpu_us: " << fmt_list(overhead)
-    << "\nend_to_end:\n  decode:\n    context_tokens: 512\n    batch: " << ints_list(e2e_batches) << "\n    step_ms: "
-    << fmt_list(dec_ms) << "\n    tokens_per_s: " << fmt_list(dec_tps) << "\n    power_w: " << fmt_list(dec_w)
-    << "\n  prefill:\n    tokens: " << ints_list(e2e_prefill) << "\n    time_ms: " << fmt_list(pre_ms)
-    << "\n    tokens_per_s: " << fmt_list(pre_tps) << "\n    power_w: " << fmt_list(pre_w)
-    << "\npower:\n  idle_w: " << fmt_number(peaks.idle_w) << "\n  points:\n" << points.str();
-  write_text_file(o.out, y.str());
+  CalibrationProfile::Metadata& meta = profile.metadata;
+  meta.model = c.name;
+  meta.architecture = architecture_name(c.arch);
+  meta.gpu = peaks.gpu;
+  meta.sm_count = peaks.sms;
+  meta.gpu_memory_gib = peaks.memory_gib;
+  meta.driver = gpu_driver();
+  meta.cuda_runtime = cuda_runtime_version();
+  meta.date = utc_now_iso8601();
+  meta.command = o.command;
+  meta.engine_version = "0.1.0";
+  meta.weights = weights.is_random() ? "random" : o.model_path;
+  meta.kv_block_tokens = bt;
+  profile.device_peaks = {peaks.copy_gbps, peaks.gemm_tflops, peaks.idle_w};
+  profile.power_window_ms = kPowerWindowMs;
+  profile.model_shape = {c.layers, c.dense_layer_count(), c.moe_layer_count(), H, c.heads, c.kv_heads, hd, I, c.vocab,
+                         double(c.parameter_count()) * kBf16Bytes, decode_weight_bytes(c), double(kv_bytes_per_token(c)),
+                         2.0 * c.active_parameter_count()};
+  profile.prefill_attention = {as_doubles(chunks), as_doubles(contexts), prefill_t, {}};
+  profile.decode_attention = {as_doubles(batches), as_doubles(kv_lens), decode_t, decode_w};
+  if (moe_layer >= 0)  // absent for dense models
+    profile.moe = CalibrationProfile::Moe{as_doubles(moe_tokens), moe_t, moe_w, c.moe.n_routed_experts,
+                                          c.moe.experts_per_token, c.moe.n_shared_experts, c.moe.expert_intermediate};
+  // The only RMSNorm outside the timed linears and MoE blocks: the final one, once per step.
+  profile.elementwise = {as_doubles(token_grid),
+                         {{"rmsnorm", 0, 0, 0, norm_t, {}}, {"embedding", 0, 0, 0, embed_t, {}}, {"sampling", 0, 0, 0, sample_t, {}}}};
+  profile.step_overhead = {as_doubles(overhead_batches), overhead};
+  profile.end_to_end = CalibrationProfile::EndToEnd{512, as_doubles(e2e_batches), dec_ms, dec_tps, dec_w,
+                                                    as_doubles(e2e_prefill), pre_ms, pre_tps, pre_w};
+  profile.power_idle_w = peaks.idle_w;
+  write_text_file(o.out, format_calibration_profile(profile));
   std::printf("profile of %s on %s written to %s\n", c.name.c_str(), peaks.gpu.c_str(), o.out.c_str());
   return 0;
 }

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gpu/gpu_model.h"
-#include "model/config.h"
+#include "core/model/config.hpp"
 #include "model/weights.h"
 
 namespace aidc {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "model/config.h"
+#include "core/model/config.hpp"
 
 namespace aidc {
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "model/json.h"
+#include "core/model/json.hpp"
 
 namespace aidc {
 

@@ -21,7 +21,13 @@
 
 namespace {
 
-const char* const kUnsetPlaceholder = "not set: inherited or default";
+// What an empty field means: the base scenario's value, else the schema's default.
+QString placeholder(const ScenarioField& field)
+{
+    return field.defaultValue.isEmpty()
+        ? ScenarioEditor::tr("not set: inherited or default")
+        : ScenarioEditor::tr("not set: inherited or %1").arg(field.defaultValue);
+}
 const QString kErrorStyle = QStringLiteral("border:1px solid #cf222e; background:#fff5f5");
 
 QString editorText(QWidget* editor)
@@ -107,10 +113,13 @@ QWidget* ScenarioEditor::buildForm(const QString& scenariosDir)
     auto* columns = new QHBoxLayout(form);
     QList<QVBoxLayout*> columnLayouts;
     const QStringList sections = scenarioFieldSections();
-    // Three columns of about equal height, so the whole form fits a laptop screen.
-    const QStringList columnStarts = {QStringLiteral("Scenario"), QStringLiteral("Deployment"), QStringLiteral("SLO")};
+    // Three columns of about equal height, so the whole form fits a laptop screen: a section starts a new
+    // column once the fields before it fill a third.
+    constexpr int kColumns = 3;
+    const int perColumn = (int(scenarioFields().size()) + kColumns - 1) / kColumns;
+    int placed = 0;
     for (int s = 0; s < sections.size(); ++s) {
-        if (columnLayouts.isEmpty() || columnStarts.contains(sections[s])) {
+        if (columnLayouts.isEmpty() || (placed >= perColumn * columnLayouts.size() && columnLayouts.size() < kColumns)) {
             columnLayouts.append(new QVBoxLayout);
             columns->addLayout(columnLayouts.last(), 1);
         }
@@ -135,8 +144,15 @@ QWidget* ScenarioEditor::buildForm(const QString& scenariosDir)
             label->setToolTip(field.path);
             groupLayout->addRow(label, cell);
             m_rows.insert(field.path, row);
+            ++placed;
         }
         columnLayouts.last()->addWidget(group);
+    }
+    if (sections.isEmpty()) {
+        auto* message = new QLabel(scenarioFieldsError());
+        message->setObjectName(QStringLiteral("formError"));
+        message->setWordWrap(true);
+        columns->addWidget(message);
     }
     for (QVBoxLayout* layout : columnLayouts)
         layout->addStretch();
@@ -156,14 +172,14 @@ QWidget* ScenarioEditor::makeEditor(const ScenarioField& field, const QString& s
         combo->setEditable(true);
         combo->addItem(QString());
         combo->addItems(field.catalog.isEmpty() ? field.choices : catalogIds(scenariosDir, field.catalog));
-        combo->lineEdit()->setPlaceholderText(tr(kUnsetPlaceholder));
+        combo->lineEdit()->setPlaceholderText(placeholder(field));
         connect(combo, &QComboBox::currentTextChanged, this, [this, path](const QString& text) {
             m_document->setValue(path, text.trimmed());
         });
         editor = combo;
     } else {
         auto* line = new QLineEdit;
-        line->setPlaceholderText(tr(kUnsetPlaceholder));
+        line->setPlaceholderText(placeholder(field));
         if (field.kind == ScenarioField::Kind::Integer)
             line->setValidator(new QRegularExpressionValidator(QRegularExpression(QStringLiteral("-?\\d*")), line));
         else if (field.kind == ScenarioField::Kind::Number)

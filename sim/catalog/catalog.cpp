@@ -5,45 +5,12 @@
 #include <fstream>
 
 #include "common/field_reader.hpp"
-#include "common/error.h"
-#include "model/config.h"
+#include "core/common/error.hpp"
 
 namespace aidc {
 
 bool ServerSpec::accepts(const GpuSpec& gpu) const {
   return std::find(gpu_form_factors.begin(), gpu_form_factors.end(), gpu.form_factor) != gpu_form_factors.end();
-}
-
-double ModelSpec::attention_params_per_layer() const {
-  if (attention == AttentionKind::MultiLatent) {
-    const double q_head = qk_nope_dim + qk_rope_dim;
-    const double q = q_lora_rank > 0 ? 1.0 * hidden * q_lora_rank + 1.0 * q_lora_rank * heads * q_head
-                                     : 1.0 * hidden * heads * q_head;
-    const double kv_down = 1.0 * hidden * (kv_lora_rank + qk_rope_dim);
-    const double kv_up = 1.0 * kv_lora_rank * heads * (qk_nope_dim + v_head_dim);
-    const double out = 1.0 * heads * v_head_dim * hidden;
-    return q + kv_down + kv_up + out;
-  }
-  const double q_and_o = 2.0 * hidden * heads * head_dim;
-  const double k_and_v = 2.0 * hidden * kv_heads * head_dim;
-  return q_and_o + k_and_v + (qkv_bias ? (heads + 2.0 * kv_heads) * head_dim : 0.0);
-}
-
-double ModelSpec::total_params() const {
-  const double moe_mlp = (routed_experts + shared_experts) * expert_params() + 1.0 * hidden * routed_experts;
-  return embedding_params() + layers * attention_params_per_layer() + dense_layers() * dense_mlp_params_per_layer() +
-         moe_layers() * moe_mlp;
-}
-
-double ModelSpec::active_params() const {
-  const double moe_mlp = (experts_per_token + shared_experts) * expert_params() + 1.0 * hidden * routed_experts;
-  return embedding_params() + layers * attention_params_per_layer() + dense_layers() * dense_mlp_params_per_layer() +
-         moe_layers() * moe_mlp;
-}
-
-double ModelSpec::kv_values_per_token_per_layer() const {
-  if (attention == AttentionKind::MultiLatent) return kv_lora_rank + qk_rope_dim;
-  return 2.0 * kv_heads * head_dim;
 }
 
 namespace {
@@ -142,11 +109,16 @@ const ServerSpec* Catalog::server(const std::string& id) const {
   return it == servers_.end() ? nullptr : &it->second;
 }
 
-const ModelSpec* Catalog::model(const std::string& id) const {
+const ModelConfig* Catalog::model(const std::string& id) const {
   if (auto it = models_.find(id); it != models_.end()) return &it->second;
   auto file = model_files_.find(id);
   if (file == model_files_.end()) return nullptr;
-  return &models_.emplace(id, load_model_config(file->second, id)).first->second;
+  // core's reader names the file and the field; here that becomes an input error (exit 2).
+  try {
+    return &models_.emplace(id, load_model_config(file->second)).first->second;
+  } catch (const UserError& e) {
+    throw_input_error({file->second, 0, 0}, "", e.what());
+  }
 }
 
 template <typename Map>
@@ -159,47 +131,5 @@ static std::vector<std::string> keys_of(const Map& map) {
 std::vector<std::string> Catalog::gpu_ids() const { return keys_of(gpus_); }
 std::vector<std::string> Catalog::server_ids() const { return keys_of(servers_); }
 std::vector<std::string> Catalog::model_ids() const { return keys_of(model_files_); }
-
-// The engine's reader (engine/model/config.h) parses the file, so engine and simulator agree on every
-// model; its messages already name the file and field, and become input errors here.
-ModelSpec load_model_config(const std::string& path, const std::string& id) {
-  ModelConfig c;
-  try {
-    c = load_model_config(path);
-  } catch (const EngineError& e) {
-    throw_input_error({path, 0, 0}, "", e.what());
-  }
-  ModelSpec m;
-  m.id = id;
-  m.architecture = c.arch == Arch::Llama    ? "llama"
-                   : c.arch == Arch::Qwen2  ? "qwen2"
-                   : c.arch == Arch::DeepseekMoE ? "deepseek"
-                   : c.arch == Arch::DeepseekV2  ? "deepseek_v2"
-                                                 : "deepseek_v3";
-  m.hidden = c.hidden;
-  m.layers = c.layers;
-  m.heads = c.heads;
-  m.kv_heads = c.kv_heads;
-  m.head_dim = c.head_dim;
-  m.intermediate = c.intermediate;
-  m.vocab = c.vocab;
-  m.max_context = c.max_position;
-  m.tied_embeddings = c.tie_embeddings;
-  m.qkv_bias = c.qkv_bias;
-  m.routed_experts = c.moe.n_routed_experts;
-  m.shared_experts = c.moe.n_shared_experts;
-  m.experts_per_token = c.moe.experts_per_token;
-  m.expert_intermediate = c.moe.expert_intermediate;
-  m.moe_layer_count = c.moe_layer_count();
-  if (c.mla.enabled) {
-    m.attention = AttentionKind::MultiLatent;
-    m.q_lora_rank = c.mla.q_lora_rank;
-    m.kv_lora_rank = c.mla.kv_lora_rank;
-    m.qk_nope_dim = c.mla.qk_nope_dim;
-    m.qk_rope_dim = c.mla.qk_rope_dim;
-    m.v_head_dim = c.mla.v_dim;
-  }
-  return m;
-}
 
 }  // namespace aidc

@@ -1,5 +1,5 @@
 #pragma once
-// The GPU, server and model catalogs under scenarios/catalog/. Every part of aidc that needs a
+// The GPU, server and model catalogs under scenarios/catalog/ (models: core/model reads their config.json). Every part of aidc that needs a
 // hardware or model fact reads it from here, so each fact lives in exactly one data file.
 #include <algorithm>
 #include <map>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/input_error.hpp"
+#include "core/model/config.hpp"
 
 namespace aidc {
 
@@ -44,36 +45,6 @@ struct ServerSpec {
   double gpu_to_gpu_gb_s(const GpuSpec& gpu) const { return gpu_link_native ? gpu.interconnect_gb_s : std::min(pcie_gb_s, gpu.interconnect_gb_s); }
 };
 
-enum class AttentionKind { MultiHead, MultiLatent };
-
-// The facts of a Hugging Face config.json that size compute, memory and KV cache.
-struct ModelSpec {
-  std::string id, architecture;
-  int hidden = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, intermediate = 0, vocab = 0;
-  int max_context = 0;
-  bool tied_embeddings = false;
-  bool qkv_bias = false;
-  // DeepSeekMoE; experts == 0 means dense.
-  int routed_experts = 0, shared_experts = 0, experts_per_token = 0, expert_intermediate = 0;
-  int moe_layer_count = 0;  // layers with routed experts (after first_k_dense_replace, every moe_layer_freq)
-  // Multi-head latent attention (V2/V3).
-  AttentionKind attention = AttentionKind::MultiHead;
-  int q_lora_rank = 0, kv_lora_rank = 0, qk_nope_dim = 0, qk_rope_dim = 0, v_head_dim = 0;
-
-  bool is_moe() const { return routed_experts > 0; }
-  int moe_layers() const { return moe_layer_count; }
-  int dense_layers() const { return layers - moe_layers(); }
-  // Parameter counts, split so the performance model can shard them differently.
-  double attention_params_per_layer() const;
-  double dense_mlp_params_per_layer() const { return 3.0 * hidden * intermediate; }
-  double expert_params() const { return 3.0 * hidden * expert_intermediate; }  // one expert
-  double embedding_params() const { return static_cast<double>(vocab) * hidden * (tied_embeddings ? 1 : 2); }
-  double total_params() const;
-  double active_params() const;  // per token
-  // Values the KV cache holds per token per layer (K and V heads, or MLA's latent + rope key).
-  double kv_values_per_token_per_layer() const;
-};
-
 class Catalog {
  public:
   // Reads scenarios/catalog/{gpus.yaml,servers.yaml,models.yaml} from `dir`.
@@ -82,7 +53,7 @@ class Catalog {
   const GpuSpec* gpu(const std::string& id) const;
   const ServerSpec* server(const std::string& id) const;
   // Loads models/<id>.json on first use; throws InputErrors when the file is malformed.
-  const ModelSpec* model(const std::string& id) const;
+  const ModelConfig* model(const std::string& id) const;
   std::vector<std::string> gpu_ids() const;
   std::vector<std::string> server_ids() const;
   std::vector<std::string> model_ids() const;
@@ -93,10 +64,7 @@ class Catalog {
   std::map<std::string, GpuSpec> gpus_;
   std::map<std::string, ServerSpec> servers_;
   std::map<std::string, std::string> model_files_;  // id -> config.json path
-  mutable std::map<std::string, ModelSpec> models_;
+  mutable std::map<std::string, ModelConfig> models_;
 };
-
-// Reads a Hugging Face config.json with the engine's reader; errors name the file and the field.
-ModelSpec load_model_config(const std::string& path, const std::string& id);
 
 }  // namespace aidc

@@ -41,4 +41,10 @@ struct PlanOptions {
 };
 int plan(const PlanOptions& options);
 
+struct SchemaOptions {
+  std::string format = "json";  // json | markdown
+  std::string update_doc;       // a Markdown file whose `<!-- schema: … -->` blocks are regenerated in place
+};
+int schema(const SchemaOptions& options);
+
 }  // namespace aidc::cli

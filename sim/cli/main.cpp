@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("-j,--jobs", plan_options.jobs, "Simulations in parallel")->check(CLI::PositiveNumber);
   plan_cmd->add_option("--out", plan_options.out_dir, "Output folder")->required();
 
+  SchemaOptions schema_options;
+  auto* schema_cmd = app.add_subcommand("schema", "Print every scenario key with its type, unit, default, range and meaning");
+  schema_cmd->add_option("--format", schema_options.format, "json (for tools) or markdown")
+      ->check(CLI::IsMember({"json", "markdown"}));
+  schema_cmd->add_option("--update-doc", schema_options.update_doc,
+                         "Regenerate the key tables between <!-- schema: PREFIX --> markers of this Markdown file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -51,5 +58,6 @@ int main(int argc, char** argv) {
   if (*run_cmd) return run(run_options);
   if (*validate_cmd) return validate(validate_options);
   if (*batch_cmd) return batch(batch_options);
+  if (*schema_cmd) return schema(schema_options);
   return plan(plan_options);
 }

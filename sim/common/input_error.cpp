@@ -1,22 +1,11 @@
 #include "common/input_error.hpp"
 
+#include "core/common/error.hpp"
+
 namespace aidc {
 
 std::string InputError::to_string() const {
-  std::string out = where.file.empty() ? std::string("<input>") : where.file;
-  if (where.line > 0) {
-    out += ':';
-    out += std::to_string(where.line);
-    out += ':';
-    out += std::to_string(where.column);
-  }
-  out += ": error: ";
-  if (!key_path.empty()) {
-    out += key_path;
-    out += ": ";
-  }
-  out += message;
-  return out;
+  return located_error(where.file.empty() ? std::string("<input>") : where.file, where.line, where.column, key_path, message);
 }
 
 static std::string join_messages(const std::vector<InputError>& errors) {

@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/field_reader.hpp"
-#include "perf/operator_loads.hpp"
+#include "core/model/operator_loads.hpp"
 #include "perf/roofline_model.hpp"
 
 namespace aidc {
@@ -31,80 +30,40 @@ std::pair<std::size_t, double> locate(const std::vector<double>& grid, double va
 
 double clamp_to(const std::vector<double>& grid, double value) { return std::clamp(value, grid.front(), grid.back()); }
 
-// Reads a list that may hold nulls (cells the profiler could not measure) as NaN.
-std::vector<double> numbers_with_gaps(FieldReader& r, std::string_view key) {
-  std::vector<double> out;
-  const ConfigNode* node = r.node() ? r.node()->find(key) : nullptr;
-  r.mark_known(key);
-  if (!node || !node->is_sequence()) {
-    r.error(key, "expected a list of numbers");
-    return out;
-  }
-  for (const auto& item : node->items()) {
-    const bool is_null = item.is_null() || (item.is_scalar() && (item.text() == "null" || item.text() == "~"));
-    out.push_back(is_null ? std::nan("") : std::atof(item.text().c_str()));
-  }
-  return out;
-}
-
-Curve read_curve(FieldReader& r, std::string_view x_key, std::string_view y_key) {
-  const std::vector<double> x = r.numbers(x_key), y = numbers_with_gaps(r, y_key);
+// The measured points of `y` over `x`, cells nothing was measured for dropped.
+Curve measured_curve(const std::vector<double>& x, const std::vector<double>& y) {
   Curve c;
-  if (x.size() != y.size()) {
-    r.error(y_key, "expected one value per entry of " + std::string(x_key) + " (" + std::to_string(x.size()) + ")");
-    return c;
-  }
-  for (std::size_t i = 0; i < x.size(); ++i)
+  for (std::size_t i = 0; i < std::min(x.size(), y.size()); ++i)
     if (!std::isnan(y[i])) c.x.push_back(x[i]), c.y.push_back(y[i]);
-  if (c.x.empty()) r.error(y_key, "expected at least one measured value");
   return c;
 }
 
-Surface read_surface(FieldReader parent, std::string_view section, std::string_view row_key, std::string_view col_key) {
-  FieldReader r = parent.section(section);
-  Surface s;
-  s.rows = r.numbers(row_key);
-  s.cols = r.numbers(col_key);
-  const ConfigNode* grid = r.node() ? r.node()->find("time_us") : nullptr;
-  r.mark_known("time_us");
-  if (!grid || !grid->is_sequence() || grid->items().size() != s.rows.size()) {
-    r.error("time_us", "expected one row per entry of " + std::string(row_key));
-    return s;
-  }
-  for (const auto& row : grid->items()) {
-    std::vector<double> values;
-    for (const auto& cell : row.items())
-      values.push_back(cell.is_null() || cell.text() == "null" ? std::nan("") : std::atof(cell.text().c_str()));
-    if (values.size() != s.cols.size())
-      r.errors().add(row.where(), r.path_of("time_us"), "expected one value per entry of " + std::string(col_key));
-    s.z.push_back(values);
-  }
-  return s;
+Surface measured_surface(const CalibrationProfile::Grid& g) { return {g.rows, g.cols, g.time_us}; }
+
+std::vector<MeasuredProfile::Operator> measured_operators(const CalibrationProfile::OperatorList& list) {
+  std::vector<MeasuredProfile::Operator> out;
+  for (const auto& op : list.ops)
+    out.push_back({op.name, double(op.in_features), double(op.out_features), op.per_layer, measured_curve(list.tokens, op.time_us)});
+  return out;
 }
 
-// A section holding `tokens` and a list of `ops`, each with `time_us` per token count (linear layers
-// also give their in/out features).
-std::vector<CalibrationProfile::Operator> read_operators(FieldReader section, bool with_shape, ErrorList& errors) {
-  const std::vector<double> tokens = section.numbers("tokens");
-  const ConfigNode* list = section.node() ? section.node()->find("ops") : nullptr;
-  section.mark_known("ops");
-  std::vector<CalibrationProfile::Operator> out;
-  for (std::size_t i = 0; list && i < list->items().size(); ++i) {
-    FieldReader op(&list->items()[i], section.path_of("ops") + "[" + std::to_string(i) + "]", errors);
-    CalibrationProfile::Operator o;
-    o.name = op.text("name", "");
-    if (with_shape) {
-      o.in = op.number("in_features", 1, 1);
-      o.out = op.number("out_features", 1, 1);
-    }
-    o.per_layer = static_cast<int>(op.integer("per_layer", 1, 0));
-    const std::vector<double> times = numbers_with_gaps(op, "time_us");
-    if (times.size() != tokens.size()) op.error("time_us", "expected one value per entry of " + section.path_of("tokens"));
-    for (std::size_t k = 0; k < std::min(times.size(), tokens.size()); ++k)
-      if (!std::isnan(times[k])) o.time_us.x.push_back(tokens[k]), o.time_us.y.push_back(times[k]);
-    out.push_back(o);
-  }
-  return out;
+MeasuredProfile measured(const CalibrationProfile& p) {
+  MeasuredProfile m;
+  m.file = p.file;
+  m.gpu_name = p.metadata.gpu;
+  m.driver = p.metadata.driver;
+  m.date = p.metadata.date;
+  m.precision = p.metadata.precision;
+  m.tp = p.metadata.tp;
+  m.copy_gb_s = p.device_peaks.copy_gbps;
+  m.gemm_tflops = p.device_peaks.gemm_bf16_tflops;
+  m.linears = measured_operators(p.linear);
+  m.elementwise = measured_operators(p.elementwise);
+  m.prefill_attention = measured_surface(p.prefill_attention);
+  m.decode_attention = measured_surface(p.decode_attention);
+  if (p.moe) m.moe_time_us = measured_curve(p.moe->tokens, p.moe->time_us);
+  m.step_overhead_us = measured_curve(p.step_overhead.x, p.step_overhead.y);
+  return m;
 }
 
 }  // namespace
@@ -136,43 +95,9 @@ double Surface::at(double row, double col, bool& outside) const {
   return best;
 }
 
-CalibrationProfile load_calibration_profile(const std::string& path) {
-  const ConfigNode root = load_yaml_file(path);
-  ErrorList errors;
-  FieldReader top(&root, "", errors);
-  CalibrationProfile p;
-  p.file = path;
-  if (top.text("schema", "") != "aidc-calibration/1") top.error("schema", "expected aidc-calibration/1");
-  FieldReader meta = top.section("metadata");
-  p.model = meta.text("model", "");
-  p.gpu_name = meta.text("gpu", "");
-  p.driver = meta.text("driver", "unknown");
-  p.date = meta.text("date", "");
-  p.command = meta.text("command", "");
-  p.precision = meta.text("precision", "bf16");
-  p.tp = static_cast<int>(meta.integer("tp", 1, 1, 64));
-  FieldReader peaks = top.section("device_peaks");
-  p.copy_gb_s = peaks.number("copy_gbps", 0, 1);
-  p.gemm_tflops = peaks.number("gemm_bf16_tflops", 0, 0.1);
-  p.idle_power_w = peaks.number("idle_power_w", 0, 0);
-  FieldReader ops = top.section("operators");
-  p.linears = read_operators(ops.section("linear"), /*with_shape=*/true, errors);
-  p.prefill_attention = read_surface(ops, "prefill_attention", "chunk_tokens", "context_tokens");
-  p.decode_attention = read_surface(ops, "decode_attention", "batch", "kv_tokens_per_seq");
-  if (ops.has("moe")) {
-    FieldReader moe = ops.section("moe");
-    p.moe_time_us = read_curve(moe, "tokens", "time_us");
-  }
-  p.elementwise = read_operators(ops.section("elementwise"), /*with_shape=*/false, errors);
-  FieldReader overhead = ops.section("step_overhead");
-  p.step_overhead_us = read_curve(overhead, "batch", "cpu_us");
-  errors.throw_if_any();  // unknown keys are allowed: the schema grows by adding keys
-  return p;
-}
-
-CalibratedModel::CalibratedModel(CalibrationProfile profile, const ModelSpec& model, const GpuSpec& gpu,
+CalibratedModel::CalibratedModel(const CalibrationProfile& profile, const ModelConfig& model, const GpuSpec& gpu,
                                  const ServerSpec& server, const DeploymentSpec& d)
-    : profile_(std::move(profile)),
+    : profile_(measured(profile)),
       model_(model),
       gpu_(gpu),
       tp_(d.tensor_parallel),
@@ -204,7 +129,7 @@ void CalibratedModel::count(bool extrapolated) const {
 }
 
 StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences) const {
-  const ModelSpec& m = model_;
+  const ModelConfig& m = model_;
   StepCost cost;
   const bool rescale = !same_gpu_ || profile_.tp != tp_;
   bool outside_any = false;
@@ -217,7 +142,7 @@ StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences)
     outside_any |= outside;
     const double params = op.in * op.out * profile_.tp;  // the whole matrix; the profile measured one TP shard
     const bool ffn = op.name == "gate_up_proj" || op.name == "down_proj";
-    const double layers = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layers() : m.layers);
+    const double layers = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layer_count() : m.layers);
     add(cost, measured, linear_load(clamp_to(op.time_us.x, rows), params, op.in + op.out, weight_bytes_, profile_.tp),
         linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), layers, rescale);
   }
@@ -226,7 +151,7 @@ StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences)
     const double measured = profile_.moe_time_us.at(tokens, outside);
     outside_any |= outside;
     add(cost, measured, moe_layer_load(m, clamp_to(profile_.moe_time_us.x, tokens), weight_bytes_, profile_.tp),
-        moe_layer_load(m, tokens, weight_bytes_, tp_), m.moe_layers(), rescale);
+        moe_layer_load(m, tokens, weight_bytes_, tp_), m.moe_layer_count(), rescale);
   }
   for (const auto& op : profile_.elementwise) {
     const double rows = op.name == "sampling" ? logits_rows : tokens;
@@ -245,7 +170,7 @@ StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences)
 }
 
 StepCost CalibratedModel::attention_cost(const BatchShape& batch) const {
-  const ModelSpec& m = model_;
+  const ModelConfig& m = model_;
   StepCost cost;
   const bool rescale = !same_gpu_ || profile_.tp != tp_;
   bool extrapolated = rescale;

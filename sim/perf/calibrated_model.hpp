@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "core/calibration/profile.hpp"
 #include "perf/collectives.hpp"
-#include "perf/operator_loads.hpp"
+#include "core/model/operator_loads.hpp"
 #include "perf/performance_model.hpp"
 #include "scenario/scenario.hpp"
 
@@ -27,27 +28,25 @@ struct Surface {
   double at(double row, double col, bool& outside) const;
 };
 
-struct CalibrationProfile {
-  std::string file, model, gpu_name, driver, date, command, precision;
+// What the model uses of a calibration profile, as curves and surfaces to interpolate.
+struct MeasuredProfile {
+  std::string file, gpu_name, driver, date, precision;
   int tp = 1;
-  double copy_gb_s = 0, gemm_tflops = 0, idle_power_w = 0;
+  double copy_gb_s = 0, gemm_tflops = 0;
   struct Operator {
     std::string name;
     double in = 0, out = 0;  // linear layers: the measured GEMM's shape
     int per_layer = 1;       // 0: once per step
-    Curve time_us;
+    Curve time_us;           // unmeasured cells dropped
   };
   std::vector<Operator> linears, elementwise;
   Surface prefill_attention, decode_attention;
   Curve moe_time_us, step_overhead_us;
 };
 
-// Reads a profile; errors (missing keys, ragged grids) name the file, line and key.
-CalibrationProfile load_calibration_profile(const std::string& path);
-
 class CalibratedModel final : public PerformanceModel {
  public:
-  CalibratedModel(CalibrationProfile profile, const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server,
+  CalibratedModel(const CalibrationProfile& profile, const ModelConfig& model, const GpuSpec& gpu, const ServerSpec& server,
                   const DeploymentSpec& deployment);
   StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
   StepCost attention_cost(const BatchShape& batch) const override;
@@ -58,8 +57,8 @@ class CalibratedModel final : public PerformanceModel {
            bool rescale) const;
   void count(bool extrapolated) const;
 
-  const CalibrationProfile profile_;
-  const ModelSpec model_;
+  const MeasuredProfile profile_;
+  const ModelConfig model_;
   const GpuSpec gpu_;
   const int tp_;
   const bool same_gpu_;

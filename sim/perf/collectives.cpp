@@ -8,7 +8,7 @@ constexpr double kCollectiveEfficiency = 0.8;
 constexpr double kHopLatency_s = 5e-6;
 }  // namespace
 
-Collectives::Collectives(const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& d)
+Collectives::Collectives(const ModelConfig& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& d)
     : model_(model),
       tp_(d.tensor_parallel),
       ep_(d.expert_parallel),
@@ -24,8 +24,8 @@ double Collectives::seconds(double tokens) const {
   }
   if (ep_ > 1 && model_.is_moe()) {
     // Dispatch and combine all-to-all of the routed tokens' hidden states.
-    const double bytes = tokens * model_.experts_per_token * model_.hidden * kActivationBytes * (ep_ - 1) / ep_;
-    total += 2.0 * model_.moe_layers() * (bytes / ep_ / link_bytes_per_s_ + kHopLatency_s);
+    const double bytes = tokens * model_.moe.experts_per_token * model_.hidden * kActivationBytes * (ep_ - 1) / ep_;
+    total += 2.0 * model_.moe_layer_count() * (bytes / ep_ / link_bytes_per_s_ + kHopLatency_s);
   }
   return total;
 }

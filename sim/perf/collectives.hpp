@@ -9,11 +9,11 @@ namespace aidc {
 
 class Collectives {
  public:
-  Collectives(const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& deployment);
+  Collectives(const ModelConfig& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& deployment);
   double seconds(double tokens) const;
 
  private:
-  const ModelSpec& model_;
+  const ModelConfig& model_;
   const int tp_, ep_;
   const double link_bytes_per_s_;
 };

@@ -2,18 +2,16 @@
 
 #include <cmath>
 
+#include "core/model/operator_loads.hpp"
+
 namespace aidc {
 
-MemoryPlan plan_memory(const ModelSpec& model, const GpuSpec& gpu, const DeploymentSpec& d) {
+MemoryPlan plan_memory(const ModelConfig& model, const GpuSpec& gpu, const DeploymentSpec& d) {
   MemoryPlan plan;
   // Tensor parallelism shards every weight matrix; embeddings are sharded by vocabulary too.
-  plan.weight_bytes_per_gpu = model.total_params() * bytes_per_value(d.precision) / d.tensor_parallel;
-  // K/V heads shard across TP ranks; an MLA latent (or fewer KV heads than ranks) is replicated.
-  const double kv_shards = model.attention == AttentionKind::MultiLatent
-                               ? 1.0
-                               : std::min<double>(d.tensor_parallel, model.kv_heads);
+  plan.weight_bytes_per_gpu = double(model.parameter_count()) * bytes_per_value(d.precision) / d.tensor_parallel;
   plan.kv_bytes_per_token_per_gpu =
-      model.kv_values_per_token_per_layer() * model.layers * bytes_per_value(d.kv_cache_precision) / kv_shards;
+      kv_bytes_per_token_per_rank(model, bytes_per_value(d.kv_cache_precision), d.tensor_parallel) * model.layers;
   plan.usable_bytes_per_gpu = gpu.memory_gb * 1e9 * d.kv_cache_memory_fraction;
   plan.kv_bytes_per_gpu = plan.usable_bytes_per_gpu - plan.weight_bytes_per_gpu - d.activation_reserve_gb * 1e9;
   if (plan.kv_bytes_per_gpu > 0 && plan.kv_bytes_per_token_per_gpu > 0) {

@@ -15,6 +15,6 @@ struct MemoryPlan {
   long long kv_capacity_tokens = 0;
 };
 
-MemoryPlan plan_memory(const ModelSpec& model, const GpuSpec& gpu, const DeploymentSpec& deployment);
+MemoryPlan plan_memory(const ModelConfig& model, const GpuSpec& gpu, const DeploymentSpec& deployment);
 
 }  // namespace aidc

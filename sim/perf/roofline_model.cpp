@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "perf/operator_loads.hpp"
+#include "core/model/operator_loads.hpp"
 
 namespace aidc {
 
@@ -14,7 +14,7 @@ double peak_tflops(const GpuSpec& gpu, Precision p) {
   }
 }
 
-RooflineModel::RooflineModel(const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server,
+RooflineModel::RooflineModel(const ModelConfig& model, const GpuSpec& gpu, const ServerSpec& server,
                              const DeploymentSpec& d, double step_overhead_s)
     : model_(model),
       gpu_(gpu),
@@ -38,13 +38,14 @@ void RooflineModel::add(StepCost& cost, const OperatorLoad& load) const {
 
 StepCost RooflineModel::token_cost(int tokens, int logits_rows, int) const {
   StepCost cost;
-  const ModelSpec& m = model_;
+  const ModelConfig& m = model_;
   add(cost, elementwise_load(m, tokens) * m.layers);
-  add(cost, linear_load(tokens, m.attention_params_per_layer(), qkv_activation_values(m), weight_bytes_, tp_) * m.layers);
-  if (m.dense_layers() > 0)
-    add(cost, linear_load(tokens, m.dense_mlp_params_per_layer(), 2.0 * m.hidden + 3.0 * m.intermediate, weight_bytes_, tp_) *
-                  m.dense_layers());
-  if (m.is_moe()) add(cost, moe_layer_load(m, tokens, weight_bytes_, tp_) * m.moe_layers());
+  add(cost, linear_load(tokens, double(m.attention_parameters_per_layer()), qkv_activation_values(m), weight_bytes_, tp_) * m.layers);
+  if (m.dense_layer_count() > 0)
+    add(cost, linear_load(tokens, double(m.dense_ffn_parameters_per_layer()), 2.0 * m.hidden + 3.0 * m.intermediate,
+                          weight_bytes_, tp_) *
+                  m.dense_layer_count());
+  if (m.is_moe()) add(cost, moe_layer_load(m, tokens, weight_bytes_, tp_) * m.moe_layer_count());
   cost.communication_s = collectives_.seconds(tokens);
   // Embedding lookup, then the LM head only for rows that sample.
   add(cost, {0, 1.0 * tokens * m.hidden * weight_bytes_});
@@ -64,7 +65,7 @@ StepCost RooflineModel::attention_cost(const BatchShape& batch) const {
 
 std::string RooflineModel::description() const {
   char text[256];
-  std::snprintf(text, sizeof text, "roofline: %s on %s, %s, TP %d, %.0f TFLOP/s and %.0f GB/s achievable", model_.id.c_str(),
+  std::snprintf(text, sizeof text, "roofline: %s on %s, %s, TP %d, %.0f TFLOP/s and %.0f GB/s achievable", model_.name.c_str(),
                 gpu_.id.c_str(), precision_.c_str(), tp_, flops_per_s_ / 1e12, bytes_per_s_ / 1e9);
   return text;
 }

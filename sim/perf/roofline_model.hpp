@@ -1,7 +1,7 @@
 #pragma once
 #include "catalog/catalog.hpp"
 #include "perf/collectives.hpp"
-#include "perf/operator_loads.hpp"
+#include "core/model/operator_loads.hpp"
 #include "perf/performance_model.hpp"
 #include "scenario/scenario.hpp"
 
@@ -12,7 +12,7 @@ namespace aidc {
 // GPU-to-GPU links and a fixed per-iteration overhead. Achievable = catalog peak x efficiency.
 class RooflineModel final : public PerformanceModel {
  public:
-  RooflineModel(const ModelSpec& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& deployment,
+  RooflineModel(const ModelConfig& model, const GpuSpec& gpu, const ServerSpec& server, const DeploymentSpec& deployment,
                 double step_overhead_s);
   StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
   StepCost attention_cost(const BatchShape& batch) const override;
@@ -21,7 +21,7 @@ class RooflineModel final : public PerformanceModel {
  private:
   void add(StepCost& cost, const OperatorLoad& load) const;
 
-  const ModelSpec model_;
+  const ModelConfig model_;
   const GpuSpec gpu_;
   const int tp_;
   const double weight_bytes_, kv_bytes_;

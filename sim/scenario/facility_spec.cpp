@@ -6,6 +6,7 @@
 
 #include "cost/tco.hpp"
 #include "facility/weather.hpp"
+#include "scenario/schema.hpp"
 
 namespace aidc {
 namespace {
@@ -37,7 +38,7 @@ std::optional<cost::Money> optional_money(FieldReader& r, std::string_view key) 
 
 // "MM-DD HH:MM" in the weather year.
 double read_start(FieldReader& r) {
-  const std::string text = r.text("start", "07-15 14:00");
+  const std::string text = read_text(r, "start");
   int month = 0, day = 0, hour = 0, minute = 0;
   char tail = 0;
   static constexpr int kDaysInMonth[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -50,34 +51,31 @@ double read_start(FieldReader& r) {
 }
 
 void read_thermal(FieldReader r, FacilitySpec& f) {
-  f.throttle.start_c = r.number("throttle_start_c", f.throttle.start_c, 0, 150);
-  f.throttle.full_c = r.number("throttle_full_c", f.throttle.full_c, 0, 150);
-  f.throttle.min_clock_fraction = r.number("min_clock_fraction", f.throttle.min_clock_fraction, 0.05, 1);
+  f.throttle.start_c = read_number(r, "throttle_start_c");
+  f.throttle.full_c = read_number(r, "throttle_full_c");
+  f.throttle.min_clock_fraction = read_number(r, "min_clock_fraction");
   if (f.throttle.full_c <= f.throttle.start_c) r.error("throttle_full_c", "must be above throttle_start_c");
-  f.gpu_resistance_k_per_w = r.optional_number("gpu_resistance_k_per_w", 1e-6, 10);
-  f.gpu_time_constant_s = r.optional_number("gpu_time_constant_s", 1e-3, 1e6);
-  f.rack_rise_k_per_kw = r.optional_number("rack_rise_k_per_kw", 1e-6, 100);
-  f.rack_time_constant_s = r.optional_number("rack_time_constant_s", 1e-3, 1e6);
+  f.gpu_resistance_k_per_w = read_optional_number(r, "gpu_resistance_k_per_w");
+  f.gpu_time_constant_s = read_optional_number(r, "gpu_time_constant_s");
+  f.rack_rise_k_per_kw = read_optional_number(r, "rack_rise_k_per_kw");
+  f.rack_time_constant_s = read_optional_number(r, "rack_time_constant_s");
   r.finish();
 }
 
 void read_control(FieldReader r, FacilitySpec& f) {
-  const std::string policy = r.choice("policy", "seed", {"seed", "proportional", "none"});
-  f.policy = policy == "seed" ? CoolingPolicy::Seed : policy == "proportional" ? CoolingPolicy::Proportional : CoolingPolicy::None;
+  f.policy = read_enum<CoolingPolicy>(r, "policy");
   auto& seed = f.seed_controller;
-  seed.temperature_threshold_c = r.number("temperature_threshold_c", seed.temperature_threshold_c, 0, 150);
-  seed.load_threshold = r.number("load_threshold", seed.load_threshold, 0, 1);
-  seed.high_flow_multiplier = r.number("high_flow_multiplier", seed.high_flow_multiplier, 1, 3);
+  seed.temperature_threshold_c = read_number(r, "temperature_threshold_c");
+  seed.load_threshold = read_number(r, "load_threshold");
+  seed.high_flow_multiplier = read_number(r, "high_flow_multiplier");
   auto& p = f.proportional_controller;
-  p.setpoint_c = r.number("setpoint_c", p.setpoint_c, 0, 150);
-  p.gain_per_k = r.number("gain_per_k", p.gain_per_k, 0, 10);
-  p.min_flow = r.number("min_flow", p.min_flow, 0.1, 3);
-  p.max_flow = r.number("max_flow", p.max_flow, 0.1, 3);
+  p.setpoint_c = read_number(r, "setpoint_c");
+  p.gain_per_k = read_number(r, "gain_per_k");
+  p.min_flow = read_number(r, "min_flow");
+  p.max_flow = read_number(r, "max_flow");
   if (p.max_flow < p.min_flow) r.error("max_flow", "must be >= min_flow");
   r.finish();
 }
-
-const std::vector<std::string> kAlertMetrics = {"gpu_temperature_c", "p99_latency_s", "gpu_utilization"};
 
 // Built-in rules, each replaced by an entry of the same name; other names add rules.
 void read_alerts(FieldReader& parent, FacilitySpec& f) {
@@ -95,14 +93,14 @@ void read_alerts(FieldReader& parent, FacilitySpec& f) {
     FieldReader r(&entry.value, parent.path_of("alerts") + "." + entry.key, parent.errors());
     FacilitySpec::Alert alert;
     alert.rule.name = entry.key;
-    alert.metric = r.choice("metric", "gpu_temperature_c", kAlertMetrics);
-    const std::string op = r.choice("op", ">", {">", ">=", "<", "<="});
+    alert.metric = read_choice(r, "metric", schema_key("facility.alerts.<name>.metric"));
+    const std::string op = read_choice(r, "op", schema_key("facility.alerts.<name>.op"));
     alert.rule.comparison = op == ">"    ? facility::Comparison::Greater
                             : op == ">=" ? facility::Comparison::GreaterOrEqual
                             : op == "<"  ? facility::Comparison::Less
                                          : facility::Comparison::LessOrEqual;
-    alert.rule.threshold = r.number("threshold", 0);
-    alert.rule.for_s = r.number("for_s", 0, 0);
+    alert.rule.threshold = read_number(r, "threshold", schema_key("facility.alerts.<name>.threshold"));
+    alert.rule.for_s = read_number(r, "for_s", schema_key("facility.alerts.<name>.for_s"));
     r.finish();
     auto same = std::find_if(f.alerts.begin(), f.alerts.end(), [&](const auto& a) { return a.rule.name == entry.key; });
     if (same != f.alerts.end())
@@ -113,12 +111,12 @@ void read_alerts(FieldReader& parent, FacilitySpec& f) {
 }
 
 void read_failures(FieldReader r, int racks, int replicas, FailureSpec& failures) {
-  failures.mtbf_gpu_hours = r.number("mtbf_gpu_hours", failures.mtbf_gpu_hours, 1);
-  failures.random = r.flag("random", failures.random);
-  failures.repair_s = r.number("repair_s", failures.repair_s, 0);
-  failures.storage_gb_s = r.number("storage_gb_s", failures.storage_gb_s, 0.001);
-  failures.process_start_s = r.number("process_start_s", failures.process_start_s, 0);
-  failures.retries = static_cast<int>(r.integer("retries", failures.retries, 0, 10));
+  failures.mtbf_gpu_hours = read_number(r, "mtbf_gpu_hours");
+  failures.random = read_flag(r, "random");
+  failures.repair_s = read_number(r, "repair_s");
+  failures.storage_gb_s = read_number(r, "storage_gb_s");
+  failures.process_start_s = read_number(r, "process_start_s");
+  failures.retries = static_cast<int>(read_integer(r, "retries"));
   r.mark_known("scripted");
   const ConfigNode* list = r.node() ? r.node()->find("scripted") : nullptr;
   if (list && !list->is_null()) {
@@ -128,7 +126,7 @@ void read_failures(FieldReader r, int racks, int replicas, FailureSpec& failures
       for (std::size_t i = 0; i < list->items().size(); ++i) {
         FieldReader event(&list->items()[i], r.path_of("scripted") + "[" + std::to_string(i) + "]", r.errors());
         ScriptedFailure failure;
-        failure.at_s = event.number("at_s", 0, 0);
+        failure.at_s = read_number(event, "at_s");
         failure.replica = static_cast<int>(event.integer("replica", -1, 0, replicas - 1));
         failure.rack = static_cast<int>(event.integer("rack", -1, 0, racks - 1));
         if (event.has("replica") == event.has("rack")) event.error("at_s", "expected exactly one of replica or rack");
@@ -141,61 +139,59 @@ void read_failures(FieldReader r, int racks, int replicas, FailureSpec& failures
 }
 
 void read_cooling(FieldReader r, HallSpec& hall) {
-  const std::string kind = r.choice("kind", "air", {"air", "direct_liquid", "immersion"});
-  const CoolingKind k = kind == "air" ? CoolingKind::Air : kind == "direct_liquid" ? CoolingKind::DirectLiquid : CoolingKind::Immersion;
+  const CoolingKind k = read_enum<CoolingKind>(r, "kind");
   hall.cooling = facility::default_cooling_plant(k, 0);  // sized from the racks when the run starts
   auto& air = hall.cooling.air;
   FieldReader a = r.section("air");
-  air.plant = a.choice("plant", "chilled_water", {"chilled_water", "crac"}) == "crac" ? facility::AirPlantKind::Crac
-                                                                                    : facility::AirPlantKind::ChilledWater;
-  air.supply_air_c = a.number("supply_air_c", air.supply_air_c, 10, 35);
-  air.air_delta_t_k = a.number("air_delta_t_k", air.air_delta_t_k, 1, 30);
-  air.fan_pressure_pa = a.number("fan_pressure_pa", air.fan_pressure_pa, 0, 5000);
-  air.fan_efficiency = a.number("fan_efficiency", air.fan_efficiency, 0.05, 1);
-  air.variable_speed_fans = a.flag("variable_speed_fans", air.variable_speed_fans);
-  air.sensible_heat_ratio = a.number("sensible_heat_ratio", air.sensible_heat_ratio, 0.5, 1);
+  air.plant = read_enum<facility::AirPlantKind>(a, "plant");
+  air.supply_air_c = read_number(a, "supply_air_c", air.supply_air_c);
+  air.air_delta_t_k = read_number(a, "air_delta_t_k", air.air_delta_t_k);
+  air.fan_pressure_pa = read_number(a, "fan_pressure_pa", air.fan_pressure_pa);
+  air.fan_efficiency = read_number(a, "fan_efficiency", air.fan_efficiency);
+  air.variable_speed_fans = read_flag(a, "variable_speed_fans");
+  air.sensible_heat_ratio = read_number(a, "sensible_heat_ratio", air.sensible_heat_ratio);
   a.finish();
   auto& ch = hall.cooling.chiller;
   FieldReader c = r.section("chiller");
-  hall.chiller_unit_capacity_kw = c.optional_number("unit_capacity_kw", 1e-3);
-  ch.min_part_load = c.number("min_part_load", ch.min_part_load, 0.01, 1);
-  ch.cop_adjustment = c.number("cop_adjustment", ch.cop_adjustment, -0.5, 0.5);
-  ch.coil_effectiveness = c.number("coil_effectiveness", ch.coil_effectiveness, 0.1, 1);
-  ch.chilled_water_delta_t_k = c.number("chilled_water_delta_t_k", ch.chilled_water_delta_t_k, 1, 20);
-  ch.condenser_water_delta_t_k = c.number("condenser_water_delta_t_k", ch.condenser_water_delta_t_k, 1, 20);
-  ch.tower_approach_k = c.number("tower_approach_k", ch.tower_approach_k, 0.5, 15);
-  ch.economizer_approach_k = c.number("economizer_approach_k", ch.economizer_approach_k, 0.5, 10);
-  ch.waterside_economizer = c.flag("waterside_economizer", ch.waterside_economizer);
-  ch.pump_efficiency = c.number("pump_efficiency", ch.pump_efficiency, 0.05, 1);
+  hall.chiller_unit_capacity_kw = read_optional_number(c, "unit_capacity_kw");
+  ch.min_part_load = read_number(c, "min_part_load", ch.min_part_load);
+  ch.cop_adjustment = read_number(c, "cop_adjustment", ch.cop_adjustment);
+  ch.coil_effectiveness = read_number(c, "coil_effectiveness", ch.coil_effectiveness);
+  ch.chilled_water_delta_t_k = read_number(c, "chilled_water_delta_t_k", ch.chilled_water_delta_t_k);
+  ch.condenser_water_delta_t_k = read_number(c, "condenser_water_delta_t_k", ch.condenser_water_delta_t_k);
+  ch.tower_approach_k = read_number(c, "tower_approach_k", ch.tower_approach_k);
+  ch.economizer_approach_k = read_number(c, "economizer_approach_k", ch.economizer_approach_k);
+  ch.waterside_economizer = read_flag(c, "waterside_economizer");
+  ch.pump_efficiency = read_number(c, "pump_efficiency", ch.pump_efficiency);
   c.finish();
   auto& liquid = hall.cooling.liquid;
   FieldReader l = r.section("liquid");
   if (k == CoolingKind::Air && l.node()) l.error("capture_fraction", "liquid: applies to kind direct_liquid or immersion");
-  liquid.capture_fraction = l.number("capture_fraction", liquid.capture_fraction, 0, 1);
-  liquid.supply_c = l.number("supply_c", liquid.supply_c, 5, 60);
-  liquid.delta_t_k = l.number("delta_t_k", liquid.delta_t_k, 1, 30);
-  liquid.pump_pressure_pa = l.number("pump_pressure_pa", liquid.pump_pressure_pa, 0, 2e6);
-  liquid.pump_efficiency = l.number("pump_efficiency", liquid.pump_efficiency, 0.05, 1);
-  liquid.dry_cooler_approach_k = l.number("dry_cooler_approach_k", liquid.dry_cooler_approach_k, 0.5, 20);
-  liquid.dry_cooler_air_delta_t_k = l.number("dry_cooler_air_delta_t_k", liquid.dry_cooler_air_delta_t_k, 1, 30);
+  liquid.capture_fraction = read_number(l, "capture_fraction", liquid.capture_fraction);
+  liquid.supply_c = read_number(l, "supply_c", liquid.supply_c);
+  liquid.delta_t_k = read_number(l, "delta_t_k", liquid.delta_t_k);
+  liquid.pump_pressure_pa = read_number(l, "pump_pressure_pa", liquid.pump_pressure_pa);
+  liquid.pump_efficiency = read_number(l, "pump_efficiency", liquid.pump_efficiency);
+  liquid.dry_cooler_approach_k = read_number(l, "dry_cooler_approach_k", liquid.dry_cooler_approach_k);
+  liquid.dry_cooler_air_delta_t_k = read_number(l, "dry_cooler_air_delta_t_k", liquid.dry_cooler_air_delta_t_k);
   l.finish();
   r.finish();
 }
 
 HallSpec read_hall(FieldReader r) {
   HallSpec hall;
-  hall.design_it_kw = r.optional_number("design_it_kw", 1e-3);
+  hall.design_it_kw = read_optional_number(r, "design_it_kw");
   FieldReader p = r.section("power");
-  hall.ups_redundancy = p.number("ups_redundancy", hall.ups_redundancy, 1, 3);
+  hall.ups_redundancy = read_number(p, "ups_redundancy");
   auto& ups = hall.power.ups;
   FieldReader u = p.section("ups");
-  if (auto rated = u.optional_number("rated_kw", 1e-3)) ups.rated_kw = *rated;
-  ups.no_load_loss = u.number("no_load_loss", ups.no_load_loss, 0, 0.2);
-  ups.proportional_loss = u.number("proportional_loss", ups.proportional_loss, 0, 0.2);
-  ups.square_law_loss = u.number("square_law_loss", ups.square_law_loss, 0, 0.2);
+  if (auto rated = read_optional_number(u, "rated_kw")) ups.rated_kw = *rated;
+  ups.no_load_loss = read_number(u, "no_load_loss");
+  ups.proportional_loss = read_number(u, "proportional_loss");
+  ups.square_law_loss = read_number(u, "square_law_loss");
   u.finish();
-  hall.power.distribution_loss_ratio = p.number("distribution_loss_ratio", hall.power.distribution_loss_ratio, 0, 0.2);
-  hall.power.lighting_other_ratio = p.number("lighting_other_ratio", hall.power.lighting_other_ratio, 0, 0.2);
+  hall.power.distribution_loss_ratio = read_number(p, "distribution_loss_ratio");
+  hall.power.lighting_other_ratio = read_number(p, "lighting_other_ratio");
   p.finish();
   read_cooling(r.section("cooling"), hall);
   r.finish();
@@ -206,7 +202,7 @@ void read_halls(FieldReader& parent, int halls, FacilitySpec& f) {
   parent.mark_known("halls");
   const ConfigNode* list = parent.node() ? parent.node()->find("halls") : nullptr;
   if (!list || list->is_null()) {
-    f.halls.assign(static_cast<std::size_t>(halls), read_hall(FieldReader(nullptr, parent.path_of("halls"), parent.errors())));
+    f.halls.assign(static_cast<std::size_t>(halls), read_hall(FieldReader(nullptr, parent.path_of("halls") + "[0]", parent.errors())));
     return;
   }
   if (!list->is_sequence() || (list->items().size() != 1 && static_cast<int>(list->items().size()) != halls)) {
@@ -221,8 +217,8 @@ void read_halls(FieldReader& parent, int halls, FacilitySpec& f) {
 
 FacilitySpec read_facility(FieldReader r, int halls, int racks, int replicas, PathResolver resolve) {
   FacilitySpec f;
-  f.pue_target = r.number("pue_target", f.pue_target, 1, 5);
-  const std::string weather = r.text("weather", "hong_kong");
+  f.pue_target = read_number(r, "pue_target");
+  const std::string weather = read_text(r, "weather");
   if (weather != "hong_kong") {
     f.weather = resolve(weather, r.where("weather"));
     try {
@@ -234,11 +230,11 @@ FacilitySpec read_facility(FieldReader r, int halls, int racks, int replicas, Pa
     }
   }
   f.start_hour_of_year = read_start(r);
-  f.psu_efficiency = r.number("psu_efficiency", f.psu_efficiency, 0.5, 1);
-  f.switch_w = r.number("switch_w", f.switch_w, 0);
-  f.switches_per_rack = static_cast<int>(r.integer("switches_per_rack", f.switches_per_rack, 0, 64));
-  f.gpu_power_cap_w = r.optional_number("gpu_power_cap_w", 100);  // below a GPU's process-idle draw no clock helps
-  f.rack_breaker_kw = r.optional_number("rack_breaker_kw", 0.1);
+  f.psu_efficiency = read_number(r, "psu_efficiency");
+  f.switch_w = read_number(r, "switch_w");
+  f.switches_per_rack = static_cast<int>(read_integer(r, "switches_per_rack"));
+  f.gpu_power_cap_w = read_optional_number(r, "gpu_power_cap_w");  // below a GPU's process-idle draw no clock helps
+  f.rack_breaker_kw = read_optional_number(r, "rack_breaker_kw");
   read_thermal(r.section("thermal"), f);
   read_control(r.section("control"), f);
   read_alerts(r, f);
@@ -250,13 +246,13 @@ FacilitySpec read_facility(FieldReader r, int halls, int racks, int replicas, Pa
 
 CostSpec read_cost(FieldReader r) {
   CostSpec c;
-  c.currency = cost::parse_currency(r.choice("currency", "USD", {"USD", "HKD", "CNY"}));
+  c.currency = read_enum<cost::Currency>(r, "currency");
   FieldReader ex = r.section("exchange");
-  c.exchange.hkd_per_usd = ex.number("hkd_per_usd", c.exchange.hkd_per_usd, 0.01);
-  c.exchange.cny_per_usd = ex.number("cny_per_usd", c.exchange.cny_per_usd, 0.01);
+  c.exchange.hkd_per_usd = read_number(ex, "hkd_per_usd");
+  c.exchange.cny_per_usd = read_number(ex, "cny_per_usd");
   ex.finish();
-  c.years = r.number("years", c.years, 0.1, 50);
-  c.amortization_years = r.number("amortization_years", c.amortization_years, 0.1, 50);
+  c.years = read_number(r, "years");
+  c.amortization_years = read_number(r, "amortization_years");
   c.capex_total = optional_money(r, "capex_total");
   c.gpu_price = optional_money(r, "gpu_price");
   c.server_price = optional_money(r, "server_price");
@@ -265,15 +261,15 @@ CostSpec read_cost(FieldReader r) {
   c.cooling_plant_per_kw = money(r, "cooling_plant_per_kw", c.cooling_plant_per_kw);
   c.power_infrastructure_per_kw = money(r, "power_infrastructure_per_kw", c.power_infrastructure_per_kw);
   c.tariff_per_kwh = money(r, "tariff_per_kwh", c.tariff_per_kwh);
-  c.maintenance_fraction_per_year = r.number("maintenance_fraction_per_year", 0, 0, 1);
+  c.maintenance_fraction_per_year = read_number(r, "maintenance_fraction_per_year");
   c.space_per_rack_month = money(r, "space_per_rack_month", c.space_per_rack_month);
-  c.grid_kg_co2_per_kwh = r.number("grid_kg_co2_per_kwh", c.grid_kg_co2_per_kwh, 0, 2);
+  c.grid_kg_co2_per_kwh = read_number(r, "grid_kg_co2_per_kwh");
   FieldReader cloud = r.section("cloud");
   if (cloud.has("price_per_gpu_hour")) c.cloud_price_per_gpu_hour = optional_money(cloud, "price_per_gpu_hour");
   cloud.mark_known("price_per_gpu_hour");
   c.cloud_monthly = optional_money(cloud, "monthly");
   cloud.finish();
-  c.payback_amortization_months = r.number("payback_amortization_months", 0, 0, 600);
+  c.payback_amortization_months = read_number(r, "payback_amortization_months");
   r.finish();
   return c;
 }

@@ -6,8 +6,10 @@
 
 #include "common/field_reader.hpp"
 #include "common/paths.hpp"
-#include "perf/calibrated_model.hpp"
+#include "core/calibration/reader.hpp"
+#include "core/common/error.hpp"
 #include "perf/memory_plan.hpp"
+#include "scenario/schema.hpp"
 #include "workload/csv_input.hpp"
 
 namespace aidc {
@@ -23,12 +25,8 @@ double bytes_per_value(Precision p) {
 }
 
 const char* to_string(Precision p) {
-  switch (p) {
-    case Precision::BF16: return "bf16";
-    case Precision::FP8: return "fp8";
-    case Precision::INT8: return "int8";
-    case Precision::INT4: return "int4";
-  }
+  for (const auto& [name, value] : ChoiceNames<Precision>::values)
+    if (value == p) return name.data();
   return "bf16";
 }
 
@@ -111,43 +109,30 @@ std::string nested_path(const std::string& key_path, const std::string& column) 
   return column.empty() ? key_path : key_path + " (column " + column + ")";
 }
 
-Precision read_precision(FieldReader& r, std::string_view key, Precision fallback) {
-  const std::string text = r.choice(key, to_string(fallback), {"bf16", "fp8", "int8", "int4"});
-  if (text == "fp8") return Precision::FP8;
-  if (text == "int8") return Precision::INT8;
-  if (text == "int4") return Precision::INT4;
-  return Precision::BF16;
-}
-
-LengthDistribution read_lengths(FieldReader& parent, std::string_view key, double default_value) {
+LengthDistribution read_lengths(FieldReader& parent, std::string_view key) {
   LengthDistribution d;
-  d.value = d.mean = default_value;
+  d.value = d.mean = std::get<double>(schema_key(parent.path_of(key)).default_value);
   const ConfigNode* node = parent.node() ? parent.node()->find(key) : nullptr;
   if (node && node->is_scalar()) {  // shorthand: a plain number is a fixed length
-    d.value = parent.number(key, default_value, 1, 1e7);
+    d.value = read_number(parent, key);
     return d;
   }
   FieldReader r = parent.section(key);
-  const std::string kind =
-      r.choice("distribution", "fixed", {"fixed", "uniform", "lognormal", "empirical"});
-  if (kind == "fixed") {
-    d.kind = LengthDistribution::Kind::Fixed;
-    d.value = r.number("value", default_value, 1, 1e7);
-  } else if (kind == "uniform") {
-    d.kind = LengthDistribution::Kind::Uniform;
-    d.min = r.number("min", 1, 1, 1e7);
-    d.max = r.number("max", std::max(d.min, default_value), 1, 1e7);
+  d.kind = read_enum<LengthDistribution::Kind>(r, "distribution");
+  if (d.kind == LengthDistribution::Kind::Fixed) {
+    d.value = read_number(r, "value");
+  } else if (d.kind == LengthDistribution::Kind::Uniform) {
+    d.min = read_number(r, "min");
+    d.max = read_number(r, "max", std::max(d.min, d.value));
     if (d.max < d.min) r.error("max", "must be >= min");
-  } else if (kind == "lognormal") {
-    d.kind = LengthDistribution::Kind::LogNormal;
-    d.mean = r.number("mean", default_value, 1, 1e7);
-    d.sigma = r.number("sigma", 0.5, 0.01, 5);
-    d.min = r.number("min", 1, 1, 1e7);
-    d.max = r.number("max", d.mean * 8, 1, 1e7);
+  } else if (d.kind == LengthDistribution::Kind::LogNormal) {
+    d.mean = read_number(r, "mean");
+    d.sigma = read_number(r, "sigma");
+    d.min = read_number(r, "min");
+    d.max = read_number(r, "max", d.mean * 8);
     if (d.max < d.min) r.error("max", "must be >= min");
   } else {
-    d.kind = LengthDistribution::Kind::Empirical;
-    const std::string file = resolve_relative(r.text("file", ""), r.where("file"));
+    const std::string file = resolve_relative(read_text(r, "file"), r.where("file"));
     d.file = file;
     if (file.empty())
       r.error("file", "expected a CSV file with a 'tokens' column (and optional 'weight')");
@@ -162,17 +147,15 @@ LengthDistribution read_lengths(FieldReader& parent, std::string_view key, doubl
   return d;
 }
 
-RateSchedule read_schedule(FieldReader r, double default_rate) {
+RateSchedule read_schedule(FieldReader r) {
   RateSchedule s;
-  const std::string kind = r.choice("kind", "constant", {"constant", "diurnal", "steps"});
-  s.rate_per_s = r.number("rate_per_s", default_rate, 0);
-  if (kind == "diurnal") {
-    s.kind = RateSchedule::Kind::Diurnal;
-    s.diurnal_amplitude = r.number("amplitude", 0.5, 0, 1);
-    s.diurnal_peak_hour = r.number("peak_hour", 14, 0, 24);
-    s.diurnal_period_s = r.number("period_s", 86400, 1);
-  } else if (kind == "steps") {
-    s.kind = RateSchedule::Kind::Steps;
+  s.kind = read_enum<RateSchedule::Kind>(r, "kind");
+  s.rate_per_s = read_number(r, "rate_per_s");
+  if (s.kind == RateSchedule::Kind::Diurnal) {
+    s.diurnal_amplitude = read_number(r, "amplitude");
+    s.diurnal_peak_hour = read_number(r, "peak_hour");
+    s.diurnal_period_s = read_number(r, "period_s");
+  } else if (s.kind == RateSchedule::Kind::Steps) {
     const ConfigNode* steps = r.node() ? r.node()->find("steps") : nullptr;
     r.mark_known("steps");
     if (!steps || !steps->is_sequence() || steps->items().empty()) {
@@ -180,7 +163,7 @@ RateSchedule read_schedule(FieldReader r, double default_rate) {
     } else {
       for (std::size_t i = 0; i < steps->items().size(); ++i) {
         FieldReader step(&steps->items()[i], r.path_of("steps") + "[" + std::to_string(i) + "]", r.errors());
-        RateSchedule::Step st{step.number("at_s", 0, 0), step.number("rate_per_s", 0, 0)};
+        RateSchedule::Step st{read_number(step, "at_s"), read_number(step, "rate_per_s")};
         if (!s.steps.empty() && st.at_s <= s.steps.back().at_s) step.error("at_s", "steps must be in increasing at_s");
         s.steps.push_back(st);
         step.finish();
@@ -189,13 +172,6 @@ RateSchedule read_schedule(FieldReader r, double default_rate) {
   }
   r.finish();
   return s;
-}
-
-template <typename Enum>
-Enum pick(const std::string& text, const std::vector<std::pair<std::string, Enum>>& table) {
-  for (const auto& [name, value] : table)
-    if (name == text) return value;
-  return table.front().second;
 }
 
 
@@ -214,80 +190,70 @@ void check_catalog_id(FieldReader& r, std::string_view key, const std::string& i
 }
 
 void read_datacenter(FieldReader r, DatacenterSpec& dc) {
-  dc.gpu = r.text("gpu", dc.gpu);
-  dc.server_type = r.text("server_type", dc.server_type);
-  dc.halls = static_cast<int>(r.integer("halls", 1, 1, 64));
-  dc.rows_per_hall = static_cast<int>(r.integer("rows_per_hall", 1, 1, 256));
-  dc.racks_per_row = static_cast<int>(r.integer("racks_per_row", 1, 1, 256));
-  dc.servers_per_rack = static_cast<int>(r.integer("servers_per_rack", 1, 1, 64));
+  dc.gpu = read_text(r, "gpu");
+  dc.server_type = read_text(r, "server_type");
+  dc.halls = static_cast<int>(read_integer(r, "halls"));
+  dc.rows_per_hall = static_cast<int>(read_integer(r, "rows_per_hall"));
+  dc.racks_per_row = static_cast<int>(read_integer(r, "racks_per_row"));
+  dc.servers_per_rack = static_cast<int>(read_integer(r, "servers_per_rack"));
   FieldReader net = r.section("network");
   FieldReader fabric = net.section("fabric");
-  dc.fabric.fabric = fabric.choice("kind", "infiniband", {"infiniband", "roce", "ethernet"});
-  dc.fabric.server_link_gbit_s = fabric.number("server_link_gbit_s", 400, 0.1);
-  dc.fabric.oversubscription = fabric.number("oversubscription", 1.0, 1.0, 64);
-  dc.fabric.latency_us = fabric.number("latency_us", dc.fabric.fabric == "ethernet" ? 5.0 : 1.0, 0);
+  dc.fabric.fabric = read_choice(fabric, "kind");
+  dc.fabric.server_link_gbit_s = read_number(fabric, "server_link_gbit_s");
+  dc.fabric.oversubscription = read_number(fabric, "oversubscription");
+  dc.fabric.latency_us = dc.fabric.fabric == "ethernet" ? read_number(fabric, "latency_us", FabricNetwork::kEthernetLatencyUs)
+                                                        : read_number(fabric, "latency_us");
   fabric.finish();
   FieldReader frontend = net.section("frontend");
-  dc.frontend.bandwidth_gbit_s = frontend.number("bandwidth_gbit_s", 100, 0.001);
-  dc.frontend.latency_ms = frontend.number("latency_ms", 5, 0);
+  dc.frontend.bandwidth_gbit_s = read_number(frontend, "bandwidth_gbit_s");
+  dc.frontend.latency_ms = read_number(frontend, "latency_ms");
   frontend.finish();
   net.finish();
   r.finish();
 }
 
 void read_deployment(FieldReader r, DeploymentSpec& d) {
-  d.model = r.text("model", d.model);
-  d.precision = read_precision(r, "precision", Precision::BF16);
-  d.kv_cache_precision = read_precision(r, "kv_cache_precision", Precision::BF16);
-  d.replicas = static_cast<int>(r.integer("replicas", 1, 1, 1 << 20));
-  d.tensor_parallel = static_cast<int>(r.integer("tensor_parallel", 1, 1, 64));
-  d.expert_parallel = static_cast<int>(r.integer("expert_parallel", 1, 1, 64));
-  d.placement = r.choice("placement", "pack", {"pack", "spread"});
-  d.max_batch_sequences = static_cast<int>(r.integer("max_batch_sequences", 256, 1, 1 << 16));
-  d.max_batch_tokens = static_cast<int>(r.integer("max_batch_tokens", 8192, 1, 1 << 22));
-  d.chunked_prefill_tokens = static_cast<int>(r.integer("chunked_prefill_tokens", 2048, 0, 1 << 22));
-  d.kv_block_tokens = static_cast<int>(r.integer("kv_block_tokens", 16, 1, 1024));
-  d.kv_cache_memory_fraction = r.number("kv_cache_memory_fraction", 0.9, 0.05, 1.0);
-  d.activation_reserve_gb = r.number("activation_reserve_gb", 2.0, 0);
-  d.scheduler = pick<SchedulerPolicy>(r.choice("scheduler", "fcfs", {"fcfs", "shortest_prompt_first"}),
-                                      {{"fcfs", SchedulerPolicy::FirstComeFirstServed},
-                                       {"shortest_prompt_first", SchedulerPolicy::ShortestPromptFirst}});
+  d.model = read_text(r, "model");
+  d.precision = read_enum<Precision>(r, "precision");
+  d.kv_cache_precision = read_enum<Precision>(r, "kv_cache_precision");
+  d.replicas = static_cast<int>(read_integer(r, "replicas"));
+  d.tensor_parallel = static_cast<int>(read_integer(r, "tensor_parallel"));
+  d.expert_parallel = static_cast<int>(read_integer(r, "expert_parallel"));
+  d.placement = read_choice(r, "placement");
+  d.max_batch_sequences = static_cast<int>(read_integer(r, "max_batch_sequences"));
+  d.max_batch_tokens = static_cast<int>(read_integer(r, "max_batch_tokens"));
+  d.chunked_prefill_tokens = static_cast<int>(read_integer(r, "chunked_prefill_tokens"));
+  d.kv_block_tokens = static_cast<int>(read_integer(r, "kv_block_tokens"));
+  d.kv_cache_memory_fraction = read_number(r, "kv_cache_memory_fraction");
+  d.activation_reserve_gb = read_number(r, "activation_reserve_gb");
+  d.scheduler = read_enum<SchedulerPolicy>(r, "scheduler");
   if (d.max_batch_tokens < d.max_batch_sequences)
     r.error("max_batch_tokens", "must be >= max_batch_sequences (every running sequence decodes one token per step)");
   r.finish();
 }
 
 void read_load_balancer(FieldReader r, LoadBalancerSpec& lb) {
-  lb.policy = pick<BalancerPolicy>(
-      r.choice("policy", "round_robin",
-               {"round_robin", "least_outstanding", "consistent_hash", "power_of_two_choices"}),
-      {{"round_robin", BalancerPolicy::RoundRobin},
-       {"least_outstanding", BalancerPolicy::LeastOutstanding},
-       {"consistent_hash", BalancerPolicy::ConsistentHash},
-       {"power_of_two_choices", BalancerPolicy::PowerOfTwoChoices}});
+  lb.policy = read_enum<BalancerPolicy>(r, "policy");
   FieldReader hc = r.section("health_check");
-  lb.health_check.interval_s = hc.number("interval_s", 2.0, 0.01);
-  lb.health_check.fall = static_cast<int>(hc.integer("fall", 3, 1, 100));
-  lb.health_check.rise = static_cast<int>(hc.integer("rise", 2, 1, 100));
+  lb.health_check.interval_s = read_number(hc, "interval_s");
+  lb.health_check.fall = static_cast<int>(read_integer(hc, "fall"));
+  lb.health_check.rise = static_cast<int>(read_integer(hc, "rise"));
   hc.finish();
-  lb.virtual_nodes = static_cast<int>(r.integer("virtual_nodes", 100, 1, 10000));
+  lb.virtual_nodes = static_cast<int>(read_integer(r, "virtual_nodes"));
   r.finish();
 }
 
 void read_workload(FieldReader r, WorkloadSpec& w) {
-  w.kind = pick<WorkloadSpec::Kind>(r.choice("kind", "closed_loop", {"closed_loop", "open_loop", "trace"}),
-                                    {{"closed_loop", WorkloadSpec::Kind::ClosedLoop},
-                                     {"open_loop", WorkloadSpec::Kind::OpenLoop},
-                                     {"trace", WorkloadSpec::Kind::Trace}});
-  w.users = static_cast<int>(r.integer("users", 100, 1, 100000000));
-  w.think_time_s = r.number("think_time_s", 10, 0);
-  w.think_distribution = r.choice("think_distribution", "exponential", {"exponential", "fixed"});
-  w.ramp_up_s = r.number("ramp_up_s", 0, 0);
-  w.arrival = r.choice("arrival", "poisson", {"poisson", "gamma"});
-  w.burstiness = r.number("burstiness", 1.0, 0.05, 100);
-  w.schedule = read_schedule(r.section("schedule"), 1.0);
-  w.sessions = static_cast<int>(r.integer("sessions", 1000, 1));
-  w.trace_file = resolve_relative(r.text("trace_file", ""), r.where("trace_file"));
+  w.kind = read_enum<WorkloadSpec::Kind>(r, "kind");
+  w.users = static_cast<int>(read_integer(r, "users"));
+  w.think_time_s = read_number(r, "think_time_s");
+  w.think_distribution = read_choice(r, "think_distribution");
+  w.ramp_up_s = read_number(r, "ramp_up_s");
+  w.arrival = read_choice(r, "arrival");
+  w.burstiness = read_number(r, "burstiness");
+  w.schedule = read_schedule(r.section("schedule"));
+  w.sessions = static_cast<int>(read_integer(r, "sessions"));
+  w.trace_file = resolve_relative(read_text(r, "trace_file"), r.where("trace_file"));
   if (w.kind == WorkloadSpec::Kind::Trace) {
     if (w.trace_file.empty())
       r.error("trace_file", "expected a CSV file (arrival_s,prompt_tokens,output_tokens[,session]) for kind: trace");
@@ -298,26 +264,29 @@ void read_workload(FieldReader r, WorkloadSpec& w) {
         for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("trace_file"), err.key_path), err.message);
       }
   }
-  w.prompt_tokens = read_lengths(r, "prompt_tokens", 512);
-  w.output_tokens = read_lengths(r, "output_tokens", 256);
+  w.prompt_tokens = read_lengths(r, "prompt_tokens");
+  w.output_tokens = read_lengths(r, "output_tokens");
   r.finish();
 }
 
 void read_slo(FieldReader r, SloSpec& slo) {
-  slo.percentile = r.number("percentile", 99, 1, 100);
+  slo.percentile = read_number(r, "percentile");
   // An absent bound keeps its default; `null` switches it off.
-  auto bound = [&r](const char* key, std::optional<double> fallback) -> std::optional<double> {
+  auto bound = [&r](const char* key) -> std::optional<double> {
     const ConfigNode* node = r.node() ? r.node()->find(key) : nullptr;
-    if (!node) return fallback;
+    if (!node) {
+      const SchemaValue fallback = schema_key(r.path_of(key)).default_value;
+      return std::holds_alternative<double>(fallback) ? std::optional<double>(std::get<double>(fallback)) : std::nullopt;
+    }
     if (node->is_null() || (node->is_scalar() && (node->text() == "null" || node->text() == "~"))) {
       r.mark_known(key);
       return std::nullopt;
     }
-    return r.optional_number(key, 1e-6);
+    return read_optional_number(r, key);
   };
-  slo.ttft_s = bound("ttft_s", 0.5);
-  slo.tpot_s = bound("tpot_s", 0.1);
-  slo.e2e_s = bound("e2e_s", std::nullopt);
+  slo.ttft_s = bound("ttft_s");
+  slo.tpot_s = bound("tpot_s");
+  slo.e2e_s = bound("e2e_s");
   r.finish();
 }
 
@@ -328,7 +297,8 @@ std::string resolve_calibration(const std::string& value, const SourceLocation& 
   return (std::filesystem::path(scenarios_dir()) / value).string();
 }
 
-void check_calibration(FieldReader& root, const Scenario& s) {
+// Reads the profile (the run's only read of it) and checks it measured this deployment.
+void read_calibration(FieldReader& root, Scenario& s) {
   if (s.performance.model != "calibrated") return;
   FieldReader perf(root.node() ? root.node()->find("performance") : nullptr, "performance", root.errors());
   if (!std::filesystem::exists(s.performance.calibration)) {
@@ -336,15 +306,17 @@ void check_calibration(FieldReader& root, const Scenario& s) {
     return;
   }
   try {
-    const CalibrationProfile profile = load_calibration_profile(s.performance.calibration);
-    if (profile.model != s.deployment.model)
-      perf.error("calibration", "profile measured " + profile.model + " but deployment.model is " + s.deployment.model);
-    if (profile.precision != to_string(s.deployment.precision))
-      perf.error("calibration", "profile measured " + profile.precision + " but deployment.precision is " +
-                                    to_string(s.deployment.precision));
-  } catch (const InputErrors& e) {
-    for (const auto& err : e.errors()) root.errors().add(err.where, err.key_path, err.message);
+    s.performance.profile = std::make_shared<const CalibrationProfile>(read_calibration_profile(s.performance.calibration));
+  } catch (const FileErrors& e) {
+    for (const auto& p : e.problems()) root.errors().add({e.file(), p.line, p.column}, p.key, p.message);
+    return;
   }
+  const CalibrationProfile::Metadata& measured = s.performance.profile->metadata;
+  if (measured.model != s.deployment.model)
+    perf.error("calibration", "profile measured " + measured.model + " but deployment.model is " + s.deployment.model);
+  if (measured.precision != to_string(s.deployment.precision))
+    perf.error("calibration", "profile measured " + measured.precision + " but deployment.precision is " +
+                                  to_string(s.deployment.precision));
 }
 
 void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalog) {
@@ -354,7 +326,7 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   const ServerSpec* server = catalog.server(s.datacenter.server_type);
   check_catalog_id(dc, "gpu", s.datacenter.gpu, gpu, catalog.gpu_ids(), "GPU");
   check_catalog_id(dc, "server_type", s.datacenter.server_type, server, catalog.server_ids(), "server type");
-  const ModelSpec* model = nullptr;
+  const ModelConfig* model = nullptr;
   try {
     model = catalog.model(s.deployment.model);
   } catch (const InputErrors& e) {
@@ -376,7 +348,7 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   if (d.tensor_parallel % d.expert_parallel != 0)
     dep.error("expert_parallel", "expected a divisor of tensor_parallel (experts spread over the replica's GPUs)");
   if (d.expert_parallel > 1 && !model->is_moe())
-    dep.error("expert_parallel", "model '" + model->id + "' has no experts; expected 1");
+    dep.error("expert_parallel", "model '" + model->name + "' has no experts; expected 1");
   const long long gpus = 1LL * s.datacenter.servers() * server->gpus_per_server;
   if (1LL * d.replicas * d.tensor_parallel > gpus)
     dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.tensor_parallel) +
@@ -386,11 +358,11 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   // a length distribution that can produce them is a mistake in the scenario.
   const bool from_trace = s.workload.kind == WorkloadSpec::Kind::Trace;
   const double longest = from_trace ? 0 : s.workload.prompt_tokens.upper_bound() + s.workload.output_tokens.upper_bound();
-  if (longest > model->max_context)
+  if (longest > model->max_position)
     root.errors().add(FieldReader(root.node() ? root.node()->find("workload") : nullptr, "workload", root.errors()).where("prompt_tokens"),
                       "workload.prompt_tokens",
                       "the longest prompt + output (" + std::to_string(static_cast<long long>(longest)) + " tokens) exceeds " +
-                          model->id + "'s context of " + std::to_string(model->max_context) + " tokens (max_position_embeddings)");
+                          model->name + "'s context of " + std::to_string(model->max_position) + " tokens (max_position_embeddings)");
   const MemoryPlan memory = plan_memory(*model, *gpu, d);
   if (memory.kv_capacity_tokens < longest) {
     char message[400];
@@ -435,9 +407,9 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   ErrorList errors;
   FieldReader root(&tree, "", errors);
   s.name = root.text("name", std::filesystem::path(source_file).stem().string());
-  s.simulation.seed = static_cast<unsigned long long>(root.integer("seed", 1, 0));
-  s.simulation.duration_s = root.number("duration_s", 600, 1e-3, 1e8);
-  s.simulation.warmup_s = root.number("warmup_s", 60, 0);
+  s.simulation.seed = static_cast<unsigned long long>(read_integer(root, "seed"));
+  s.simulation.duration_s = read_number(root, "duration_s");
+  s.simulation.warmup_s = read_number(root, "warmup_s");
   if (s.simulation.warmup_s >= s.simulation.duration_s) root.error("warmup_s", "must be shorter than duration_s");
   read_datacenter(root.section("datacenter"), s.datacenter);
   read_deployment(root.section("deployment"), s.deployment);
@@ -445,23 +417,23 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   read_workload(root.section("workload"), s.workload);
   read_slo(root.section("slo"), s.slo);
   FieldReader perf = root.section("performance");
-  s.performance.model = perf.choice("model", "roofline", {"roofline", "calibrated"});
-  s.performance.calibration = resolve_calibration(perf.text("calibration", ""), perf.where("calibration"));
-  s.performance.step_overhead_ms = perf.number("step_overhead_ms", 1.5, 0, 1000);
+  s.performance.model = read_choice(perf, "model");
+  s.performance.calibration = resolve_calibration(read_text(perf, "calibration"), perf.where("calibration"));
+  s.performance.step_overhead_ms = read_number(perf, "step_overhead_ms");
   if (s.performance.model == "calibrated" && s.performance.calibration.empty())
     perf.error("calibration", "expected a calibration profile (scenarios/calibration/*.yaml) for model: calibrated");
   perf.finish();
   FieldReader output = root.section("output");
-  s.simulation.timeseries_interval_s = output.number("timeseries_interval_s", 10, 1e-3);
+  s.simulation.timeseries_interval_s = read_number(output, "timeseries_interval_s");
   output.finish();
   read_facility_and_cost(root, s.datacenter.halls, s.datacenter.racks(), s.deployment.replicas, resolve_relative, s.facility,
                          s.cost);
   FieldReader sim = root.section("simulation");
-  s.simulation.fast_forward = sim.flag("fast_forward", true);
+  s.simulation.fast_forward = read_flag(sim, "fast_forward");
   sim.finish();
   root.finish();
   if (errors.empty()) check_against_catalog(root, s, catalog);
-  if (errors.empty()) check_calibration(root, s);
+  if (errors.empty()) read_calibration(root, s);
   if (errors.empty()) pin_file_paths(s);
   errors.throw_if_any();
   return s;

@@ -1,11 +1,14 @@
 #pragma once
-// The scenario: everything a run needs, read from YAML (docs/scenario.md lists every key, unit and
-// default). Plain data; the loader fills it and checks it against the catalogs.
+// The scenario: everything a run needs, read from YAML. Plain data; the loader fills it and checks it
+// against the catalogs. The member initialisers are the keys' defaults; scenario/schema.cpp lists every
+// key with its range and meaning (docs/scenario.md is generated from it).
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config_tree.hpp"
+#include "core/calibration/profile.hpp"
 #include "scenario/facility_spec.hpp"
 
 namespace aidc {
@@ -19,7 +22,8 @@ struct FabricNetwork {
   std::string fabric = "infiniband";  // infiniband | roce | ethernet
   double server_link_gbit_s = 400;    // each server's NIC bandwidth to its top-of-rack switch
   double oversubscription = 1.0;      // ToR downlink / uplink capacity
-  double latency_us = 1;              // per switch hop (ethernet default 5)
+  double latency_us = 1;              // per switch hop
+  static constexpr double kEthernetLatencyUs = 5;  // the default of latency_us on ethernet
 };
 
 struct DatacenterSpec {
@@ -71,10 +75,15 @@ struct LoadBalancerSpec {
 
 struct LengthDistribution {
   enum class Kind { Fixed, Uniform, LogNormal, Empirical } kind = Kind::Fixed;
-  double value = 512, min = 1, max = 4096, mean = 512, sigma = 0.5;
+  double value = 0, min = 1, max = 0, mean = 0, sigma = 0.5;
   std::vector<double> samples, weights;  // empirical
   std::string file;                      // empirical: the CSV they came from
   double upper_bound() const;            // the largest length it can produce
+  static LengthDistribution fixed_at(double tokens) {
+    LengthDistribution d;
+    d.value = d.mean = tokens;
+    return d;
+  }
 };
 
 struct RateSchedule {
@@ -105,7 +114,7 @@ struct WorkloadSpec {
   int sessions = 1000;  // session ids spread over open-loop requests (consistent hashing)
   // trace replay: CSV with arrival_s,prompt_tokens,output_tokens[,session]
   std::string trace_file;
-  LengthDistribution prompt_tokens, output_tokens;
+  LengthDistribution prompt_tokens = LengthDistribution::fixed_at(512), output_tokens = LengthDistribution::fixed_at(256);
 };
 
 struct SloSpec {
@@ -116,6 +125,8 @@ struct SloSpec {
 struct PerformanceSpec {
   std::string model = "roofline";  // roofline | calibrated
   std::string calibration;         // calibrated: profile YAML (relative to scenarios/ or the scenario)
+  // calibrated: that profile, read once by the loader for the performance and power models.
+  std::shared_ptr<const CalibrationProfile> profile;
   double step_overhead_ms = 1.5;   // scheduler + sampling + launch time per iteration (CPU side)
 };
 

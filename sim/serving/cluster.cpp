@@ -378,7 +378,7 @@ RunRecord simulate_cluster(const Scenario& scenario, const Catalog& catalog, con
   limits.chunked_prefill_tokens = d.chunked_prefill_tokens;
   limits.kv_block_tokens = d.kv_block_tokens;
   limits.kv_blocks = memory.kv_blocks;
-  limits.max_context = catalog.model(d.model)->max_context;
+  limits.max_context = catalog.model(d.model)->max_position;
   limits.shortest_prompt_first = d.scheduler == SchedulerPolicy::ShortestPromptFirst;
   for (int r = 0; r < d.replicas; ++r)
     cluster.schedulers.push_back(std::make_unique<ReplicaScheduler>(limits, performance, scenario.simulation.fast_forward));

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/config_tree.hpp"
 #include "common/statistics.hpp"
 #include "facility/power_chain.hpp"
 #include "perf/roofline_model.hpp"
@@ -18,22 +17,13 @@ using namespace facility;
 constexpr double kCpuUtilizationAtFullLoad = 0.1;
 
 // Calibration profiles (aidc-calibration/1) carry measured (bandwidth, FLOP rate, watts) points.
-GpuPowerModel calibrated_power_model(const std::string& profile, const GpuSpec& gpu, DevicePeaks& peaks) {
-  const ConfigNode root = load_yaml_file(profile);
-  const ConfigNode* device = root.find("device_peaks");
-  const ConfigNode* power = root.find("power");
-  const ConfigNode* points = power ? power->find("points") : nullptr;
-  if (!device || !points || !points->is_sequence()) return gpu_power_from_catalog(gpu.tdp_w, gpu.idle_w);
-  auto number = [](const ConfigNode& node, const char* key) {
-    const ConfigNode* value = node.find(key);
-    return value && value->is_scalar() ? std::stod(value->text()) : 0.0;
-  };
-  peaks = {number(*device, "copy_gbps"), number(*device, "gemm_bf16_tflops")};
+GpuPowerModel calibrated_power_model(const CalibrationProfile& profile, const GpuSpec& gpu, DevicePeaks& peaks) {
+  if (profile.power_points.empty()) return gpu_power_from_catalog(gpu.tdp_w, gpu.idle_w);
+  const CalibrationProfile::DevicePeaks& device = profile.device_peaks;
+  peaks = {device.copy_gbps, device.gemm_bf16_tflops};
   std::vector<PowerPoint> fit;
-  for (const auto& p : points->items())
-    fit.push_back({number(p, "gbps") / peaks.memory_gbps, number(p, "tflops") / peaks.tflops, number(p, "power_w")});
-  return gpu_power_from_calibration(gpu.tdp_w, gpu.idle_w > 0 ? gpu.idle_w : number(*device, "idle_power_w"),
-                                    number(*device, "idle_power_w"), fit);
+  for (const auto& p : profile.power_points) fit.push_back({p.gbps / peaks.memory_gbps, p.tflops / peaks.tflops, p.power_w});
+  return gpu_power_from_calibration(gpu.tdp_w, gpu.idle_w > 0 ? gpu.idle_w : device.idle_power_w, device.idle_power_w, fit);
 }
 
 void add_scaled(EnergyBalance& sum, const EnergyBalance& b, double hours) {
@@ -70,7 +60,7 @@ FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalo
   const DatacenterSpec& dc = scenario.datacenter;
   // Utilization while a kernel is compute- or memory-bound: the roofline's achievable share of peak.
   DevicePeaks peaks{gpu_.memory_bandwidth_gb_s, peak_tflops(gpu_, scenario.deployment.precision)};
-  gpu_power_ = scenario.performance.model == "calibrated" ? calibrated_power_model(scenario.performance.calibration, gpu_, peaks)
+  gpu_power_ = scenario.performance.model == "calibrated" ? calibrated_power_model(*scenario.performance.profile, gpu_, peaks)
                                                           : gpu_power_from_catalog(gpu_.tdp_w, gpu_.idle_w);
   if (spec_.gpu_power_cap_w) gpu_power_ = with_power_cap(gpu_power_, *spec_.gpu_power_cap_w);
   utilization_roof_ = {std::min(1.0, gpu_.memory_efficiency * gpu_.memory_bandwidth_gb_s / peaks.memory_gbps),

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "model/config.h"
+#include "core/model/config.hpp"
 #include "runtime/batch.h"
 
 namespace aidc::test {

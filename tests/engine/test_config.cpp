@@ -4,7 +4,7 @@
 
 #include "common/error.h"
 #include "engine_test_support.h"
-#include "model/config.h"
+#include "core/model/config.hpp"
 
 namespace aidc {
 namespace {

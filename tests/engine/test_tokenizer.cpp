@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "model/json.h"
+#include "core/model/json.hpp"
 #include "tokenizer/tokenizer.h"
 
 namespace aidc {

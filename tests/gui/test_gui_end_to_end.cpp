@@ -130,7 +130,7 @@ private slots:
     {
         // What if the load doubles? Scale whichever load knob the default scenario uses.
         ScenarioDocument* document = m_window->document();
-        for (const QString& knob : {QStringLiteral("workload.users"), QStringLiteral("workload.rate_per_s")}) {
+        for (const QString& knob : {QStringLiteral("workload.users"), QStringLiteral("workload.schedule.rate_per_s")}) {
             bool isNumber = false;
             const double value = document->value(knob).toDouble(&isNumber);
             if (isNumber) {

@@ -22,7 +22,7 @@ class Roofline7bOnH100 : public ::testing::Test {
   void SetUp() override {
     catalog_ = std::make_unique<Catalog>(Catalog::load(AIDC_TEST_SCENARIOS_DIR));
     const GpuSpec* gpu = catalog_->gpu("H100-SXM");
-    const ModelSpec* model = catalog_->model("deepseek-llm-7b");
+    const ModelConfig* model = catalog_->model("deepseek-llm-7b");
     const ServerSpec* server = catalog_->server("hgx-8");
     ASSERT_TRUE(gpu && model && server);
     // The hand calculation below uses these catalog numbers; a catalog change must revisit it.
@@ -47,7 +47,7 @@ class Roofline7bOnH100 : public ::testing::Test {
   std::unique_ptr<Catalog> catalog_;
   DeploymentSpec deployment_;
   std::unique_ptr<RooflineModel> roofline_;
-  const ModelSpec* model_ = nullptr;
+  const ModelConfig* model_ = nullptr;
   const GpuSpec* gpu_ = nullptr;
   const double overhead_s_ = 1.5e-3;
 };

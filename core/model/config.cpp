@@ -1,4 +1,4 @@
-#include "model/config.h"
+#include "core/model/config.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 #include <numbers>
 #include <sstream>
 
-#include "common/error.h"
-#include "model/json.h"
+#include "core/common/error.hpp"
+#include "core/model/json.hpp"
 
 namespace aidc {
 namespace {
@@ -233,33 +233,62 @@ float ModelConfig::rope_attention_factor() const {
   return static_cast<float>(yarn_mscale(rope.factor, rope.mscale) / yarn_mscale(rope.factor, rope.mscale_all_dim));
 }
 
-int64_t ModelConfig::parameter_count() const {
-  auto ffn = [&](int64_t inter) { return 3 * hidden * inter; };
-  int64_t attn;
+int64_t ModelConfig::attention_parameters_per_layer() const {
   if (mla.enabled) {
-    int64_t q = mla.q_lora_rank ? int64_t(hidden) * mla.q_lora_rank + mla.q_lora_rank + int64_t(mla.q_lora_rank) * heads * qk_dim()
-                                : int64_t(hidden) * heads * qk_dim();
-    attn = q + int64_t(hidden) * (mla.kv_lora_rank + mla.qk_rope_dim) + mla.kv_lora_rank +
-           int64_t(mla.kv_lora_rank) * heads * (mla.qk_nope_dim + mla.v_dim) + int64_t(heads) * mla.v_dim * hidden;
-  } else {
-    attn = int64_t(hidden) * head_dim * (heads + 2 * kv_heads) + int64_t(heads) * head_dim * hidden;
+    const int64_t q = mla.q_lora_rank ? int64_t(hidden) * mla.q_lora_rank + int64_t(mla.q_lora_rank) * heads * qk_dim()
+                                      : int64_t(hidden) * heads * qk_dim();
+    const int64_t kv_down = int64_t(hidden) * (mla.kv_lora_rank + mla.qk_rope_dim);
+    const int64_t kv_up = int64_t(mla.kv_lora_rank) * heads * (mla.qk_nope_dim + mla.v_dim);
+    return q + kv_down + kv_up + int64_t(heads) * mla.v_dim * hidden;
   }
-  int64_t total = int64_t(vocab) * hidden * (tie_embeddings ? 1 : 2) + hidden;
-  for (int l = 0; l < layers; ++l) {
-    total += attn + 2 * hidden;
-    if (is_moe_layer(l))
-      total += int64_t(moe.n_routed_experts) * (ffn(moe.expert_intermediate) + hidden) +
-               ffn(int64_t(moe.expert_intermediate) * moe.n_shared_experts);
-    else
-      total += ffn(intermediate);
-  }
-  return total;
+  const int64_t qkv_width = int64_t(heads + 2 * kv_heads) * head_dim;
+  return hidden * qkv_width + int64_t(heads) * head_dim * hidden + (qkv_bias ? qkv_width : 0);
+}
+
+int64_t ModelConfig::norm_parameters_per_layer() const {
+  return 2 * int64_t(hidden) + (mla.enabled ? mla.q_lora_rank + mla.kv_lora_rank : 0);
+}
+
+int64_t ModelConfig::router_parameters_per_layer() const {
+  const int64_t correction_bias = moe.routing == Routing::SigmoidGroupTopK ? moe.n_routed_experts : 0;
+  return int64_t(moe.n_routed_experts) * hidden + correction_bias;
+}
+
+int64_t ModelConfig::parameter_count() const {
+  const int64_t moe_ffn = int64_t(moe.n_routed_experts + moe.n_shared_experts) * expert_parameters() +
+                          router_parameters_per_layer();
+  return embedding_parameters() + lm_head_parameters() + hidden /* final norm */ +
+         int64_t(layers) * (attention_parameters_per_layer() + norm_parameters_per_layer()) +
+         int64_t(dense_layer_count()) * dense_ffn_parameters_per_layer() + int64_t(moe_layer_count()) * moe_ffn;
 }
 
 int64_t ModelConfig::active_parameter_count() const {
-  int64_t all = parameter_count();
-  int64_t idle_experts = int64_t(moe.n_routed_experts - moe.experts_per_token) * 3 * hidden * moe.expert_intermediate;
-  return all - moe_layer_count() * idle_experts - (tie_embeddings ? 0 : int64_t(vocab) * hidden);  // embedding: one row
+  const int64_t idle_experts = int64_t(moe.n_routed_experts - moe.experts_per_token) * expert_parameters();
+  const int64_t table = tie_embeddings ? 0 : embedding_parameters();  // tied: the table is also the lm_head
+  return parameter_count() - table - moe_layer_count() * idle_experts;
+}
+
+double ModelConfig::expected_experts_touched(double tokens) const {
+  if (!is_moe()) return 0;
+  const double experts = moe.n_routed_experts, k = moe.experts_per_token;
+  return experts * (1.0 - std::pow(1.0 - k / experts, tokens));
+}
+
+double ModelConfig::decode_weight_bytes(double sequences, double bytes_per_value) const {
+  const double extra_experts = is_moe() ? expected_experts_touched(sequences) - moe.experts_per_token : 0.0;
+  return (double(active_parameter_count()) + moe_layer_count() * extra_experts * double(expert_parameters())) *
+         bytes_per_value;
+}
+
+const char* architecture_name(Arch arch) {
+  switch (arch) {
+    case Arch::Llama: return "llama";
+    case Arch::Qwen2: return "qwen2";
+    case Arch::DeepseekMoE: return "deepseek";
+    case Arch::DeepseekV2: return "deepseek_v2";
+    case Arch::DeepseekV3: return "deepseek_v3";
+  }
+  return "llama";
 }
 
 }  // namespace aidc

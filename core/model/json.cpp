@@ -1,8 +1,8 @@
-#include "model/json.h"
+#include "core/model/json.hpp"
 
 #include <cstdlib>
 
-#include "common/error.h"
+#include "core/common/error.hpp"
 
 namespace aidc {
 
