@@ -1,4 +1,5 @@
 // aidc-engine: run, bench and profile DeepSeek-family models. User errors exit with code 2.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,6 +16,9 @@
 #include "profiler/nvml.h"
 #include "profiler/report.h"
 #include "runtime/engine.h"
+#ifdef AIDC_HAVE_SERVER
+#include "server/server.h"
+#endif
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
 #include "profiler/gpu_bench.h"
@@ -28,12 +32,17 @@ const char* kUsage =
     "commands:\n"
     "  info       parameters, bytes, KV size per token\n"
     "  generate   --prompt 1,2,3 [--max-new 32] [--temperature 0] [--top-p 1] [--sample-seed 0] [--backend cpu|gpu]\n"
+    "             [--check-weights]: read every tensor first and name each missing, misshapen or non-finite one\n"
     "  logits     --tokens 1,2,3 --out FILE [--backend cpu|gpu]: float32 logits of every position, row-major\n"
     "             [--routing-out FILE]: the expert choices made, a line per MoE layer (token-major, k per token)\n"
     "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
-    "  profile    --out CALIBRATION.yaml\n";
+    "  profile    --out CALIBRATION.yaml\n"
+    "  serve      OpenAI-compatible HTTP server; --model may be a directory holding config.json (and tokenizer.json)\n"
+    "             [--backend gpu|cpu] [--host 127.0.0.1] [--port 8000 (0: any free port)] [--max-queue 1024]\n"
+    "             [--max-seqs 256] [--max-batch-tokens 8192] [--kv-tokens N (KV cache size)] [--max-model-len N]\n"
+    "             [--request-timeout 600 (s)] [--tokenizer tokenizer.json] [--served-model-name NAME]\n";
 
 struct Args {
   std::string command;
@@ -55,17 +64,26 @@ struct Args {
     }
     fail("option --" + k + " expects a number, got '" + get(k) + "'");
   }
+  // A whole number in [lo, hi]: a count that is cast to int must never wrap or turn negative.
+  long long whole(const std::string& k, long long fallback, long long lo, long long hi) const {
+    const double v = number(k, static_cast<double>(fallback));
+    require(v == std::floor(v) && v >= static_cast<double>(lo) && v <= static_cast<double>(hi),
+            "option --" + k + " expects a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" +
+                get(k) + "'");
+    return static_cast<long long>(v);
+  }
   std::vector<int> ints(const std::string& k, std::vector<int> fallback) const {
     if (!has(k)) return fallback;
     std::vector<int> out;
     std::stringstream ss(get(k));
     std::string item;
     while (std::getline(ss, item, ',')) {
+      size_t used = 0;
       try {
-        out.push_back(std::stoi(item));
+        out.push_back(std::stoi(item, &used));
       } catch (const std::exception&) {
-        fail("option --" + k + " expects comma-separated integers, got '" + get(k) + "'");
       }
+      require(used > 0 && used == item.size(), "option --" + k + " expects comma-separated integers, got '" + get(k) + "'");
     }
     require(!out.empty(), "option --" + k + " is empty");
     return out;
@@ -81,7 +99,7 @@ Args parse_args(int argc, char** argv) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0) fail("unexpected argument '" + k + "'\n" + kUsage);
     k = k.substr(2);
-    if (k == "random-weights") {
+    if (k == "random-weights" || k == "check-weights") {
       a.values[k] = "1";
     } else {
       if (i + 1 >= argc) fail("option --" + k + " needs a value");
@@ -126,11 +144,18 @@ int cmd_info(const ModelConfig& c) {
 int cmd_generate(const Args& a, const ModelConfig& c) {
   Generation r;
   r.prompt = a.ints("prompt", {});
-  r.max_new_tokens = static_cast<int>(a.number("max-new", 32));
+  require(!r.prompt.empty(), "generate: give --prompt with at least one token id");
+  // The context bounds prompt + output, and every buffer is sized from their sum.
+  r.max_new_tokens = static_cast<int>(a.whole("max-new", 32, 1, c.max_position));
   r.sampling.temperature = static_cast<float>(a.number("temperature", 0));
   r.sampling.top_p = static_cast<float>(a.number("top-p", 1));
-  r.sampling.seed = static_cast<uint64_t>(a.number("sample-seed", 0));
+  require(r.sampling.temperature >= 0 && r.sampling.temperature <= 100,
+          "option --temperature expects a number from 0 to 100, got '" + a.get("temperature") + "'");
+  require(r.sampling.top_p > 0 && r.sampling.top_p <= 1, "option --top-p expects a number above 0 and at most 1, got '" +
+                                                            a.get("top-p") + "'");
+  r.sampling.seed = static_cast<uint64_t>(a.whole("sample-seed", 0, 0, 1LL << 53));
   const WeightSource w = weights_of(a);
+  if (a.has("check-weights")) w.scan(expected_tensors(c));
   auto backend = make_backend(a, c, w, static_cast<int>(r.prompt.size()) + r.max_new_tokens);
   Engine engine(*backend, SchedulerLimits{});
   engine.submit(r);
@@ -196,6 +221,32 @@ int cmd_logits(const Args& a, const ModelConfig& c) {
   return 0;
 }
 
+#ifdef AIDC_HAVE_SERVER
+int cmd_serve(const Args& a) {
+  ServeOptions o;
+  o.model = a.get("model");
+  o.backend = a.get("backend", o.backend);
+  o.host = a.get("host", o.host);
+  const auto whole = [&](const char* k, long long fallback) {
+    const double v = a.number(k, static_cast<double>(fallback));
+    require(v == static_cast<double>(static_cast<long long>(v)), std::string("option --") + k + " expects a whole number, got '" +
+                                                                     a.get(k) + "'");
+    return static_cast<long long>(v);
+  };
+  o.port = static_cast<int>(whole("port", o.port));
+  require(o.port >= 0 && o.port <= 65535, "option --port expects 0..65535, got '" + a.get("port") + "'");
+  o.max_queue = static_cast<int>(whole("max-queue", o.max_queue));
+  o.max_seqs = static_cast<int>(whole("max-seqs", o.max_seqs));
+  o.max_batch_tokens = static_cast<int>(whole("max-batch-tokens", o.max_batch_tokens));
+  o.kv_tokens = whole("kv-tokens", o.kv_tokens);
+  o.max_model_len = static_cast<int>(whole("max-model-len", o.max_model_len));
+  o.request_timeout_s = a.number("request-timeout", o.request_timeout_s);
+  o.tokenizer = a.get("tokenizer");
+  o.served_model_name = a.get("served-model-name");
+  return run_serve(o, weights_of(a));
+}
+#endif
+
 int run(int argc, char** argv) {
   const Args a = parse_args(argc, argv);
   if (a.command == "help" || a.command == "--help") {
@@ -203,6 +254,13 @@ int run(int argc, char** argv) {
     return 0;
   }
   require(a.has("model"), std::string("give --model CONFIG.json\n") + kUsage);
+  if (a.command == "serve") {
+#ifdef AIDC_HAVE_SERVER
+    return cmd_serve(a);
+#else
+    fail("this build has no serve command (it needs cpp-httplib, nlohmann-json and PCRE2 at build time)");
+#endif
+  }
   const ModelConfig c = load_model_config(a.get("model"));
   if (a.command == "info") return cmd_info(c);
   if (a.command == "generate") return cmd_generate(a, c);

@@ -1,6 +1,7 @@
 #include "model/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -13,13 +14,27 @@ namespace {
 
 size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
 
+// The format caps the JSON header at 100 MB; a larger claim is a damaged file, not a reason to allocate it.
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
+// Beyond any tensor (2^48 elements is 512 TiB in bf16); keeps element and byte counts exact in 64 bits.
+constexpr double kMaxElements = 281474976710656.0;
+
+// A header number that must be a whole count in [0, max]: a shape of [64.5] or a negative offset is a damaged file.
+uint64_t whole_count(const Json& value, double max, const std::string& file, const std::string& name, const char* what) {
+  const double v = value.is_number() ? value.as_number() : -1;
+  if (!(v >= 0 && v <= max) || v != std::floor(v))
+    fail(file + ": tensor '" + name + "' has a " + what + " that is not a whole number from 0 to " +
+         std::to_string(static_cast<uint64_t>(max)));
+  return static_cast<uint64_t>(v);
+}
+
 void index_file(const std::string& file, std::map<std::string, TensorEntry>& out) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail("cannot open weights file '" + file + "'");
   uint64_t header_len = 0;
   in.read(reinterpret_cast<char*>(&header_len), 8);
   const uint64_t file_size = std::filesystem::file_size(file);
-  if (!in || header_len == 0 || header_len > file_size - 8)
+  if (!in || file_size < 8 || header_len == 0 || header_len > file_size - 8 || header_len > kMaxHeaderBytes)
     fail(file + ": not a safetensors file (bad header length)");
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
@@ -41,13 +56,17 @@ void index_file(const std::string& file, std::map<std::string, TensorEntry>& out
     else if (d == "F16") e.dtype = DType::F16;
     else if (d == "F32") e.dtype = DType::F32;
     else fail(file + ": tensor '" + name + "' has dtype " + d + " (supported: BF16, F16, F32)");
+    double numel_bound = 1;  // in floating point first: a product of large dimensions must not wrap
     uint64_t numel = 1;
     for (const Json& s : shape->items()) {
-      e.shape.push_back(static_cast<int64_t>(s.as_number()));
-      numel *= e.shape.back();
+      const uint64_t dim = whole_count(s, kMaxElements, file, name, "dimension");
+      numel_bound *= static_cast<double>(dim);
+      if (numel_bound > kMaxElements) fail(file + ": tensor '" + name + "' has more elements than any model holds");
+      e.shape.push_back(static_cast<int64_t>(dim));
+      numel *= dim;
     }
-    uint64_t begin = static_cast<uint64_t>(offsets->items()[0].as_number());
-    uint64_t end = static_cast<uint64_t>(offsets->items()[1].as_number());
+    const uint64_t begin = whole_count(offsets->items()[0], static_cast<double>(file_size), file, name, "data offset");
+    const uint64_t end = whole_count(offsets->items()[1], static_cast<double>(file_size), file, name, "data offset");
     e.offset = data_start + begin;
     e.bytes = end - begin;
     if (end < begin || e.bytes != numel * dtype_bytes(e.dtype) || e.offset + e.bytes > file_size)

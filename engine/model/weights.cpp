@@ -99,6 +99,19 @@ static std::string shape_text(const std::vector<int64_t>& s) {
   return out + "]";
 }
 
+void WeightSource::scan(const std::vector<TensorSpec>& specs) const {
+  if (!index_) return;
+  std::string problems;
+  for (const TensorSpec& spec : specs) {
+    try {
+      read(spec);
+    } catch (const EngineError& e) {
+      problems += std::string(problems.empty() ? "" : "\n") + e.what();
+    }
+  }
+  if (!problems.empty()) fail(problems);
+}
+
 void WeightSource::validate(const std::vector<TensorSpec>& specs) const {
   if (!index_) return;
   for (const TensorSpec& spec : specs) {
@@ -110,10 +123,22 @@ void WeightSource::validate(const std::vector<TensorSpec>& specs) const {
   }
 }
 
+// The first element of `values` that is NaN or infinite, and how many are; a model with one runs on
+// and answers garbage, so a checkpoint holding any is refused by name.
+static void require_finite(const std::string& name, const std::vector<float>& values) {
+  size_t bad = 0, first = 0;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]) && bad++ == 0) first = i;
+  if (bad)
+    fail("weights: tensor '" + name + "' holds " + std::to_string(bad) + " NaN or infinite value" + (bad > 1 ? "s" : "") +
+         " (the first at element " + std::to_string(first) + ")");
+}
+
 std::vector<float> WeightSource::read(const TensorSpec& spec) const {
   if (index_) {
     validate({spec});
     std::vector<float> v = index_->read_float(spec.name);
+    require_finite(spec.name, v);
     for (float& x : v) x = round_to_bf16(x);
     return v;
   }

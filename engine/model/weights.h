@@ -29,12 +29,16 @@ class WeightSource {
 
   bool is_random() const { return !index_; }
   uint64_t seed() const { return seed_; }
-  // Values as float, rounded to bf16 (the engine's weight precision). Checks presence and shape.
+  // Values as float, rounded to bf16 (the engine's weight precision). Checks presence, shape, and that
+  // every value is finite.
   std::vector<float> read(const TensorSpec& spec) const;
   // The random stream of one tensor (a hash of its name and the seed).
   uint64_t stream(const TensorSpec& spec) const;
   // Checks that every expected tensor is present with its shape; names the first that is not.
   void validate(const std::vector<TensorSpec>& specs) const;
+  // Reads every tensor once and names each one that is missing, misshapen or holds NaN or infinity
+  // (all of them, not only the first): the opt-in check of a whole checkpoint before serving it.
+  void scan(const std::vector<TensorSpec>& specs) const;
 
  private:
   uint64_t seed_ = 0;

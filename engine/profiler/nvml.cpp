@@ -36,6 +36,14 @@ F symbol(void* lib, const char* name) {
   return reinterpret_cast<F>(dlsym(lib, name));
 }
 
+// nvmlDeviceGetTemperature and nvmlDeviceGetClockInfo: (device, which reading, unsigned* value).
+std::optional<double> device_reading(void* lib, void* device, const char* function, int which) {
+  auto get = device ? symbol<nvmlReturn_t (*)(nvmlDevice_t, int, unsigned*)>(lib, function) : nullptr;
+  unsigned value = 0;
+  if (get && get(device, which, &value) == 0) return value;
+  return std::nullopt;
+}
+
 }  // namespace
 
 Nvml& Nvml::instance() {
@@ -92,6 +100,36 @@ std::optional<double> Nvml::power_watts() const {
   unsigned mw = 0;
   if (usage && usage(device_, &mw) == 0) return mw / 1000.0;
   return std::nullopt;
+}
+
+std::optional<double> Nvml::temperature_celsius() const {
+  constexpr int kTemperatureGpu = 0;  // NVML_TEMPERATURE_GPU
+  return device_reading(lib_, device_, "nvmlDeviceGetTemperature", kTemperatureGpu);
+}
+
+std::optional<double> Nvml::utilization_percent() const {
+  struct Utilization {  // nvmlUtilization_t
+    unsigned gpu, memory;
+  };
+  auto get = device_ ? symbol<nvmlReturn_t (*)(nvmlDevice_t, Utilization*)>(lib_, "nvmlDeviceGetUtilizationRates") : nullptr;
+  Utilization u{};
+  if (get && get(device_, &u) == 0) return u.gpu;
+  return std::nullopt;
+}
+
+std::optional<double> Nvml::memory_used_mib() const {
+  struct Memory {  // nvmlMemory_t
+    unsigned long long total, free, used;
+  };
+  auto get = device_ ? symbol<nvmlReturn_t (*)(nvmlDevice_t, Memory*)>(lib_, "nvmlDeviceGetMemoryInfo") : nullptr;
+  Memory m{};
+  if (get && get(device_, &m) == 0) return m.used / (1024.0 * 1024.0);
+  return std::nullopt;
+}
+
+std::optional<double> Nvml::sm_clock_mhz() const {
+  constexpr int kClockSm = 1;  // NVML_CLOCK_SM
+  return device_reading(lib_, device_, "nvmlDeviceGetClockInfo", kClockSm);
 }
 
 void PowerSampler::start() {

@@ -17,6 +17,11 @@ class Nvml {
   std::string driver_version() const;
   // Instantaneous board power (NVML_FI_DEV_POWER_INSTANT), falling back to the averaged reading.
   std::optional<double> power_watts() const;
+  // The GPU gauges the server exports under DCGM names (nullopt when NVML or the reading is absent).
+  std::optional<double> temperature_celsius() const;
+  std::optional<double> utilization_percent() const;  // share of the last sample period a kernel ran
+  std::optional<double> memory_used_mib() const;
+  std::optional<double> sm_clock_mhz() const;
 
  private:
   Nvml();

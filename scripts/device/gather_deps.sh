@@ -29,7 +29,7 @@ ln -sf "$soname" .deps/lib/libcpp-httplib.so
 cp -L /usr/lib/x86_64-linux-gnu/libpcre2-8.so.0 .deps/lib/ && ln -sf libpcre2-8.so.0 .deps/lib/libpcre2-8.so
 for pc in libpcre2-8 cpp-httplib; do  # relocatable: the tree lies elsewhere on the GPU machine
   sed 's|^prefix=.*|prefix=${pcfiledir}/../..|;s|^exec_prefix=.*|exec_prefix=${prefix}|;s|^libdir=.*|libdir=${prefix}/lib|;s|^includedir=.*|includedir=${prefix}/include|' \
-    /usr/lib/x86_64-linux-gnu/pkgconfig/$pc.pc > .deps/lib/pkgconfig/$pc.pc
+    /usr/lib/x86_64-linux-gnu/pkgconfig/$pc.pc | grep -v '^Requires.private' > .deps/lib/pkgconfig/$pc.pc  # their .pc files are not there
 done
 cp -r /usr/src/googletest .deps/googletest
 if [[ -x $aidc_binary ]]; then

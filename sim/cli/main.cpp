@@ -3,6 +3,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/errors.hpp"
+#include "load/haproxy_config.hpp"
+#include "load/load_run.hpp"
 
 int main(int argc, char** argv) {
   using namespace aidc::cli;
@@ -49,6 +51,31 @@ int main(int argc, char** argv) {
   schema_cmd->add_option("--update-doc", schema_options.update_doc,
                          "Regenerate the key tables between <!-- schema: PREFIX --> markers of this Markdown file");
 
+  aidc::load::LoadOptions load_options;
+  auto* load_cmd = app.add_subcommand("load", "Measure a real OpenAI-compatible endpoint with a scenario's workload");
+  load_cmd->add_option("scenario", load_options.scenario_file, "Scenario YAML file (its workload: section)")->required();
+  load_cmd->add_option("--url", load_options.url, "Endpoint base URL (POST /v1/completions)");
+  load_cmd->add_option("--model", load_options.model, "Model name to send (default: the first of GET /v1/models)");
+  load_cmd->add_option("--out", load_options.out_dir, "Output folder (default runs/<scenario>-load-<timestamp>)");
+  load_cmd->add_option("--set", load_options.overrides, "Override a key: key.path=value (repeatable)");
+  load_cmd->add_option("--max-requests", load_options.max_requests, "Send at most this many requests")->check(CLI::PositiveNumber);
+  load_cmd->add_option("--timeout", load_options.timeout_s, "Seconds after its arrival a request is timed out (bounds the drain)")
+      ->check(CLI::PositiveNumber);
+  load_cmd->add_option("--vocab", load_options.vocab, "Prompt token ids below this (default: the scenario model's vocab_size)")
+      ->check(CLI::PositiveNumber);
+  load_cmd->add_option("--progress", load_options.progress, "Progress on stderr: bar, json or none")
+      ->check(CLI::IsMember({"bar", "json", "none"}));
+  load_cmd->add_flag("--quiet", load_options.quiet, "Do not print the report");
+
+  aidc::load::HaproxyOptions haproxy_options;
+  auto* haproxy_cmd = app.add_subcommand("haproxy-config", "Write the HAProxy configuration for the scenario's balancer");
+  haproxy_cmd->add_option("scenario", haproxy_options.scenario_file, "Scenario YAML file")->required();
+  haproxy_cmd->add_option("--server", haproxy_options.servers, "An engine server host:port (repeatable, replica order)")->required();
+  haproxy_cmd->add_option("--bind", haproxy_options.bind, "Frontend address host:port");
+  haproxy_cmd->add_option("--stats-bind", haproxy_options.stats_bind, "Prometheus exporter address host:port (GET /metrics)");
+  haproxy_cmd->add_option("--set", haproxy_options.overrides, "Override a key: key.path=value (repeatable)");
+  haproxy_cmd->add_option("--out", haproxy_options.out, "Configuration file to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -59,5 +86,7 @@ int main(int argc, char** argv) {
   if (*validate_cmd) return validate(validate_options);
   if (*batch_cmd) return batch(batch_options);
   if (*schema_cmd) return schema(schema_options);
+  if (*load_cmd) return guarded([&] { return aidc::load::run_load(load_options); });
+  if (*haproxy_cmd) return guarded([&] { return aidc::load::write_haproxy_config(haproxy_options); });
   return plan(plan_options);
 }

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -12,7 +11,7 @@
 #include "perf/model_factory.hpp"
 #include "report/summary.hpp"
 #include "scenario/loader.hpp"
-#include "serving/cluster.hpp"
+#include "run/simulate.hpp"
 
 namespace aidc::cli {
 namespace {
@@ -47,13 +46,6 @@ class ConsoleProgress final : public ProgressSink {
   bool drawn_ = false;
 };
 
-std::string default_out_dir(const std::string& name) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return "runs/" + name + "-" + stamp;
-}
-
 }  // namespace
 
 int run(const RunOptions& options) {
@@ -63,13 +55,11 @@ int run(const RunOptions& options) {
     const Scenario scenario = load_scenario(file, options.overrides, catalog);
     const auto performance = make_performance_model(scenario, catalog);
     ConsoleProgress progress(options.progress);
-    RunRecord record = simulate_cluster(scenario, catalog, *performance, &progress);
-    double offered = 0;
-    for (const auto& r : record.requests) offered += r.arrival_s >= scenario.simulation.warmup_s ? 1 : 0;
-    offered /= scenario.simulation.duration_s - scenario.simulation.warmup_s;
-    const CapacityEstimate capacity = estimate_capacity(scenario, catalog, *performance, offered);
-    const auto summary = make_summary(scenario, catalog, record, capacity);
-    const std::string out = options.out_dir.empty() ? default_out_dir(scenario.name) : options.out_dir;
+    RunSetup setup;
+    setup.progress = &progress;
+    RunRecord record = simulate(scenario, catalog, *performance, setup);
+    const auto summary = summarize_run(scenario, catalog, record, *performance);
+    const std::string out = options.out_dir.empty() ? default_run_dir(scenario.name) : options.out_dir;
     write_run_outputs(out, scenario, summary, record);
     if (!options.quiet) std::fputs(text_report(scenario, summary).c_str(), stdout);
     if (!options.quiet) std::printf("Outputs: %s/\n", out.c_str());

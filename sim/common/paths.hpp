@@ -7,4 +7,7 @@ namespace aidc {
 // source tree's scenarios/ recorded at build time.
 std::string scenarios_dir();
 
+// The default output folder of a run: runs/<name>-<local time as YYYYmmdd-HHMMSS>.
+std::string default_run_dir(const std::string& name);
+
 }  // namespace aidc

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "common/atomic_file.hpp"
@@ -184,8 +185,19 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
   return j;
 }
 
-void write_requests_csv(std::ostream& out, const RunRecord& run) {
-  out << "id,arrival_s,first_token_s,finish_s,prompt_tokens,output_tokens,replica,status\n";
+nlohmann::ordered_json summarize_run(const Scenario& s, const Catalog& catalog, const RunRecord& run,
+                                     const PerformanceModel& performance) {
+  double offered = 0;
+  for (const auto& r : run.requests) offered += r.arrival_s >= s.simulation.warmup_s ? 1 : 0;
+  offered /= s.simulation.duration_s - s.simulation.warmup_s;
+  return make_summary(s, catalog, run, estimate_capacity(s, catalog, performance, offered));
+}
+
+void write_requests_csv(std::ostream& out, const RunRecord& run, const ExtraRequestColumns* extra) {
+  out << "id,arrival_s,first_token_s,finish_s,prompt_tokens,output_tokens,replica,status";
+  if (extra)
+    for (const auto& name : extra->names) out << ',' << name;
+  out << '\n';
   char line[256];
   for (std::size_t i = 0; i < run.requests.size(); ++i) {
     const RequestRecord& r = run.requests[i];
@@ -199,6 +211,13 @@ void write_requests_csv(std::ostream& out, const RunRecord& run) {
     char first[32], finish[32];
     std::snprintf(line, sizeof line, "%zu,%.6f,%s,%s,%d,%d,%d,%s\n", i, r.arrival_s, time(r.first_token_s, first, sizeof first),
                   time(r.finish_s, finish, sizeof finish), r.prompt_tokens, r.output_tokens, r.replica, status_name(r.status));
+    if (extra) {
+      line[std::strlen(line) - 1] = '\0';  // the row goes on
+      out << line;
+      for (const auto& cell : extra->cells[i]) out << ',' << cell;
+      out << '\n';
+      continue;
+    }
     out << line;
   }
 }
@@ -240,7 +259,8 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
                   1000 * d["p99"].get<double>());
     line(row);
   };
-  line("aidc run: " + s.name + "  (" + s.source_file + ")");
+  const bool measured = j.contains("load");  // aidc load measured it against a real endpoint
+  line(std::string(measured ? "aidc load: " : "aidc run: ") + s.name + "  (" + s.source_file + ")");
   line("  " + std::to_string(j["gpus"]["count"].get<int>()) + " x " + s.datacenter.gpu + " in " +
        std::to_string(s.datacenter.servers()) + " servers / " + std::to_string(s.datacenter.racks()) + " racks; " +
        std::to_string(s.deployment.replicas) + " replicas of " + s.deployment.model + " (" + to_string(s.deployment.precision) +
@@ -267,9 +287,12 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   line(format("Throughput: %.1f requests/s, ", t["requests_per_s"].get<double>()) +
        format("%.0f input tokens/s, ", t["input_tokens_per_s"].get<double>()) +
        format("%.0f output tokens/s", t["output_tokens_per_s"].get<double>()));
-  line(format("GPUs busy %.0f%% of the time; ", 100 * j["gpus"]["utilization_mean"].get<double>()) +
-       format("KV cache %.0f%% full on average; ", 100 * j["kv_cache"]["utilization_mean"].get<double>()) +
-       std::to_string(j["kv_cache"]["preemptions"].get<long long>()) + " preemptions");
+  if (measured)
+    line("GPU busy time, KV cache use and preemptions are the server's: read its /metrics");
+  else
+    line(format("GPUs busy %.0f%% of the time; ", 100 * j["gpus"]["utilization_mean"].get<double>()) +
+         format("KV cache %.0f%% full on average; ", 100 * j["kv_cache"]["utilization_mean"].get<double>()) +
+         std::to_string(j["kv_cache"]["preemptions"].get<long long>()) + " preemptions");
   line("");
   const auto& slo = j["slo"];
   const std::string pct = format("p%.0f", slo["percentile"].get<double>());
@@ -307,17 +330,24 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
          std::to_string(s.workload.users) + format(" users thinking %.0f s. ", s.workload.think_time_s) + verdict +
          (s.datacenter.gpu.rfind("A100", 0) == 0 ? "" : " (The rule is stated for A100; this run uses " + s.datacenter.gpu + ".)"));
   }
-  line(format("Simulated %.0f s in ", j["sim"]["simulated_s"].get<double>()) +
-       format("%.2f s wall, ", j["sim"]["wall_s"].get<double>()) + std::to_string(j["sim"]["events"].get<long long>()) +
-       " events.");
+  if (measured)
+    line(format("Measured %.0f s of schedule", j["sim"]["simulated_s"].get<double>()) +
+         format(" in %.2f s wall (drain included) against ", j["sim"]["wall_s"].get<double>()) + j["load"]["url"].get<std::string>() +
+         ": " + std::to_string(j["load"]["timed_out"].get<long long>()) + " requests timed out after " +
+         format("%.0f s, ", j["load"]["timeout_s"].get<double>()) + std::to_string(j["sim"]["events"].get<long long>()) +
+         " server-sent events.");
+  else
+    line(format("Simulated %.0f s in ", j["sim"]["simulated_s"].get<double>()) +
+         format("%.2f s wall, ", j["sim"]["wall_s"].get<double>()) + std::to_string(j["sim"]["events"].get<long long>()) +
+         " events.");
   out += facility_text_report(s, j);
   return out;
 }
 
 void write_run_outputs(const std::string& dir, const Scenario& scenario, const nlohmann::ordered_json& summary,
-                       const RunRecord& run) {
+                       const RunRecord& run, const ExtraRequestColumns* extra) {
   std::filesystem::create_directories(dir);
-  write_file_atomically(dir + "/requests.csv", [&](std::ostream& out) { write_requests_csv(out, run); });
+  write_file_atomically(dir + "/requests.csv", [&](std::ostream& out) { write_requests_csv(out, run, extra); });
   write_file_atomically(dir + "/timeseries.csv", timeseries_csv(run));
   write_file_atomically(dir + "/scenario.yaml", to_yaml(scenario.resolved));
   write_file_atomically(dir + "/report.txt", text_report(scenario, summary));

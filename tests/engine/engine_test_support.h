@@ -1,6 +1,12 @@
 #pragma once
-// Shared by the engine tests: test data paths, single-sequence runs and the error measure.
+// Shared by the engine tests: test data paths, single-sequence runs, the error measure, and running
+// the aidc-engine binary.
+#include <sys/wait.h>
+
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -10,6 +16,30 @@
 namespace aidc::test {
 
 inline std::string data(const std::string& file) { return std::string(AIDC_ENGINE_TEST_DATA) + "/" + file; }
+
+struct ChildRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs a shell command to its end.
+inline ChildRun run_command(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return {};
+  ChildRun r;
+  char buffer[512];
+  while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+inline std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 inline ModelConfig tiny(const std::string& name) { return load_model_config(data(name + ".json")); }
 

@@ -17,28 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct ChildRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using test::ChildRun;
+using test::read_all;
 
 ChildRun run_engine(const std::string& arguments) {
-  const std::string command = std::string(AIDC_ENGINE_BINARY) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return {};
-  ChildRun r;
-  char buffer[512];
-  while (fgets(buffer, sizeof buffer, pipe)) r.output += buffer;
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::run_command(std::string(AIDC_ENGINE_BINARY) + " " + arguments);
 }
 
 class EngineCli : public ::testing::Test {
