@@ -13,6 +13,15 @@
 namespace aidc {
 namespace {
 
+// Bounds on a config's sizes: far above any published model (DeepSeek-V3: hidden 7168, 61 layers, 256
+// experts; Llama 3.1 405B: hidden 16384, intermediate 53248; vocabularies up to 256 K), and low enough
+// that every product of them the engine and the simulator form stays within its integer type.
+constexpr int kMaxWidth = 1 << 17;  // hidden, intermediate, head and latent dimensions
+constexpr int kMaxLayers = 1024, kMaxHeads = 1024, kMaxExperts = 4096;
+constexpr int kMaxVocab = 1 << 22, kMaxPosition = 1 << 24;
+
+std::string bounds(int lo, int hi) { return std::to_string(lo) + " to " + std::to_string(hi); }
+
 struct Fields {
   const Json& root;
   const std::string& source;
@@ -22,20 +31,28 @@ struct Fields {
     return v && !v->is_null() ? v : nullptr;
   }
   double number(const std::string& key, const Json* v) const {
-    if (!v->is_number()) fail(source + ": field '" + key + "' must be a number");
+    if (!v->is_number() || !std::isfinite(v->as_number())) fail(source + ": field '" + key + "' must be a finite number");
     return v->as_number();
   }
-  int integer(const std::string& key) const {
+  int integer(const std::string& key, int lo, int hi) const {
     const Json* v = get(key);
     if (!v) fail(source + ": missing required field '" + key + "'");
     double d = number(key, v);
-    if (d != std::floor(d) || d <= 0 || d > 1e9) fail(source + ": field '" + key + "' must be a positive integer");
+    if (d != std::floor(d) || d < lo || d > hi) fail(source + ": field '" + key + "' must be a whole number from " + bounds(lo, hi));
     return static_cast<int>(d);
   }
-  int integer_or(const std::string& key, int fallback) const { return get(key) ? integer(key) : fallback; }
-  double real_or(const std::string& key, double fallback) const {
+  int integer_or(const std::string& key, int fallback, int lo, int hi) const { return get(key) ? integer(key, lo, hi) : fallback; }
+  // A real number in [lo, hi]; with `open_low`, above lo (a factor something is divided by).
+  double real_or(const std::string& key, double fallback, double lo, double hi, bool open_low = false) const {
     const Json* v = get(key);
-    return v ? number(key, v) : fallback;
+    if (!v) return fallback;
+    const double d = number(key, v);
+    if (d < lo || d > hi || (open_low && d == lo)) {
+      std::ostringstream range;
+      range << (open_low ? "above " : "from ") << lo << (open_low ? " and at most " : " to ") << hi;
+      fail(source + ": field '" + key + "' must be " + range.str());
+    }
+    return d;
   }
   bool flag_or(const std::string& key, bool fallback) const {
     const Json* v = get(key);
@@ -58,29 +75,30 @@ double yarn_mscale(double factor, double mscale) {
 RopeConfig parse_rope(const Json& root, const std::string& source) {
   Fields f{root, source};
   RopeConfig rope;
-  rope.theta = f.real_or("rope_theta", 10000.0);
+  rope.theta = f.real_or("rope_theta", 10000.0, 1, 1e12, /*open_low=*/true);  // log(theta) divides
   const Json* s = f.get("rope_scaling");
   if (!s) return rope;
   if (!s->is_object()) fail(source + ": field 'rope_scaling' must be an object or null");
   Fields rs{*s, source};
   std::string type = rs.text_or("rope_type", rs.text_or("type", "default"));
-  rope.factor = rs.real_or("factor", 1.0);
+  rope.factor = rs.real_or("factor", 1.0, 0, 1e6, /*open_low=*/true);
   if (type == "default") return rope;
-  if (rope.factor <= 0) fail(source + ": field 'rope_scaling.factor' must be positive");
   if (type == "linear") {
     rope.kind = RopeKind::Linear;
   } else if (type == "llama3") {
     rope.kind = RopeKind::Llama3;
-    rope.low_freq_factor = rs.real_or("low_freq_factor", 1.0);
-    rope.high_freq_factor = rs.real_or("high_freq_factor", 4.0);
-    rope.original_max_position = rs.real_or("original_max_position_embeddings", 8192);
+    rope.low_freq_factor = rs.real_or("low_freq_factor", 1.0, 0, 1e6, /*open_low=*/true);
+    rope.high_freq_factor = rs.real_or("high_freq_factor", 4.0, 0, 1e6, /*open_low=*/true);
+    rope.original_max_position = rs.real_or("original_max_position_embeddings", 8192, 1, kMaxPosition);
+    if (rope.high_freq_factor <= rope.low_freq_factor)  // the smoothing divides by their difference
+      fail(source + ": field 'rope_scaling.high_freq_factor' must be above 'low_freq_factor'");
   } else if (type == "yarn") {
     rope.kind = RopeKind::Yarn;
-    rope.original_max_position = rs.real_or("original_max_position_embeddings", 4096);
-    rope.beta_fast = rs.real_or("beta_fast", 32.0);
-    rope.beta_slow = rs.real_or("beta_slow", 1.0);
-    rope.mscale = rs.real_or("mscale", 1.0);
-    rope.mscale_all_dim = rs.real_or("mscale_all_dim", 0.0);
+    rope.original_max_position = rs.real_or("original_max_position_embeddings", 4096, 1, kMaxPosition);
+    rope.beta_fast = rs.real_or("beta_fast", 32.0, 0, 1e6, /*open_low=*/true);
+    rope.beta_slow = rs.real_or("beta_slow", 1.0, 0, 1e6, /*open_low=*/true);
+    rope.mscale = rs.real_or("mscale", 1.0, 0, 1e6);
+    rope.mscale_all_dim = rs.real_or("mscale_all_dim", 0.0, 0, 1e6);
   } else {
     fail(source + ": field 'rope_scaling.type' = '" + type + "' is not supported (default, linear, llama3, yarn)");
   }
@@ -89,8 +107,10 @@ RopeConfig parse_rope(const Json& root, const std::string& source) {
 
 }  // namespace
 
-ModelConfig parse_model_config(const std::string& text, const std::string& name) {
-  const std::string source = name + " config.json";
+namespace {
+
+// `source` names the file in every message: its path when read from one.
+ModelConfig parse(const std::string& text, const std::string& name, const std::string& source) {
   Json root = Json::parse(text, source);
   if (!root.is_object()) fail(source + ": the top level must be a JSON object");
   Fields f{root, source};
@@ -108,35 +128,38 @@ ModelConfig parse_model_config(const std::string& text, const std::string& name)
   else if (model_type == "deepseek_v3" || arch_name == "DeepseekV3ForCausalLM") c.arch = Arch::DeepseekV3;
   else fail(source + ": field 'model_type' = '" + model_type + "' is not supported (llama, qwen2, deepseek, deepseek_v2, deepseek_v3)");
 
-  c.hidden = f.integer("hidden_size");
-  c.layers = f.integer("num_hidden_layers");
-  c.heads = f.integer("num_attention_heads");
-  c.kv_heads = f.integer_or("num_key_value_heads", c.heads);
-  c.intermediate = f.integer("intermediate_size");
-  c.vocab = f.integer("vocab_size");
-  c.max_position = f.integer_or("max_position_embeddings", 4096);
-  c.rms_eps = f.real_or("rms_norm_eps", 1e-6);
+  c.hidden = f.integer("hidden_size", 1, kMaxWidth);
+  c.layers = f.integer("num_hidden_layers", 1, kMaxLayers);
+  c.heads = f.integer("num_attention_heads", 1, kMaxHeads);
+  c.kv_heads = f.integer_or("num_key_value_heads", c.heads, 1, kMaxHeads);
+  c.intermediate = f.integer("intermediate_size", 1, kMaxWidth);
+  c.vocab = f.integer("vocab_size", 1, kMaxVocab);
+  c.max_position = f.integer_or("max_position_embeddings", 4096, 1, kMaxPosition);
+  c.rms_eps = f.real_or("rms_norm_eps", 1e-6, 0, 1, /*open_low=*/true);
   c.tie_embeddings = f.flag_or("tie_word_embeddings", false);
   c.qkv_bias = c.arch == Arch::Qwen2 || f.flag_or("attention_bias", false);
   if (c.heads % c.kv_heads != 0)
     fail(source + ": field 'num_key_value_heads' (" + std::to_string(c.kv_heads) + ") must divide 'num_attention_heads' (" +
          std::to_string(c.heads) + ")");
-  c.head_dim = f.integer_or("head_dim", c.hidden / c.heads);
+  if (!f.get("head_dim") && c.heads > c.hidden)
+    fail(source + ": field 'num_attention_heads' (" + std::to_string(c.heads) + ") exceeds 'hidden_size' (" +
+         std::to_string(c.hidden) + "): the head size would be 0 (give 'head_dim')");
+  c.head_dim = f.integer_or("head_dim", c.hidden / c.heads, 1, kMaxWidth);
   c.rope = parse_rope(root, source);
 
   if (c.arch == Arch::DeepseekMoE || c.arch == Arch::DeepseekV2 || c.arch == Arch::DeepseekV3) {
     MoEConfig& m = c.moe;
-    m.n_routed_experts = f.integer_or("n_routed_experts", 0);
+    m.n_routed_experts = f.integer_or("n_routed_experts", 0, 0, kMaxExperts);
     if (m.n_routed_experts > 0) {
-      m.n_shared_experts = f.get("n_shared_experts") ? f.integer("n_shared_experts") : 0;
-      m.experts_per_token = f.integer("num_experts_per_tok");
-      m.expert_intermediate = f.integer("moe_intermediate_size");
-      m.first_dense_layers = f.get("first_k_dense_replace") ? static_cast<int>(f.real_or("first_k_dense_replace", 0)) : 0;
-      m.layer_freq = f.integer_or("moe_layer_freq", 1);
+      m.n_shared_experts = f.integer_or("n_shared_experts", 0, 0, kMaxExperts);
+      m.experts_per_token = f.integer("num_experts_per_tok", 1, kMaxExperts);
+      m.expert_intermediate = f.integer("moe_intermediate_size", 1, kMaxWidth);
+      m.first_dense_layers = f.integer_or("first_k_dense_replace", 0, 0, kMaxLayers);
+      m.layer_freq = f.integer_or("moe_layer_freq", 1, 1, kMaxLayers);
       m.norm_topk_prob = f.flag_or("norm_topk_prob", false);
-      m.routed_scaling_factor = f.real_or("routed_scaling_factor", 1.0);
-      m.n_group = f.integer_or("n_group", 1);
-      m.topk_group = f.integer_or("topk_group", 1);
+      m.routed_scaling_factor = f.real_or("routed_scaling_factor", 1.0, 0, 1e6, /*open_low=*/true);
+      m.n_group = f.integer_or("n_group", 1, 1, kMaxExperts);
+      m.topk_group = f.integer_or("topk_group", 1, 1, kMaxExperts);
       std::string scoring = f.text_or("scoring_func", "softmax");
       std::string method = f.text_or("topk_method", "greedy");
       if (scoring == "sigmoid") m.routing = Routing::SigmoidGroupTopK;
@@ -152,15 +175,21 @@ ModelConfig parse_model_config(const std::string& text, const std::string& name)
   if (c.arch == Arch::DeepseekV2 || c.arch == Arch::DeepseekV3) {
     MLAConfig& a = c.mla;
     a.enabled = true;
-    a.q_lora_rank = f.get("q_lora_rank") ? f.integer("q_lora_rank") : 0;
-    a.kv_lora_rank = f.integer("kv_lora_rank");
-    a.qk_nope_dim = f.integer("qk_nope_head_dim");
-    a.qk_rope_dim = f.integer("qk_rope_head_dim");
-    a.v_dim = f.integer("v_head_dim");
+    a.q_lora_rank = f.integer_or("q_lora_rank", 0, 1, kMaxWidth);
+    a.kv_lora_rank = f.integer("kv_lora_rank", 1, kMaxWidth);
+    a.qk_nope_dim = f.integer("qk_nope_head_dim", 1, kMaxWidth);
+    a.qk_rope_dim = f.integer("qk_rope_head_dim", 1, kMaxWidth);
+    a.v_dim = f.integer("v_head_dim", 1, kMaxWidth);
     c.kv_heads = c.heads;  // MLA: every head reads the shared latent
   }
   if (c.rope_dim() % 2 != 0) fail(source + ": the rotary dimension must be even");
   return c;
+}
+
+}  // namespace
+
+ModelConfig parse_model_config(const std::string& text, const std::string& name) {
+  return parse(text, name, name + " config.json");
 }
 
 ModelConfig load_model_config(const std::string& path) {
@@ -168,7 +197,7 @@ ModelConfig load_model_config(const std::string& path) {
   if (!in) fail("cannot open model config '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  return parse_model_config(text.str(), std::filesystem::path(path).stem().string());
+  return parse(text.str(), std::filesystem::path(path).stem().string(), path);
 }
 
 int ModelConfig::moe_layer_count() const {
