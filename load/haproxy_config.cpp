@@ -54,7 +54,7 @@ std::string haproxy_config(const Scenario& s, const HaproxyOptions& o) {
        "    timeout connect 5s\n"
        "    timeout server 10s\n";
   if (s.facility) {
-    // As sim/serving/cluster.cpp models it: a request that got no answer (refused connection, or the
+    // As sim/actors/balancer.cpp models it: a request that got no answer (refused connection, or the
     // server died before responding) goes to another server; a stream already started fails.
     // L7 retries need the request in one buffer (tune.bufsize, 16 kB): larger prompts are not retried.
     c += "    retries " + std::to_string(s.facility->failures.retries) + "\n";

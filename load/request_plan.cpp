@@ -18,7 +18,7 @@ std::vector<PlannedRequest> RequestDraws::open_requests(double end_s, long long 
   std::vector<PlannedRequest> plan;
   auto room = [&] { return max_requests < 0 || static_cast<long long>(plan.size()) < max_requests; };
   if (w_.kind == WorkloadSpec::Kind::Trace) {
-    for (const TraceRow& row : load_trace(w_.trace_file)) {
+    for (const TraceRow& row : *w_.trace) {  // read once, by the scenario loader
       if (row.arrival_s >= end_s || !room()) break;
       plan.push_back({row.arrival_s, row.prompt_tokens, row.output_tokens, row.session, -1});
     }

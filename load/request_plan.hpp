@@ -1,7 +1,7 @@
 #pragma once
 // What `aidc load` sends and when: the scenario's workload drawn with the simulator's own generators
-// (sim/workload/generators.*, load_trace) in the order its client draws them (ClientActor in
-// sim/serving/cluster.cpp), from one generator seeded with simulation.seed. The same scenario and seed
+// (sim/workload/generators.*, the trace the loader read) in the order its sources draw them
+// (sim/workload/generated_sources.*), from one generator seeded with simulation.seed. The same scenario and seed
 // therefore give the same arrival times and lengths as `aidc run` (tests/serving/load_test.cpp checks it
 // against the simulator's requests.csv); in a closed loop that holds until completions, which the real
 // server decides, interleave with the draws.

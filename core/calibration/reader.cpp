@@ -3,11 +3,21 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "core/common/error.hpp"
 
 namespace aidc {
 namespace {
+
+// Bounds that keep every value of a profile physical and its arithmetic finite (far beyond any GPU).
+constexpr double kMaxFeatures = 1e7;  // GEMM widths, counts, tokens
+constexpr double kMaxPerLayer = 1024;
+constexpr double kMaxGpus = 1 << 20;
+constexpr double kMaxRate = 1e9;      // GB/s, TFLOP/s, GiB
+constexpr double kMaxBytes = 1e18;    // weight bytes, FLOPs per token
+constexpr double kMinPowerW = 1e-3, kMaxPowerW = 1e6;
+constexpr double kMaxMeasurement = 1e12;  // µs (11 days per operator), W, tokens/s
 
 // `node[key]`, or an undefined node when `node` is not a mapping (yaml-cpp throws on those).
 YAML::Node at(const YAML::Node& node, const char* key) {
@@ -106,12 +116,78 @@ class Reader {
     }
     return out;
   }
+  // A grid the others are measured over: at least one point, every point measured, at least `min`,
+  // strictly increasing (interpolation divides by the distance between neighbours).
+  void check_axis(const YAML::Node& parent, const std::string& path, const char* key, const std::vector<double>& axis,
+                  double min) {
+    const YAML::Node node = at(parent, key);
+    if (!node.IsDefined() || !node.IsSequence()) return;  // absent or not a list: reported already
+    const std::string here = join(path, key);
+    if (axis.empty()) problem(node, here, "expected at least one grid point");
+    for (std::size_t i = 0; i < axis.size(); ++i) {
+      const YAML::Node cell = node[i];
+      if (cell.IsNull()) problem(cell, here, "expected a grid point, got null");
+      else if (std::isnan(axis[i])) continue;  // not a number: reported already
+      else if (axis[i] < min || axis[i] > kMaxFeatures)
+        problem(cell, here, "expected a grid point from " + fmt(min) + " to " + fmt(kMaxFeatures) + ", got " + fmt(axis[i]));
+      else if (i > 0 && !(axis[i] > axis[i - 1]))
+        problem(cell, here, "expected grid points in increasing order without repeats, got " + fmt(axis[i]) + " after " +
+                                fmt(axis[i - 1]));
+    }
+  }
+  // Measured values (times, powers, rates): positive where measured; with `one_needed`, at least one measured.
+  void check_measured(const YAML::Node& parent, const std::string& path, const char* key, const std::vector<double>& values,
+                      bool one_needed) {
+    const YAML::Node node = at(parent, key);
+    if (!node.IsDefined() || !node.IsSequence()) return;
+    const std::string here = join(path, key);
+    bool any = false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (node[i].IsNull() || std::isnan(values[i])) continue;
+      any = true;
+      if (!(values[i] > 0 && values[i] <= kMaxMeasurement))
+        problem(node[i], here, "expected a positive measurement up to " + fmt(kMaxMeasurement) + ", got " + fmt(values[i]));
+    }
+    if (one_needed && !any) problem(node, here, "expected at least one measured value");
+  }
+  // The same for a grid of rows.
+  void check_measured(const YAML::Node& parent, const std::string& path, const char* key,
+                      const std::vector<std::vector<double>>& rows, bool one_needed) {
+    const YAML::Node node = at(parent, key);
+    if (!node.IsDefined() || !node.IsSequence() || node.size() != rows.size()) return;
+    bool any = false;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const YAML::Node row = node[i];
+      if (!row.IsSequence()) continue;
+      const std::string here = join(path, key) + "[" + std::to_string(i) + "]";
+      for (std::size_t j = 0; j < rows[i].size(); ++j) {
+        if (row[j].IsNull() || std::isnan(rows[i][j])) continue;
+        any = true;
+        if (!(rows[i][j] > 0 && rows[i][j] <= kMaxMeasurement))
+          problem(row[j], here, "expected a positive measurement up to " + fmt(kMaxMeasurement) + ", got " + fmt(rows[i][j]));
+      }
+    }
+    if (one_needed && !any) problem(node, join(path, key), "expected at least one measured value");
+  }
+  // A number read with number() that must lie in [lo, hi].
+  void check_range(const YAML::Node& parent, const std::string& path, const char* key, double value, double lo, double hi) {
+    const YAML::Node node = at(parent, key);
+    if (!node.IsDefined() || node.IsNull() || std::isnan(value)) return;
+    if (value < lo || value > hi) problem(node, join(path, key), "expected " + fmt(lo) + " to " + fmt(hi) + ", got " + fmt(value));
+  }
+  static std::string fmt(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+  }
 
  private:
+  // A finite number: `.nan` and `.inf` are text to a profile (an unmeasured cell is null).
   double scalar_number(const YAML::Node& node, const std::string& key) {
     double v = 0;
-    if (!node.IsScalar() || !YAML::convert<double>::decode(node, v)) {
-      problem(node, key, "expected a number");
+    if (!node.IsScalar() || !YAML::convert<double>::decode(node, v) || !std::isfinite(v)) {
+      problem(node, key, "expected a finite number (null for a cell nothing was measured for), got '" +
+                             (node.IsScalar() ? node.Scalar() : std::string("a list or mapping")) + "'");
       return std::nan("");
     }
     return v;
@@ -127,6 +203,7 @@ CalibrationProfile::OperatorList read_operators(Reader& r, const YAML::Node& par
   const YAML::Node section = r.child(parent, path, key, true);
   CalibrationProfile::OperatorList list;
   list.tokens = r.numbers(section, here, "tokens", true);
+  r.check_axis(section, here, "tokens", list.tokens, 1);
   const YAML::Node ops = r.child(section, here, "ops", true);
   if (ops.IsDefined() && !ops.IsSequence()) r.problem(ops, here + ".ops", "expected a list of operators");
   for (std::size_t i = 0; is_list(ops) && i < ops.size(); ++i) {
@@ -137,32 +214,35 @@ CalibrationProfile::OperatorList read_operators(Reader& r, const YAML::Node& par
     if (with_shape) {
       op.in_features = r.integer(node, op_path, "in_features", true);
       op.out_features = r.integer(node, op_path, "out_features", true);
+      r.check_range(node, op_path, "in_features", op.in_features, 1, kMaxFeatures);
+      r.check_range(node, op_path, "out_features", op.out_features, 1, kMaxFeatures);
     }
     op.per_layer = r.integer(node, op_path, "per_layer", false, 1);
+    r.check_range(node, op_path, "per_layer", op.per_layer, 0, kMaxPerLayer);
     op.time_us = r.numbers_per(node, op_path, "time_us", true, list.tokens, here + ".tokens");
     op.power_w = r.numbers_per(node, op_path, "power_w", false, list.tokens, here + ".tokens");
+    r.check_measured(node, op_path, "time_us", op.time_us, /*one_needed=*/true);
+    r.check_measured(node, op_path, "power_w", op.power_w, /*one_needed=*/false);
     list.ops.push_back(op);
   }
   return list;
 }
 
 CalibrationProfile::Grid read_grid(Reader& r, const YAML::Node& parent, const std::string& path, const char* key,
-                                   const char* rows_key, const char* cols_key) {
+                                   const char* rows_key, const char* cols_key, double cols_min) {
   const std::string here = Reader::join(path, key);
   const YAML::Node section = r.child(parent, path, key, true);
   CalibrationProfile::Grid g;
   g.rows = r.numbers(section, here, rows_key, true);
   g.cols = r.numbers(section, here, cols_key, true);
+  r.check_axis(section, here, rows_key, g.rows, 1);
+  r.check_axis(section, here, cols_key, g.cols, cols_min);
   const std::string rows_path = Reader::join(here, rows_key), cols_path = Reader::join(here, cols_key);
   g.time_us = r.grid(section, here, "time_us", true, g.rows, g.cols, rows_path, cols_path);
   g.power_w = r.grid(section, here, "power_w", false, g.rows, g.cols, rows_path, cols_path);
+  r.check_measured(section, here, "time_us", g.time_us, /*one_needed=*/true);
+  r.check_measured(section, here, "power_w", g.power_w, /*one_needed=*/false);
   return g;
-}
-
-bool any_measured(const std::vector<double>& v) {
-  for (double x : v)
-    if (!std::isnan(x)) return true;
-  return false;
 }
 
 }  // namespace
@@ -207,15 +287,24 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
   if (m.tp < 1 || m.tp > 64) r.problem(at(meta, "tp"), "metadata.tp", "expected 1 to 64");
   m.weights = r.text(meta, "metadata", "weights", false);
   m.kv_block_tokens = r.integer(meta, "metadata", "kv_block_tokens", false, 16);
+  r.check_range(meta, "metadata", "gpu_count", m.gpu_count, 1, kMaxGpus);
+  r.check_range(meta, "metadata", "sm_count", m.sm_count, 0, kMaxFeatures);
+  r.check_range(meta, "metadata", "gpu_memory_gib", m.gpu_memory_gib, 0, kMaxRate);
+  r.check_range(meta, "metadata", "kv_block_tokens", m.kv_block_tokens, 1, kMaxFeatures);
 
   const YAML::Node peaks = r.child(root, "", "device_peaks", true);
   p.device_peaks.copy_gbps = r.number(peaks, "device_peaks", "copy_gbps", true);
   p.device_peaks.gemm_bf16_tflops = r.number(peaks, "device_peaks", "gemm_bf16_tflops", true);
   p.device_peaks.idle_power_w = r.number(peaks, "device_peaks", "idle_power_w", false);
+  // The roofline ratios divide by the peaks.
   if (peaks.IsMap() && !(p.device_peaks.copy_gbps > 0)) r.problem(at(peaks, "copy_gbps"), "device_peaks.copy_gbps", "expected a positive number");
   if (peaks.IsMap() && !(p.device_peaks.gemm_bf16_tflops > 0))
     r.problem(at(peaks, "gemm_bf16_tflops"), "device_peaks.gemm_bf16_tflops", "expected a positive number");
+  r.check_range(peaks, "device_peaks", "copy_gbps", p.device_peaks.copy_gbps, 0, kMaxRate);
+  r.check_range(peaks, "device_peaks", "gemm_bf16_tflops", p.device_peaks.gemm_bf16_tflops, 0, kMaxRate);
+  r.check_range(peaks, "device_peaks", "idle_power_w", p.device_peaks.idle_power_w, 0, kMaxPowerW);
   p.power_window_ms = r.number(root, "", "power_window_ms", false);
+  r.check_range(root, "", "power_window_ms", p.power_window_ms, 0, kMaxRate);
 
   if (const YAML::Node shape = at(root, "model_shape"); shape.IsDefined()) {
     auto& s = p.model_shape;
@@ -233,32 +322,45 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
     s.active_weight_bytes = r.number(shape, where, "active_weight_bytes", false);
     s.kv_bytes_per_token = r.number(shape, where, "kv_bytes_per_token", false);
     s.flops_per_token = r.number(shape, where, "flops_per_token", false);
+    for (auto [key, value] : {std::pair{"layers", s.layers}, {"dense_layers", s.dense_layers}, {"moe_layers", s.moe_layers},
+                              {"hidden", s.hidden}, {"heads", s.heads}, {"kv_heads", s.kv_heads}, {"head_dim", s.head_dim},
+                              {"intermediate", s.intermediate}, {"vocab", s.vocab}})
+      r.check_range(shape, where, key, value, 0, kMaxFeatures);
+    for (auto [key, value] : {std::pair{"weight_bytes", s.weight_bytes}, {"active_weight_bytes", s.active_weight_bytes},
+                              {"kv_bytes_per_token", s.kv_bytes_per_token}, {"flops_per_token", s.flops_per_token}})
+      r.check_range(shape, where, key, value, 0, kMaxBytes);
   }
 
   const YAML::Node ops = r.child(root, "", "operators", true);
   p.linear = read_operators(r, ops, "operators", "linear", /*with_shape=*/true);
-  p.prefill_attention = read_grid(r, ops, "operators", "prefill_attention", "chunk_tokens", "context_tokens");
-  p.decode_attention = read_grid(r, ops, "operators", "decode_attention", "batch", "kv_tokens_per_seq");
+  // Prefill attention is measured from an empty context on; decode attention needs a context.
+  p.prefill_attention = read_grid(r, ops, "operators", "prefill_attention", "chunk_tokens", "context_tokens", 0);
+  p.decode_attention = read_grid(r, ops, "operators", "decode_attention", "batch", "kv_tokens_per_seq", 1);
   if (const YAML::Node moe = at(ops, "moe"); moe.IsDefined()) {
     CalibrationProfile::Moe e;
     const std::string where = "operators.moe";
     e.tokens = r.numbers(moe, where, "tokens", true);
+    r.check_axis(moe, where, "tokens", e.tokens, 1);
     e.time_us = r.numbers_per(moe, where, "time_us", true, e.tokens, where + ".tokens");
     e.power_w = r.numbers_per(moe, where, "power_w", false, e.tokens, where + ".tokens");
-    if (at(moe, "time_us").IsDefined() && !any_measured(e.time_us)) r.problem(at(moe, "time_us"), where + ".time_us", "expected at least one measured value");
+    r.check_measured(moe, where, "time_us", e.time_us, /*one_needed=*/true);
+    r.check_measured(moe, where, "power_w", e.power_w, /*one_needed=*/false);
     e.n_routed_experts = r.integer(moe, where, "n_routed_experts", false);
     e.experts_per_token = r.integer(moe, where, "experts_per_token", false);
     e.n_shared_experts = r.integer(moe, where, "n_shared_experts", false);
     e.expert_intermediate = r.integer(moe, where, "expert_intermediate", false);
+    for (auto [key, value] : {std::pair{"n_routed_experts", e.n_routed_experts}, {"experts_per_token", e.experts_per_token},
+                              {"n_shared_experts", e.n_shared_experts}, {"expert_intermediate", e.expert_intermediate}})
+      r.check_range(moe, where, key, value, 0, kMaxFeatures);
     p.moe = e;
   }
   p.elementwise = read_operators(r, ops, "operators", "elementwise", /*with_shape=*/false);
   const YAML::Node overhead = r.child(ops, "operators", "step_overhead", true);
   p.step_overhead.x = r.numbers(overhead, "operators.step_overhead", "batch", true);
+  r.check_axis(overhead, "operators.step_overhead", "batch", p.step_overhead.x, 1);
   p.step_overhead.y = r.numbers_per(overhead, "operators.step_overhead", "cpu_us", true, p.step_overhead.x,
                                     "operators.step_overhead.batch");
-  if (at(overhead, "cpu_us").IsDefined() && !any_measured(p.step_overhead.y))
-    r.problem(at(overhead, "cpu_us"), "operators.step_overhead.cpu_us", "expected at least one measured value");
+  r.check_measured(overhead, "operators.step_overhead", "cpu_us", p.step_overhead.y, /*one_needed=*/true);
 
   if (const YAML::Node e2e = at(root, "end_to_end"); e2e.IsDefined()) {
     CalibrationProfile::EndToEnd e;
@@ -269,15 +371,25 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
     e.decode_step_ms = r.numbers_per(decode, d, "step_ms", true, e.decode_batch, d + ".batch");
     e.decode_tokens_per_s = r.numbers_per(decode, d, "tokens_per_s", true, e.decode_batch, d + ".batch");
     e.decode_power_w = r.numbers_per(decode, d, "power_w", false, e.decode_batch, d + ".batch");
+    r.check_range(decode, d, "context_tokens", e.decode_context_tokens, 1, kMaxFeatures);
+    r.check_axis(decode, d, "batch", e.decode_batch, 1);
+    for (auto [key, values] : {std::pair{"step_ms", &e.decode_step_ms}, {"tokens_per_s", &e.decode_tokens_per_s},
+                               {"power_w", &e.decode_power_w}})
+      r.check_measured(decode, d, key, *values, /*one_needed=*/false);
     e.prefill_tokens = r.numbers(prefill, f, "tokens", true);
     e.prefill_time_ms = r.numbers_per(prefill, f, "time_ms", true, e.prefill_tokens, f + ".tokens");
     e.prefill_tokens_per_s = r.numbers_per(prefill, f, "tokens_per_s", true, e.prefill_tokens, f + ".tokens");
     e.prefill_power_w = r.numbers_per(prefill, f, "power_w", false, e.prefill_tokens, f + ".tokens");
+    r.check_axis(prefill, f, "tokens", e.prefill_tokens, 1);
+    for (auto [key, values] : {std::pair{"time_ms", &e.prefill_time_ms}, {"tokens_per_s", &e.prefill_tokens_per_s},
+                               {"power_w", &e.prefill_power_w}})
+      r.check_measured(prefill, f, key, *values, /*one_needed=*/false);
     p.end_to_end = e;
   }
 
   if (const YAML::Node power = at(root, "power"); power.IsDefined()) {
     p.power_idle_w = r.number(power, "power", "idle_w", false);
+    r.check_range(power, "power", "idle_w", p.power_idle_w, 0, kMaxPowerW);
     const YAML::Node points = at(power, "points");
     if (points.IsDefined() && !points.IsNull() && !points.IsSequence()) r.problem(points, "power.points", "expected a list of points");
     for (std::size_t i = 0; is_list(points) && i < points.size(); ++i) {
@@ -288,6 +400,9 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
       pt.gbps = r.number(points[i], where, "gbps", true);
       pt.tflops = r.number(points[i], where, "tflops", true);
       pt.power_w = r.number(points[i], where, "power_w", true);
+      r.check_range(points[i], where, "gbps", pt.gbps, 0, kMaxRate);
+      r.check_range(points[i], where, "tflops", pt.tflops, 0, kMaxRate);
+      r.check_range(points[i], where, "power_w", pt.power_w, kMinPowerW, kMaxPowerW);
       p.power_points.push_back(pt);
     }
   }

@@ -44,6 +44,31 @@ void Scheduler::add(const Request& request) {
   waiting_.push_back(std::move(seq));
 }
 
+bool Scheduler::resume(const Request& request, int computed, int generated) {
+  const int seen = request.prompt_tokens + generated;  // tokens that exist
+  if (generated < 0 || generated >= request.max_output_tokens || computed < 0 || computed >= seen)
+    throw std::invalid_argument("request " + std::to_string(request.id) + ": " + std::to_string(generated) + " of " +
+                                std::to_string(request.max_output_tokens) + " tokens generated with " + std::to_string(computed) +
+                                " of " + std::to_string(seen) + " tokens computed is not a state a run can be in");
+  Sequence seq;
+  seq.request = request;
+  seq.generated = generated;
+  seq.first_token_sent = generated > 0;
+  // Decoding when every token but the newest is cached; otherwise still (re)computing the prefill.
+  seq.prompt = generated > 0 && computed == seen - 1 ? request.prompt_tokens : seen;
+  if (computed == 0) {
+    waiting_.push_back(std::move(seq));
+    return true;
+  }
+  const long long need = blocks_for(computed);
+  if (static_cast<int>(running_.size()) >= limits_.max_batch_sequences || need > static_cast<long long>(free_blocks_.size()))
+    return false;
+  grow(seq, need);
+  seq.computed = computed;
+  running_.push_back(std::move(seq));
+  return true;
+}
+
 bool Scheduler::abort(std::uint64_t request_id) {
   const auto same = [&](const Sequence& s) { return s.request.id == request_id; };
   if (auto it = std::find_if(running_.begin(), running_.end(), same); it != running_.end()) {

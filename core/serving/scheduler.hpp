@@ -59,6 +59,14 @@ class Scheduler {
   // whole KV cache, or (without chunking) than an iteration's token budget.
   bool can_never_fit(const Request& request) const;
   void add(const Request& request);
+  // A request that made progress before it came here (a run started from a snapshot of a deployment,
+  // a request moving between pools): `generated` output tokens exist and `computed` of its prompt and
+  // generated tokens have their KV in this cache. With computed > 0 it joins the running batch holding
+  // blocks for them; with 0 it waits and prefills prompt and generated tokens (as after a preemption).
+  // Returns false, changing nothing, when the batch is full or the blocks are not free. Throws
+  // std::invalid_argument for progress no run produces: generated outside [0, max_output_tokens), or
+  // computed outside [0, prompt + generated) (the newest token's KV is written by the step after it).
+  bool resume(const Request& request, int computed, int generated);
   // Drops a waiting or running request (its client went away); its blocks return to the pool.
   bool abort(std::uint64_t request_id);
   // Removes every request, running or waiting, and frees their blocks: the replica failed.

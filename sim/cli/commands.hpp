@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "study/batch.hpp"
+#include "study/plan.hpp"
+
 namespace aidc::cli {
 
 struct RunOptions {
@@ -21,24 +24,11 @@ struct ValidateOptions {
 };
 int validate(const ValidateOptions& options);
 
-struct BatchOptions {
-  std::vector<std::string> files;
-  std::vector<std::string> sweeps;  // key.path=v1,v2,...
-  std::vector<std::string> overrides;
-  int jobs = 1;
-  std::string out_dir;
-};
+// Studies (study/): their runs go to child processes of this machine.
+using BatchOptions = study::BatchOptions;
 int batch(const BatchOptions& options);
 
-struct PlanOptions {
-  std::string scenario_file;
-  std::vector<std::string> overrides;
-  std::vector<std::string> gpus;                  // empty: every GPU that fits a catalog server
-  std::vector<int> max_batch_sequences;           // empty: the scenario's
-  int max_gpus = 4096;
-  int jobs = 1;
-  std::string out_dir;
-};
+using PlanOptions = study::PlanOptions;
 int plan(const PlanOptions& options);
 
 struct SchemaOptions {

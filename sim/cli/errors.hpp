@@ -3,11 +3,13 @@
 // error printed as FILE:LINE:COL: error: key.path: message; anything else is 1.
 #include <functional>
 
+#include "common/exit_codes.hpp"
+
 namespace aidc::cli {
 
-constexpr int kExitDone = 0;
-constexpr int kExitInternal = 1;
-constexpr int kExitBadInput = 2;
+using aidc::kExitBadInput;
+using aidc::kExitDone;
+using aidc::kExitInternal;
 
 int guarded(const std::function<int()>& body);
 

@@ -11,7 +11,7 @@
 #include "perf/model_factory.hpp"
 #include "report/summary.hpp"
 #include "scenario/loader.hpp"
-#include "serving/cluster.hpp"
+#include "run/simulate.hpp"
 
 namespace aidc::cli {
 namespace {
@@ -55,7 +55,9 @@ int run(const RunOptions& options) {
     const Scenario scenario = load_scenario(file, options.overrides, catalog);
     const auto performance = make_performance_model(scenario, catalog);
     ConsoleProgress progress(options.progress);
-    RunRecord record = simulate_cluster(scenario, catalog, *performance, &progress);
+    RunSetup setup;
+    setup.progress = &progress;
+    RunRecord record = simulate(scenario, catalog, *performance, setup);
     const auto summary = summarize_run(scenario, catalog, record, *performance);
     const std::string out = options.out_dir.empty() ? default_run_dir(scenario.name) : options.out_dir;
     write_run_outputs(out, scenario, summary, record);

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/common/utf8.hpp"
+
 namespace aidc {
 
 ConfigNode ConfigNode::scalar(std::string value, SourceLocation where) {
@@ -65,7 +67,12 @@ class YamlConverter {
  public:
   explicit YamlConverter(std::string file) : file_(std::move(file)) {}
 
-  ConfigNode convert(const YAML::Node& yaml) const {
+  ConfigNode convert(const YAML::Node& yaml) {
+    // An alias repeats the node it names, so a few lines of nested aliases expand exponentially.
+    if (++nodes_ > kMaxConfigNodes)
+      throw_input_error(location(yaml.Mark()), "",
+                        "the document expands to more than " + std::to_string(kMaxConfigNodes) +
+                            " values (YAML aliases repeat what they name); refused");
     ConfigNode node;
     node.where_ = location(yaml.Mark());
     switch (yaml.Type()) {
@@ -99,9 +106,26 @@ class YamlConverter {
 
  private:
   std::string file_;
+  std::size_t nodes_ = 0;
 };
 
+namespace {
+
+// 1-based line and column of byte `offset` of `text` (columns count bytes, as yaml-cpp's do).
+SourceLocation location_of(const std::string& text, std::size_t offset, const std::string& file) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') line += 1, column = 1;
+    else column += 1;
+  }
+  return {file, line, column};
+}
+
+}  // namespace
+
 ConfigNode parse_yaml_text(const std::string& text, const std::string& source_name) {
+  if (const auto bad = first_invalid_utf8(text))
+    throw_input_error(location_of(text, *bad, source_name), "", "not UTF-8 text: save the file as UTF-8");
   YamlConverter converter(source_name);
   try {
     return converter.convert(YAML::Load(text));

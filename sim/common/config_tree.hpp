@@ -1,6 +1,7 @@
 #pragma once
 // A YAML document as a tree that remembers where each value came from (file, line, column),
 // so that `extends:` merges and `--set` overrides still point errors at the right place.
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,7 +52,12 @@ struct ConfigNode::Entry {
   ConfigNode value;
 };
 
-// Parses a YAML file or text; a syntax error becomes an InputErrors with the position.
+// The most values a document may expand to (aliases included): a bound on memory and time far above
+// any scenario, which holds a few hundred.
+inline constexpr std::size_t kMaxConfigNodes = 100000;
+
+// Parses a YAML file or text; a syntax error, text that is not UTF-8, or a document over
+// kMaxConfigNodes becomes an InputErrors with the position.
 ConfigNode load_yaml_file(const std::string& path);
 ConfigNode parse_yaml_text(const std::string& text, const std::string& source_name);
 

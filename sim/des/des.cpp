@@ -1,6 +1,8 @@
 #include "des/des.hpp"
 
 #include <simgrid/s4u.hpp>
+#include <stdexcept>
+#include <unordered_map>
 
 namespace sg4 = simgrid::s4u;
 
@@ -9,6 +11,7 @@ namespace {
 
 long long g_event_count = 0;
 std::unique_ptr<sg4::Engine> g_engine;
+std::unordered_map<sg4::Mailbox*, std::deque<std::unique_ptr<Message>>> g_notices;  // by inbox
 
 std::vector<std::string> engine_arguments() {
   return {"aidc",
@@ -21,8 +24,20 @@ std::vector<std::string> engine_arguments() {
           "--log=xbt_cfg.thresh:critical"};
 }
 
+// What SimGrid's solver can take. It bounds a flow's rate by a constant over its latency, so a latency
+// of 1e-320 s makes that bound infinite and SimGrid abort ("The Impossible Did Happen"); latencies
+// below its timing precision (1 ns) are therefore taken as 0. A bandwidth or latency out of these
+// bounds is a loader bug (the scenario schema's ranges are tighter), refused here before SimGrid sees it.
+constexpr double kMinLatencyS = 1e-9, kMaxLatencyS = 1e3;
+constexpr double kMinBytesPerS = 1, kMaxBytesPerS = 1e16;
+
 sg4::Link* make_link(sg4::NetZone* zone, const std::string& name, const LinkParams& params) {
-  return zone->create_link(name, params.bytes_per_s)->set_latency(params.latency_s)->seal();
+  if (!(params.bytes_per_s >= kMinBytesPerS && params.bytes_per_s <= kMaxBytesPerS) ||
+      !(params.latency_s >= 0 && params.latency_s <= kMaxLatencyS))
+    throw std::invalid_argument("link " + name + ": bandwidth " + std::to_string(params.bytes_per_s) + " B/s or latency " +
+                                std::to_string(params.latency_s) + " s is outside what the simulator can time");
+  const double latency_s = params.latency_s < kMinLatencyS ? 0.0 : params.latency_s;
+  return zone->create_link(name, params.bytes_per_s)->set_latency(latency_s)->seal();
 }
 
 }  // namespace
@@ -39,6 +54,7 @@ Simulation::Simulation() {
 
 Simulation::~Simulation() {
   sg4::Actor::kill_all();
+  g_notices.clear();
   g_engine.reset();
 }
 
@@ -123,7 +139,7 @@ struct Inbox::PostedReceive {
   Message* slot = nullptr;
 };
 
-Inbox::Inbox(const std::string& name) : mailbox_(sg4::Mailbox::by_name(name)) {}
+Inbox::Inbox(const std::string& name) : mailbox_(sg4::Mailbox::by_name(name)), notices_(&g_notices[mailbox_]) {}
 
 Inbox::~Inbox() = default;
 
@@ -154,6 +170,15 @@ std::unique_ptr<Message> Inbox::try_receive() { return receive_until(now()); }
 void Inbox::deliver(std::unique_ptr<Message> message, double bytes) {
   mailbox_->put_init(message.release(), static_cast<uint64_t>(bytes))
       ->detach([](void* payload) { delete static_cast<Message*>(payload); });
+}
+
+void Inbox::notify(std::unique_ptr<Message> message) { notices_->push_back(std::move(message)); }
+
+std::unique_ptr<Message> Inbox::take_notice() {
+  if (notices_->empty()) return nullptr;
+  std::unique_ptr<Message> notice = std::move(notices_->front());
+  notices_->pop_front();
+  return notice;
 }
 
 }  // namespace aidc::des

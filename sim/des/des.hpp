@@ -1,6 +1,7 @@
 #pragma once
 // The only door to SimGrid. Everything else in aidc talks to the discrete-event engine through
 // these few types, so a SimGrid upgrade touches this folder alone.
+#include <deque>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -84,10 +85,18 @@ class Inbox {
   // Sends without waiting; `bytes` on the wire between the sender's host and the receiver's.
   void deliver(std::unique_ptr<Message> message, double bytes);
 
+  // Notices: messages that take no network time and wake nobody. They carry what a component learns
+  // beside an exchange the model already times (the balancer counting a response that passes it, a
+  // health check's verdict, the facility setting a replica's clock): the owner reads them with
+  // take_notice() before its next decision, so each acts at the simulated time it was sent.
+  void notify(std::unique_ptr<Message> message);
+  std::unique_ptr<Message> take_notice();  // the oldest notice, or nullptr
+
  private:
   void post_receive();
   struct PostedReceive;
   simgrid::s4u::Mailbox* mailbox_;
+  std::deque<std::unique_ptr<Message>>* notices_;  // shared by every Inbox of this name
   std::unique_ptr<PostedReceive> posted_;
   bool receiver_set_ = false;
 };

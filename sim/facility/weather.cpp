@@ -181,7 +181,8 @@ WeatherSeries load_weather_csv(const std::string& path) {
       const std::string text = text_of(name);
       double value = 0;
       const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-      if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < lo || value > hi) {
+      // Written so that NaN (which from_chars reads from "nan") fails it too.
+      if (ec != std::errc() || end != text.data() + text.size() || text.empty() || !(value >= lo && value <= hi)) {
         std::ostringstream expected;
         expected << "expected a number in [" << lo << ", " << hi << "], got '" << text << "'";
         throw WeatherFileError(path, line_no, name, expected.str());

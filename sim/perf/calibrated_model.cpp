@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/common/error.hpp"
 #include "core/model/operator_loads.hpp"
 #include "perf/roofline_model.hpp"
 
@@ -47,6 +48,28 @@ std::vector<MeasuredProfile::Operator> measured_operators(const CalibrationProfi
   return out;
 }
 
+// What interpolation needs: increasing grid points and at least one measurement each. The reader
+// refuses profiles without them; a profile built in memory is held to the same line here.
+bool increasing(const std::vector<double>& grid) {
+  for (std::size_t i = 0; i < grid.size(); ++i)
+    if (!std::isfinite(grid[i]) || (i > 0 && !(grid[i] > grid[i - 1]))) return false;
+  return !grid.empty();
+}
+
+void require_usable(const Curve& c, const std::string& file, const std::string& what) {
+  require(increasing(c.x) && c.y.size() == c.x.size(),
+          file + ": " + what + ": expected at least one measured time over increasing grid points");
+}
+
+void require_usable(const Surface& s, const std::string& file, const std::string& what) {
+  bool shaped = increasing(s.rows) && increasing(s.cols) && s.z.size() == s.rows.size(), measured = false;
+  for (const auto& row : s.z) {
+    shaped = shaped && row.size() == s.cols.size();
+    for (double v : row) measured = measured || !std::isnan(v);
+  }
+  require(shaped && measured, file + ": " + what + ": expected a measured grid over increasing row and column points");
+}
+
 MeasuredProfile measured(const CalibrationProfile& p) {
   MeasuredProfile m;
   m.file = p.file;
@@ -63,6 +86,12 @@ MeasuredProfile measured(const CalibrationProfile& p) {
   m.decode_attention = measured_surface(p.decode_attention);
   if (p.moe) m.moe_time_us = measured_curve(p.moe->tokens, p.moe->time_us);
   m.step_overhead_us = measured_curve(p.step_overhead.x, p.step_overhead.y);
+  for (const auto* ops : {&m.linears, &m.elementwise})
+    for (const auto& op : *ops) require_usable(op.time_us, m.file, op.name + " time_us");
+  require_usable(m.prefill_attention, m.file, "prefill_attention");
+  require_usable(m.decode_attention, m.file, "decode_attention");
+  if (p.moe) require_usable(m.moe_time_us, m.file, "moe time_us");
+  require_usable(m.step_overhead_us, m.file, "step_overhead");
   return m;
 }
 

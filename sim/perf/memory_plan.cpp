@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "catalog/catalog.hpp"
+#include "scenario/scenario.hpp"
+
 #include "core/model/operator_loads.hpp"
 
 namespace aidc {

@@ -1,10 +1,11 @@
 #pragma once
 // How a replica's GPU memory divides into weights, a reserve, and the paged KV cache.
-// Validation, the scheduler and the planner all size memory here.
-#include "catalog/catalog.hpp"
-#include "scenario/scenario.hpp"
-
+// The scenario loader plans it once per scenario (Scenario::memory); the run and the reports read that.
 namespace aidc {
+
+struct ModelConfig;
+struct GpuSpec;
+struct DeploymentSpec;
 
 struct MemoryPlan {
   double weight_bytes_per_gpu = 0;

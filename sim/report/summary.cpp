@@ -7,7 +7,6 @@
 
 #include "common/atomic_file.hpp"
 #include "common/statistics.hpp"
-#include "perf/memory_plan.hpp"
 #include "report/facility_report.hpp"
 
 namespace aidc {
@@ -28,20 +27,6 @@ nlohmann::ordered_json distribution(const std::vector<double>& values) {
   return {{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
 }
 
-double mean_length(const LengthDistribution& d) {
-  switch (d.kind) {
-    case LengthDistribution::Kind::Fixed: return d.value;
-    case LengthDistribution::Kind::Uniform: return (d.min + d.max) / 2;
-    case LengthDistribution::Kind::LogNormal: return d.mean;
-    case LengthDistribution::Kind::Empirical: {
-      double sum = 0, weight = 0;
-      for (std::size_t i = 0; i < d.samples.size(); ++i) sum += d.samples[i] * d.weights[i], weight += d.weights[i];
-      return weight > 0 ? sum / weight : 0;
-    }
-  }
-  return d.value;
-}
-
 std::string format(const char* pattern, double value) {
   char text[256];
   std::snprintf(text, sizeof text, pattern, value);
@@ -49,40 +34,6 @@ std::string format(const char* pattern, double value) {
 }
 
 }  // namespace
-
-CapacityEstimate estimate_capacity(const Scenario& s, const Catalog& catalog, const PerformanceModel& performance,
-                                   double offered_requests_per_s) {
-  CapacityEstimate c;
-  c.offered_requests_per_s = offered_requests_per_s;
-  if (s.workload.kind == WorkloadSpec::Kind::ClosedLoop) c.rule_of_thumb_gpus = 2.0 * s.workload.users / 1000.0;
-  const double prompt = mean_length(s.workload.prompt_tokens);
-  const double output = mean_length(s.workload.output_tokens);
-  const MemoryPlan memory =
-      plan_memory(*catalog.model(s.deployment.model), *catalog.gpu(s.datacenter.gpu), s.deployment);
-  const double mean_context = prompt + output / 2;
-  const int kv_limit = static_cast<int>(static_cast<double>(memory.kv_capacity_tokens) / (prompt + output));
-  const int max_batch = std::max(1, std::min(s.deployment.max_batch_sequences, kv_limit));
-  const double tpot_limit = s.slo.tpot_s.value_or(std::numeric_limits<double>::infinity());
-  BatchShape shape;
-  double best_rate = 0;
-  for (int batch = 1; batch <= max_batch; batch = batch < 8 ? batch + 1 : batch + batch / 8) {
-    shape.clear();
-    shape.decode_sequences = shape.logits_rows = batch;
-    shape.decode_context_tokens = batch * mean_context;
-    const double step_s = performance.step(shape).seconds();
-    if (step_s > tpot_limit) break;
-    shape.clear();
-    shape.prefills.push_back({static_cast<int>(prompt), 0});
-    shape.logits_rows = 1;
-    const double prefill_s = performance.step(shape).seconds();
-    const double rate = 1.0 / (prefill_s + output * step_s / batch);
-    if (rate > best_rate) best_rate = rate, c.batch_at_slo = batch;
-  }
-  c.replica_requests_per_s = best_rate;
-  if (best_rate > 0)
-    c.estimated_min_gpus = std::ceil(offered_requests_per_s / best_rate) * s.deployment.tensor_parallel;
-  return c;
-}
 
 nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, const RunRecord& run,
                                     const CapacityEstimate& capacity) {
@@ -190,7 +141,7 @@ nlohmann::ordered_json summarize_run(const Scenario& s, const Catalog& catalog, 
   double offered = 0;
   for (const auto& r : run.requests) offered += r.arrival_s >= s.simulation.warmup_s ? 1 : 0;
   offered /= s.simulation.duration_s - s.simulation.warmup_s;
-  return make_summary(s, catalog, run, estimate_capacity(s, catalog, performance, offered));
+  return make_summary(s, catalog, run, estimate_capacity(s, performance, offered));
 }
 
 void write_requests_csv(std::ostream& out, const RunRecord& run, const ExtraRequestColumns* extra) {

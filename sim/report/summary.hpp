@@ -7,24 +7,12 @@
 #include <vector>
 
 #include "catalog/catalog.hpp"
+#include "perf/capacity.hpp"
 #include "perf/performance_model.hpp"
 #include "scenario/scenario.hpp"
 #include "serving/metrics.hpp"
 
 namespace aidc {
-
-struct CapacityEstimate {
-  double rule_of_thumb_gpus = 0;     // the seeds' 2 A100 per 1,000 concurrent users (closed loop only)
-  double offered_requests_per_s = 0;
-  double replica_requests_per_s = 0;  // sustainable by one replica under the TPOT SLO (analytic)
-  int batch_at_slo = 0;               // the decode batch that sustains it
-  double estimated_min_gpus = 0;
-};
-
-// Analytic check of capacity, independent of the event simulation: the largest decode batch whose
-// step time meets the TPOT SLO and fits the KV cache, and the GPU time each request then costs.
-CapacityEstimate estimate_capacity(const Scenario& scenario, const Catalog& catalog, const PerformanceModel& performance,
-                                   double offered_requests_per_s);
 
 nlohmann::ordered_json make_summary(const Scenario& scenario, const Catalog& catalog, const RunRecord& run,
                                     const CapacityEstimate& capacity);

@@ -1,6 +1,7 @@
 #include "scenario/facility_spec.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -20,12 +21,15 @@ cost::Money money(FieldReader& r, std::string_view key, cost::Money fallback) {
     return fallback;
   }
   const std::string text = r.text(key, "");
+  const SchemaKey& entry = schema_key(r.path_of(key));
   try {
-    return cost::parse_money(text);
+    const cost::Money parsed = cost::parse_money(text);
+    if (std::isfinite(parsed.amount) && parsed.amount >= entry.min && parsed.amount <= entry.max) return parsed;
+    r.error(key, "expected an amount from " + to_text(entry.min) + " to " + to_text(entry.max) + ", got '" + text + "'");
   } catch (const std::invalid_argument&) {
     r.error(key, "expected an amount and a currency, e.g. \"1.44 HKD\" (HKD | USD | CNY), got '" + text + "'");
-    return fallback;
   }
+  return fallback;
 }
 
 std::optional<cost::Money> optional_money(FieldReader& r, std::string_view key) {

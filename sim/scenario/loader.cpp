@@ -259,7 +259,7 @@ void read_workload(FieldReader r, WorkloadSpec& w) {
       r.error("trace_file", "expected a CSV file (arrival_s,prompt_tokens,output_tokens[,session]) for kind: trace");
     else
       try {
-        load_trace(w.trace_file);
+        w.trace = std::make_shared<const std::vector<TraceRow>>(load_trace(w.trace_file));
       } catch (const InputErrors& e) {
         for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("trace_file"), err.key_path), err.message);
       }
@@ -363,7 +363,8 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
                       "workload.prompt_tokens",
                       "the longest prompt + output (" + std::to_string(static_cast<long long>(longest)) + " tokens) exceeds " +
                           model->name + "'s context of " + std::to_string(model->max_position) + " tokens (max_position_embeddings)");
-  const MemoryPlan memory = plan_memory(*model, *gpu, d);
+  s.memory = plan_memory(*model, *gpu, d);
+  const MemoryPlan& memory = s.memory;
   if (memory.kv_capacity_tokens < longest) {
     char message[400];
     std::snprintf(message, sizeof message,

@@ -9,7 +9,9 @@
 
 #include "common/config_tree.hpp"
 #include "core/calibration/profile.hpp"
+#include "perf/memory_plan.hpp"
 #include "scenario/facility_spec.hpp"
+#include "workload/csv_input.hpp"
 
 namespace aidc {
 
@@ -114,6 +116,7 @@ struct WorkloadSpec {
   int sessions = 1000;  // session ids spread over open-loop requests (consistent hashing)
   // trace replay: CSV with arrival_s,prompt_tokens,output_tokens[,session]
   std::string trace_file;
+  std::shared_ptr<const std::vector<TraceRow>> trace;  // its rows, read once by the loader
   LengthDistribution prompt_tokens = LengthDistribution::fixed_at(512), output_tokens = LengthDistribution::fixed_at(256);
 };
 
@@ -150,6 +153,7 @@ struct Scenario {
   SimulationSpec simulation;
   std::optional<FacilitySpec> facility;  // power, cooling, thermal, failures (docs/facility.md)
   std::optional<CostSpec> cost;          // capex, opex, payback, carbon
+  MemoryPlan memory;  // weights and KV cache per GPU and replica, planned once by the loader (it checks the fit)
   ConfigNode resolved;  // the merged YAML tree, written out as scenario.yaml
 };
 

@@ -158,6 +158,14 @@ Scenario reference_scenario() {
 
 using KT = KeyType;
 constexpr double kInf = std::numeric_limits<double>::infinity();
+// Upper bounds that keep a scenario physical and its arithmetic finite, SimGrid's included (a link of
+// 1e308 bytes/s or a latency of 1e-320 s makes it abort); each far beyond any real site.
+constexpr double kMaxSeconds = 1e8;    // simulated time: about three years
+constexpr double kMaxLinkGbitS = 1e6;  // 1 Pbit/s
+constexpr double kMaxLatencyS = 10;    // one link, or the users' distance to the site
+constexpr double kMaxRatePerS = 1e7;   // requests per second
+constexpr double kMaxKw = 1e7;         // 10 GW
+constexpr double kMaxMoney = 1e15;     // in any currency
 
 void add_lengths(std::vector<Key>& keys, const std::string& name, LengthDistribution WorkloadSpec::*member,
                  const std::string& meaning) {
@@ -199,11 +207,11 @@ std::vector<Key> scenario_keys() {
           .computed("the file name without `.yaml`").knob(),
       Key("extends", KT::Path, "Base scenario this file is merged over (relative to this file).").knob(),
       Key("seed", KT::Integer, "Seed of every random draw; same seed + same file = same result.")
-          .range(0).knob().member(&Scenario::simulation, &SimulationSpec::seed),
+          .range(0, 1e18).knob().member(&Scenario::simulation, &SimulationSpec::seed),
       Key("duration_s", KT::Number, "Simulated time; requests still queued or running then are \"unfinished\".")
-          .unit("s").range(1e-3, 1e8).knob().member(&Scenario::simulation, &SimulationSpec::duration_s),
+          .unit("s").range(1e-3, kMaxSeconds).knob().member(&Scenario::simulation, &SimulationSpec::duration_s),
       Key("warmup_s", KT::Number, "Start-up period left out of the statistics; < `duration_s`.")
-          .unit("s").range(0).knob().member(&Scenario::simulation, &SimulationSpec::warmup_s),
+          .unit("s").range(0, kMaxSeconds).knob().member(&Scenario::simulation, &SimulationSpec::warmup_s),
       Key("datacenter", KT::Mapping, "GPUs, servers, racks, network: [below](#datacenter)."),
       Key("deployment", KT::Mapping, "The model's replicas and batching: [below](#deployment)."),
       Key("load_balancer", KT::Mapping, "How requests pick a replica: [below](#load_balancer)."),
@@ -232,17 +240,17 @@ std::vector<Key> scenario_keys() {
           .member(&Scenario::datacenter, &DC::fabric, &FabricNetwork::fabric),
       Key("datacenter.network.fabric.server_link_gbit_s", KT::Number,
           "Each server's link to its top-of-rack (ToR) switch; also the balancer's link.")
-          .unit("Gbit/s").range(0.1).knob().member(&Scenario::datacenter, &DC::fabric, &FabricNetwork::server_link_gbit_s),
+          .unit("Gbit/s").range(0.1, kMaxLinkGbitS).knob().member(&Scenario::datacenter, &DC::fabric, &FabricNetwork::server_link_gbit_s),
       Key("datacenter.network.fabric.oversubscription", KT::Number, "ToR downlink capacity / uplink capacity.")
           .unit("ratio").range(1, 64).knob().member(&Scenario::datacenter, &DC::fabric, &FabricNetwork::oversubscription),
       Key("datacenter.network.fabric.latency_us", KT::Number, "Latency of each link (per switch hop).")
-          .unit("µs").range(0).also(format_number(FabricNetwork::kEthernetLatencyUs) + " with `kind: ethernet`")
+          .unit("µs").range(0, kMaxLatencyS * 1e6).also(format_number(FabricNetwork::kEthernetLatencyUs) + " with `kind: ethernet`")
           .member(&Scenario::datacenter, &DC::fabric, &FabricNetwork::latency_us),
       Key("datacenter.network.frontend.bandwidth_gbit_s", KT::Number,
           "The link from users to the load balancer (the site's uplink), shared by all requests and responses.")
-          .unit("Gbit/s").range(0.001).member(&Scenario::datacenter, &DC::frontend, &FrontendNetwork::bandwidth_gbit_s),
+          .unit("Gbit/s").range(0.001, kMaxLinkGbitS).member(&Scenario::datacenter, &DC::frontend, &FrontendNetwork::bandwidth_gbit_s),
       Key("datacenter.network.frontend.latency_ms", KT::Number, "One-way latency users ↔ site; adds to TTFT and end-to-end latency.")
-          .unit("ms").range(0).knob().member(&Scenario::datacenter, &DC::frontend, &FrontendNetwork::latency_ms),
+          .unit("ms").range(0, kMaxLatencyS * 1e3).knob().member(&Scenario::datacenter, &DC::frontend, &FrontendNetwork::latency_ms),
 
       // deployment
       Key("deployment.model", KT::Text, "The model every replica serves.")
@@ -275,7 +283,7 @@ std::vector<Key> scenario_keys() {
           "Share of each GPU's memory for weights + KV cache + reserve (vLLM `gpu_memory_utilization`).")
           .unit("fraction").range(0.05, 1).knob().member(&Scenario::deployment, &Dep::kv_cache_memory_fraction),
       Key("deployment.activation_reserve_gb", KT::Number, "Per GPU, kept for activations, CUDA graphs and workspace.")
-          .unit("GB").range(0).member(&Scenario::deployment, &Dep::activation_reserve_gb),
+          .unit("GB").range(0, 1e4).member(&Scenario::deployment, &Dep::activation_reserve_gb),
       Key("deployment.scheduler", KT::Choice, "Order in which waiting requests are admitted.")
           .choice_of<SchedulerPolicy>().knob().member(&Scenario::deployment, &Dep::scheduler),
 
@@ -285,7 +293,7 @@ std::vector<Key> scenario_keys() {
       Key("load_balancer.virtual_nodes", KT::Integer, "`consistent_hash` only: points per replica on the hash ring.")
           .range(1, 10000).member(&Scenario::load_balancer, &LoadBalancerSpec::virtual_nodes),
       Key("load_balancer.health_check.interval_s", KT::Number, "Time between health checks of every replica (HAProxy `inter`).")
-          .unit("s").range(0.01).member(&Scenario::load_balancer, &LoadBalancerSpec::health_check, &HealthCheck::interval_s),
+          .unit("s").range(0.01, kMaxSeconds).member(&Scenario::load_balancer, &LoadBalancerSpec::health_check, &HealthCheck::interval_s),
       Key("load_balancer.health_check.fall", KT::Integer, "Consecutive failed checks that mark a replica down.")
           .range(1, 100).member(&Scenario::load_balancer, &LoadBalancerSpec::health_check, &HealthCheck::fall),
       Key("load_balancer.health_check.rise", KT::Integer, "Consecutive good checks that bring it back.")
@@ -297,19 +305,19 @@ std::vector<Key> scenario_keys() {
       Key("workload.users", KT::Integer, "Concurrent users.")
           .range(1, 1e8).when("closed_loop").knob().member(&Scenario::workload, &W::users),
       Key("workload.think_time_s", KT::Number, "Mean time a user waits between an answer and the next request; 0 = at once.")
-          .unit("s").range(0).when("closed_loop").knob().member(&Scenario::workload, &W::think_time_s),
+          .unit("s").range(0, kMaxSeconds).when("closed_loop").knob().member(&Scenario::workload, &W::think_time_s),
       Key("workload.think_distribution", KT::Choice, "Think times exponential with that mean, or always exactly `think_time_s`.")
           .choices({"exponential", "fixed"}).when("closed_loop").member(&Scenario::workload, &W::think_distribution),
       Key("workload.ramp_up_s", KT::Number,
           "> 0: each user's first request at a uniform random time in `[0, ramp_up_s]`; 0: after one think time.")
-          .unit("s").range(0).when("closed_loop").member(&Scenario::workload, &W::ramp_up_s),
+          .unit("s").range(0, kMaxSeconds).when("closed_loop").member(&Scenario::workload, &W::ramp_up_s),
       Key("workload.arrival", KT::Choice, "Inter-arrival process.")
           .choices({"poisson", "gamma"}).when("open_loop").knob().member(&Scenario::workload, &W::arrival),
       Key("workload.burstiness", KT::Number,
           "Coefficient of variation of gamma inter-arrival times (shape = 1 / burstiness²); 1 ≈ Poisson.")
           .range(0.05, 100).when("open_loop, gamma").knob().member(&Scenario::workload, &W::burstiness),
       Key("workload.sessions", KT::Integer, "Session ids drawn uniformly per request (for `consistent_hash`).")
-          .range(1).when("open_loop").member(&Scenario::workload, &W::sessions),
+          .range(1, 1e9).when("open_loop").member(&Scenario::workload, &W::sessions),
       Key("workload.trace_file", KT::Path,
           "The requests to replay, see [trace CSV](#trace-csv); relative to the YAML file that names it; required.")
           .when("trace"),
@@ -317,7 +325,7 @@ std::vector<Key> scenario_keys() {
           .choice_of<RateSchedule::Kind>().when("open_loop").knob()
           .member(&Scenario::workload, &W::schedule, &RateSchedule::kind),
       Key("workload.schedule.rate_per_s", KT::Number, "Constant rate, or the diurnal mean; 0 = no arrivals (read and unused with steps).")
-          .unit("1/s").range(0).when("constant, diurnal").knob()
+          .unit("1/s").range(0, kMaxRatePerS).when("constant, diurnal").knob()
           .member(&Scenario::workload, &W::schedule, &RateSchedule::rate_per_s),
       Key("workload.schedule.amplitude", KT::Number, "Peak = mean × (1 + amplitude), trough = mean × (1 − amplitude).")
           .unit("fraction").range(0, 1).when("diurnal")
@@ -325,23 +333,23 @@ std::vector<Key> scenario_keys() {
       Key("workload.schedule.peak_hour", KT::Number, "Hour of the \"day\" at which the rate peaks.")
           .unit("h").range(0, 24).when("diurnal").member(&Scenario::workload, &W::schedule, &RateSchedule::diurnal_peak_hour),
       Key("workload.schedule.period_s", KT::Number, "Length of one \"day\"; shorter compresses a day into a short run.")
-          .unit("s").range(1).when("diurnal").member(&Scenario::workload, &W::schedule, &RateSchedule::diurnal_period_s),
+          .unit("s").range(1, kMaxSeconds).when("diurnal").member(&Scenario::workload, &W::schedule, &RateSchedule::diurnal_period_s),
       Key("workload.schedule.steps", KT::List, "The rate from each `at_s` on (0 before the first step); at least one item; required.")
           .when("steps"),
       Key("workload.schedule.steps[].at_s", KT::Number, "When the step starts; strictly increasing.")
-          .unit("s").range(0).when("steps").by_default(0.0),
+          .unit("s").range(0, kMaxSeconds).when("steps").by_default(0.0),
       Key("workload.schedule.steps[].rate_per_s", KT::Number, "The rate from then on.")
-          .unit("1/s").range(0).when("steps").by_default(0.0),
+          .unit("1/s").range(0, kMaxRatePerS).when("steps").by_default(0.0),
 
       // slo
       Key("slo.percentile", KT::Number, "The percentile compared with each bound (99 = p99).")
           .unit("%").range(1, 100).knob().member(&Scenario::slo, &SloSpec::percentile),
       Key("slo.ttft_s", KT::Number, "Time to first token, network included; `null` = no bound.")
-          .unit("s").range(1e-6).nullable().knob().member(&Scenario::slo, &SloSpec::ttft_s),
+          .unit("s").range(1e-6, kMaxSeconds).nullable().knob().member(&Scenario::slo, &SloSpec::ttft_s),
       Key("slo.tpot_s", KT::Number, "Time per output token after the first; `null` = no bound.")
-          .unit("s").range(1e-6).nullable().knob().member(&Scenario::slo, &SloSpec::tpot_s),
+          .unit("s").range(1e-6, kMaxSeconds).nullable().knob().member(&Scenario::slo, &SloSpec::tpot_s),
       Key("slo.e2e_s", KT::Number, "End-to-end latency: arrival → last token; no bound unless given.")
-          .unit("s").range(1e-6).nullable().knob().member(&Scenario::slo, &SloSpec::e2e_s),
+          .unit("s").range(1e-6, kMaxSeconds).nullable().knob().member(&Scenario::slo, &SloSpec::e2e_s),
 
       // performance, output, simulation
       Key("performance.model", KT::Choice, "`roofline`: the analytic model; `calibrated`: operator times measured by `aidc-engine profile`.")
@@ -352,7 +360,7 @@ std::vector<Key> scenario_keys() {
       Key("performance.step_overhead_ms", KT::Number, "CPU-side time added to every iteration (scheduling, sampling, launch).")
           .unit("ms").range(0, 1000).when("roofline").member(&Scenario::performance, &PerformanceSpec::step_overhead_ms),
       Key("output.timeseries_interval_s", KT::Number, "Bin width of `timeseries.csv`.")
-          .unit("s").range(1e-3).member(&Scenario::simulation, &SimulationSpec::timeseries_interval_s),
+          .unit("s").range(1e-3, kMaxSeconds).member(&Scenario::simulation, &SimulationSpec::timeseries_interval_s),
       Key("simulation.fast_forward", KT::Flag,
           "Advance a replica over up to 64 decode-only iterations in one event; same results, faster (`false` checks that).")
           .member(&Scenario::simulation, &SimulationSpec::fast_forward),
@@ -378,13 +386,13 @@ std::vector<Key> scenario_keys() {
       Key("facility.start", KT::Text, "\"MM-DD HH:MM\" of simulated t = 0 in the weather year.").knob().by_default(std::string("07-15 14:00")),
       Key("facility.psu_efficiency", KT::Number, "Server power supplies: wall power × efficiency = IT load.")
           .range(0.5, 1).member(&Scenario::facility, &F::psu_efficiency),
-      Key("facility.switch_w", KT::Number, "Power of one top-of-rack switch.").unit("W").range(0).member(&Scenario::facility, &F::switch_w),
+      Key("facility.switch_w", KT::Number, "Power of one top-of-rack switch.").unit("W").range(0, 1e5).member(&Scenario::facility, &F::switch_w),
       Key("facility.switches_per_rack", KT::Integer, "Top-of-rack switches per rack.")
           .range(0, 64).member(&Scenario::facility, &F::switches_per_rack),
       Key("facility.gpu_power_cap_w", KT::Number, "`nvidia-smi -pl` for every GPU; none: the GPU's TDP.")
-          .unit("W").range(100).nullable().knob().member(&Scenario::facility, &F::gpu_power_cap_w),
+          .unit("W").range(100, 1e5).nullable().knob().member(&Scenario::facility, &F::gpu_power_cap_w),
       Key("facility.rack_breaker_kw", KT::Number, "Breaker rating per rack (continuous limit 80%); none: no limit.")
-          .unit("kW").range(0.1).nullable().member(&Scenario::facility, &F::rack_breaker_kw),
+          .unit("kW").range(0.1, kMaxKw).nullable().member(&Scenario::facility, &F::rack_breaker_kw),
       Key("facility.thermal.throttle_start_c", KT::Number, "GPU temperature where clock throttling starts.")
           .unit("°C").range(0, 150).member(&Scenario::facility, &F::throttle, &facility::ThrottleModel::start_c),
       Key("facility.thermal.throttle_full_c", KT::Number, "Temperature of full throttling; above `throttle_start_c`.")
@@ -430,14 +438,14 @@ std::vector<Key> scenario_keys() {
           .choices({">", ">=", "<", "<="}).by_default(std::string(">")),
       Key("facility.alerts.<name>.threshold", KT::Number, "The value compared with.").by_default(0.0),
       Key("facility.alerts.<name>.for_s", KT::Number, "How long the comparison must hold before the alert fires.")
-          .unit("s").range(0).by_default(0.0),
+          .unit("s").range(0, kMaxSeconds).by_default(0.0),
       Key("facility.halls", KT::List, "1 hall (applied to all) or `datacenter.halls` entries, each {power, cooling}."),
       Key(hall + "design_it_kw", KT::Number, "Design IT load; none: Σ server nameplate + switches.")
-          .unit("kW").range(1e-3).nullable().member(&Scenario::facility, &F::halls, &HallSpec::design_it_kw),
+          .unit("kW").range(1e-3, kMaxKw).nullable().member(&Scenario::facility, &F::halls, &HallSpec::design_it_kw),
       Key(hall + "power.ups_redundancy", KT::Number, "UPS capacity / design load (2 = 2N).")
           .range(1, 3).member(&Scenario::facility, &F::halls, &HallSpec::ups_redundancy),
       Key(hall + "power.ups.rated_kw", KT::Number, "Installed UPS capacity.")
-          .unit("kW").range(1e-3).nullable().computed("`ups_redundancy` × design IT kW"),
+          .unit("kW").range(1e-3, kMaxKw).nullable().computed("`ups_redundancy` × design IT kW"),
       Key(hall + "power.ups.no_load_loss", KT::Number, "Fraction of `rated_kw` lost even at zero load.")
           .range(0, 0.2).member(&Scenario::facility, &F::halls, &HallSpec::power, &facility::PowerChainModel::ups,
                                 &facility::UpsModel::no_load_loss),
@@ -476,7 +484,7 @@ std::vector<Key> scenario_keys() {
                                       &AirHandling::variable_speed_fans));
   air("sensible_heat_ratio", &AirHandling::sensible_heat_ratio, "", 0.5, 1, "Latent load = sensible / SHR − sensible.");
   facility_keys.push_back(Key(hall + "cooling.chiller.unit_capacity_kw", KT::Number, "One chiller; none: two duty units sized for the design heat.")
-                              .unit("kW").range(1e-3).nullable().member(&Scenario::facility, &F::halls, &HallSpec::chiller_unit_capacity_kw));
+                              .unit("kW").range(1e-3, kMaxKw).nullable().member(&Scenario::facility, &F::halls, &HallSpec::chiller_unit_capacity_kw));
   auto chiller = plant_part("chiller", &facility::CoolingPlant::chiller);
   chiller("min_part_load", &ChillerPlant::min_part_load, "", 0.01, 1, "Below this a chiller cycles.");
   chiller("cop_adjustment", &ChillerPlant::cop_adjustment, "", -0.5, 0.5, "Relative shift of the COP fit.");
@@ -503,49 +511,49 @@ std::vector<Key> scenario_keys() {
 
   const std::vector<Key> failure_and_cost_keys = {
       Key("facility.failures.mtbf_gpu_hours", KT::Number, "Mean time between failures per GPU, for `random`.")
-          .unit("h").range(1).member(&Scenario::facility, &F::failures, &FailureSpec::mtbf_gpu_hours),
+          .unit("h").range(1, 1e12).member(&Scenario::facility, &F::failures, &FailureSpec::mtbf_gpu_hours),
       Key("facility.failures.random", KT::Flag, "Draw failures from the MTBF (exponential) during the run.")
           .member(&Scenario::facility, &F::failures, &FailureSpec::random),
       Key("facility.failures.repair_s", KT::Number, "Time until a failed node is replaced.")
-          .unit("s").range(0).member(&Scenario::facility, &F::failures, &FailureSpec::repair_s),
+          .unit("s").range(0, kMaxSeconds).member(&Scenario::facility, &F::failures, &FailureSpec::repair_s),
       Key("facility.failures.storage_gb_s", KT::Number, "Weight reload bandwidth per GPU.")
-          .unit("GB/s").range(0.001).member(&Scenario::facility, &F::failures, &FailureSpec::storage_gb_s),
+          .unit("GB/s").range(0.001, 1e6).member(&Scenario::facility, &F::failures, &FailureSpec::storage_gb_s),
       Key("facility.failures.process_start_s", KT::Number, "Container + CUDA context + engine warm-up before loading weights.")
-          .unit("s").range(0).member(&Scenario::facility, &F::failures, &FailureSpec::process_start_s),
+          .unit("s").range(0, kMaxSeconds).member(&Scenario::facility, &F::failures, &FailureSpec::process_start_s),
       Key("facility.failures.retries", KT::Integer, "HAProxy `retries` with `option redispatch`.")
           .range(0, 10).member(&Scenario::facility, &F::failures, &FailureSpec::retries),
       Key("facility.failures.scripted", KT::List, "Failures at given times, each with exactly one of `replica` or `rack`."),
-      Key("facility.failures.scripted[].at_s", KT::Number, "When it fails.").unit("s").range(0).by_default(0.0),
+      Key("facility.failures.scripted[].at_s", KT::Number, "When it fails.").unit("s").range(0, kMaxSeconds).by_default(0.0),
       Key("facility.failures.scripted[].replica", KT::Integer, "The replica that fails, 0 … replicas − 1."),
       Key("facility.failures.scripted[].rack", KT::Integer, "Or the rack whose replicas all fail, 0 … racks − 1."),
 
       Key("cost.currency", KT::Choice, "Currency of the report.").choice_of<cost::Currency>().knob().member(&Scenario::cost, &C::currency),
       Key("cost.exchange.hkd_per_usd", KT::Number, "Exchange rate.")
-          .range(0.01).member(&Scenario::cost, &C::exchange, &cost::ExchangeRates::hkd_per_usd),
+          .range(0.01, 1e4).member(&Scenario::cost, &C::exchange, &cost::ExchangeRates::hkd_per_usd),
       Key("cost.exchange.cny_per_usd", KT::Number, "Exchange rate.")
-          .range(0.01).member(&Scenario::cost, &C::exchange, &cost::ExchangeRates::cny_per_usd),
+          .range(0.01, 1e4).member(&Scenario::cost, &C::exchange, &cost::ExchangeRates::cny_per_usd),
       Key("cost.years", KT::Number, "TCO horizon.").unit("years").range(0.1, 50).knob().member(&Scenario::cost, &C::years),
       Key("cost.amortization_years", KT::Number, "Capex spread over this many years.")
           .unit("years").range(0.1, 50).member(&Scenario::cost, &C::amortization_years),
-      Key("cost.capex_total", KT::Money, "The whole purchase as one figure (a quote); none: built up from the items below.")
+      Key("cost.capex_total", KT::Money, "The whole purchase as one figure (a quote); none: built up from the items below.").range(0, kMaxMoney)
           .nullable().member(&Scenario::cost, &C::capex_total),
-      Key("cost.gpu_price", KT::Money, "Per GPU; none: the catalog's `price_usd`.").nullable().member(&Scenario::cost, &C::gpu_price),
-      Key("cost.server_price", KT::Money, "Per server without GPUs; none: the catalog's `price_usd`.")
+      Key("cost.gpu_price", KT::Money, "Per GPU; none: the catalog's `price_usd`.").range(0, kMaxMoney).nullable().member(&Scenario::cost, &C::gpu_price),
+      Key("cost.server_price", KT::Money, "Per server without GPUs; none: the catalog's `price_usd`.").range(0, kMaxMoney)
           .nullable().member(&Scenario::cost, &C::server_price),
-      Key("cost.network", KT::Money, "The whole network.").member(&Scenario::cost, &C::network),
-      Key("cost.rack_price", KT::Money, "Per rack.").member(&Scenario::cost, &C::rack_price),
-      Key("cost.cooling_plant_per_kw", KT::Money, "Cooling plant per kW of design IT load.").member(&Scenario::cost, &C::cooling_plant_per_kw),
-      Key("cost.power_infrastructure_per_kw", KT::Money, "Power infrastructure per kW of design IT load.")
+      Key("cost.network", KT::Money, "The whole network.").range(0, kMaxMoney).member(&Scenario::cost, &C::network),
+      Key("cost.rack_price", KT::Money, "Per rack.").range(0, kMaxMoney).member(&Scenario::cost, &C::rack_price),
+      Key("cost.cooling_plant_per_kw", KT::Money, "Cooling plant per kW of design IT load.").range(0, kMaxMoney).member(&Scenario::cost, &C::cooling_plant_per_kw),
+      Key("cost.power_infrastructure_per_kw", KT::Money, "Power infrastructure per kW of design IT load.").range(0, kMaxMoney)
           .member(&Scenario::cost, &C::power_infrastructure_per_kw),
-      Key("cost.tariff_per_kwh", KT::Money, "Electricity price.").knob().member(&Scenario::cost, &C::tariff_per_kwh),
+      Key("cost.tariff_per_kwh", KT::Money, "Electricity price.").range(0, kMaxMoney).knob().member(&Scenario::cost, &C::tariff_per_kwh),
       Key("cost.maintenance_fraction_per_year", KT::Number, "Yearly maintenance as a share of capex.")
           .range(0, 1).member(&Scenario::cost, &C::maintenance_fraction_per_year),
-      Key("cost.space_per_rack_month", KT::Money, "Colocation space per rack and month.").member(&Scenario::cost, &C::space_per_rack_month),
+      Key("cost.space_per_rack_month", KT::Money, "Colocation space per rack and month.").range(0, kMaxMoney).member(&Scenario::cost, &C::space_per_rack_month),
       Key("cost.grid_kg_co2_per_kwh", KT::Number, "Grid carbon intensity.")
           .unit("kg/kWh").range(0, 2).member(&Scenario::cost, &C::grid_kg_co2_per_kwh),
-      Key("cost.cloud.price_per_gpu_hour", KT::Money, "Cloud price compared for payback; `null`: none.")
+      Key("cost.cloud.price_per_gpu_hour", KT::Money, "Cloud price compared for payback; `null`: none.").range(0, kMaxMoney)
           .nullable().member(&Scenario::cost, &C::cloud_price_per_gpu_hour),
-      Key("cost.cloud.monthly", KT::Money, "A monthly cloud bill; replaces the per-GPU-hour price when set.")
+      Key("cost.cloud.monthly", KT::Money, "A monthly cloud bill; replaces the per-GPU-hour price when set.").range(0, kMaxMoney)
           .nullable().member(&Scenario::cost, &C::cloud_monthly),
       Key("cost.payback_amortization_months", KT::Number, "The seed article's payback variant (docs/facility.md §8).")
           .unit("months").range(0, 600).member(&Scenario::cost, &C::payback_amortization_months),

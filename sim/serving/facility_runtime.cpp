@@ -125,28 +125,28 @@ FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalo
   record_.weight_reload_s = spec_.failures.process_start_s + weight_bytes_per_gpu / (spec_.failures.storage_gb_s * 1e9);
 }
 
-void FacilityRuntime::snapshot_work(const Schedulers& schedulers) {
-  for (std::size_t r = 0; r < schedulers.size(); ++r) {
+void FacilityRuntime::snapshot_work(const std::vector<StepCost>& work_done) {
+  for (std::size_t r = 0; r < work_done.size(); ++r) {
     work_in_previous_interval_[r] = work_in_interval_[r];
-    work_in_interval_[r] = minus(schedulers[r]->work_done(), work_at_last_sample_[r]);
-    work_at_last_sample_[r] = schedulers[r]->work_done();
+    work_in_interval_[r] = minus(work_done[r], work_at_last_sample_[r]);
+    work_at_last_sample_[r] = work_done[r];
   }
 }
 
-void FacilityRuntime::end_interval(std::size_t bin, const TimeSeries& series, Schedulers& schedulers,
-                                   const std::vector<bool>& alive) {
-  snapshot_work(schedulers);
+std::vector<double> FacilityRuntime::end_interval(std::size_t bin, const TimeSeries& series,
+                                                  const std::vector<StepCost>& work_done, const std::vector<bool>& alive) {
+  snapshot_work(work_done);
   if (bin > 0) account(bin - 1, series, alive);
   // Clocks for the next interval: the lowest of each replica's GPUs (tensor-parallel ranks wait for
   // each other), from the temperatures and power limits just computed.
-  std::vector<double> next(schedulers.size(), 1.0);
+  std::vector<double> next(work_done.size(), 1.0);
   for (const Gpu& gpu : gpus_)
     if (gpu.replica >= 0)
       next[static_cast<std::size_t>(gpu.replica)] =
           std::min({next[static_cast<std::size_t>(gpu.replica)], gpu.power_clock, gpu.thermal_clock});
-  for (std::size_t r = 0; r < schedulers.size(); ++r) schedulers[r]->set_clock_fraction(next[r]);
   clock_previous_ = clock_current_;
   clock_current_ = next;
+  return next;
 }
 
 void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const std::vector<bool>& alive) {
@@ -277,9 +277,9 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
   accounted_bins_ = bin + 1;
 }
 
-void FacilityRuntime::finish(RunRecord& run, const Schedulers& schedulers, const std::vector<bool>& alive) {
+void FacilityRuntime::finish(RunRecord& run, const std::vector<StepCost>& work_done, const std::vector<bool>& alive) {
   const TimeSeries& series = run.series;
-  snapshot_work(schedulers);
+  snapshot_work(work_done);
   if (accounted_bins_ < series.bins()) {
     // The last interval's work was observed at its end, not one interval later.
     work_in_previous_interval_ = work_in_interval_;
@@ -296,7 +296,7 @@ void FacilityRuntime::finish(RunRecord& run, const Schedulers& schedulers, const
 
   double down = 0;
   for (const Outage& o : record_.outages) down += std::min(o.serving_again_s, duration) - o.failed_at_s;
-  record_.availability = 1 - down / (duration * static_cast<double>(schedulers.size()));
+  record_.availability = 1 - down / (duration * static_cast<double>(work_done.size()));
 
   // Alerts on the per-interval series; P99 latency = TTFT of the requests whose first token came then.
   std::vector<std::vector<double>> ttft(record_.intervals.size());
@@ -319,9 +319,9 @@ void FacilityRuntime::finish(RunRecord& run, const Schedulers& schedulers, const
   run.facility = std::move(record_);
 }
 
-void FacilityRuntime::observe_health(const LoadBalancer& balancer, double now) {
+void FacilityRuntime::observe_down(int replica, double now) {
   for (Outage& o : record_.outages)
-    if (o.removed_at_s < 0 && now < o.serving_again_s && !balancer.is_up(o.replica)) o.removed_at_s = now;
+    if (o.replica == replica && o.removed_at_s < 0 && now < o.serving_again_s) o.removed_at_s = now;
 }
 
 Outage& FacilityRuntime::open_outage(int replica, double now, double serving_again_s, long long in_flight) {

@@ -2,8 +2,8 @@
 // Couples the serving simulation to the facility physics (sim/facility): each timeseries interval,
 // the replicas' iterations become GPU, server, rack and hall power; the power chain and cooling
 // plant turn that into an energy balance and a PUE; RC nodes turn power into GPU temperatures;
-// throttling and power limits become the clock each replica's scheduler runs at next. Plain data:
-// the monitor actor calls it, no SimGrid here.
+// throttling and power limits become the clock each replica runs at next. Plain data: the monitor
+// actor calls it with what the replicas recorded, no SimGrid here.
 #include <memory>
 #include <vector>
 
@@ -14,14 +14,11 @@
 #include "facility/weather.hpp"
 #include "platform/layout.hpp"
 #include "scenario/scenario.hpp"
-#include "serving/replica_scheduler.hpp"
+#include "perf/performance_model.hpp"
 #include "serving/facility_record.hpp"
-#include "serving/load_balancer.hpp"
 #include "serving/metrics.hpp"
 
 namespace aidc {
-
-using Schedulers = std::vector<std::unique_ptr<ReplicaScheduler>>;
 
 class FacilityRuntime {
  public:
@@ -29,14 +26,16 @@ class FacilityRuntime {
                   double weight_bytes_per_gpu);
 
   // At the end of interval `bin`: accounts interval bin − 1, whose iterations have all been recorded
-  // by now (a run of iterations is recorded when it ends), and sets each scheduler's clock for the
-  // next interval. `alive`: replicas whose serving process runs (failed ones draw driver-idle power).
-  void end_interval(std::size_t bin, const TimeSeries& series, Schedulers& schedulers, const std::vector<bool>& alive);
+  // by now (a run of iterations is recorded when it ends), and returns each replica's clock for the
+  // next interval. `work_done`: each replica's work so far at nominal clocks; `alive`: replicas whose
+  // serving process runs (failed ones draw driver-idle power).
+  std::vector<double> end_interval(std::size_t bin, const TimeSeries& series, const std::vector<StepCost>& work_done,
+                                   const std::vector<bool>& alive);
   // After the simulation: accounts the last interval, PUE summaries, alerts, availability.
-  void finish(RunRecord& record, const Schedulers& schedulers, const std::vector<bool>& alive);
+  void finish(RunRecord& record, const std::vector<StepCost>& work_done, const std::vector<bool>& alive);
 
-  // Failures: the health checks' verdicts, and outages as the replicas report them.
-  void observe_health(const LoadBalancer& balancer, double now);
+  // Failures: a health check finding `replica` down, and outages as the replicas report them.
+  void observe_down(int replica, double now);
   Outage& open_outage(int replica, double now, double serving_again_s, long long in_flight);
   Outage* current_outage(int replica);
   // Seconds from repair to serving again: process start + weights from storage.
@@ -55,7 +54,7 @@ class FacilityRuntime {
   };
 
   void account(std::size_t bin, const TimeSeries& series, const std::vector<bool>& alive);
-  void snapshot_work(const Schedulers& schedulers);
+  void snapshot_work(const std::vector<StepCost>& work_done);
 
   const Scenario& scenario_;
   const FacilitySpec& spec_;

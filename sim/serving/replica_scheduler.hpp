@@ -28,6 +28,7 @@ class ReplicaScheduler {
 
   const Scheduler& scheduler() const { return scheduler_; }
   void enqueue(const Request& request) { scheduler_.add(request); }
+  bool resume(const Request& request, int computed, int generated) { return scheduler_.resume(request, computed, generated); }
   bool can_never_fit(const Request& request) const { return scheduler_.can_never_fit(request); }
   bool idle() const { return scheduler_.idle(); }
   std::size_t waiting() const { return scheduler_.waiting(); }

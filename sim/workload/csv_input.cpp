@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/input_error.hpp"
+#include "scenario/schema.hpp"
 
 namespace aidc {
 namespace {
@@ -48,8 +49,9 @@ CsvTable read_csv(const std::string& path) {
   return table;
 }
 
+// A number in [min, max], whole where `whole` (token counts and session ids are stored as integers).
 double cell_number(const std::string& path, const CsvTable& table, const CsvTable::Row& row, std::size_t index,
-                   double min, ErrorList& errors) {
+                   double min, double max, bool whole, ErrorList& errors) {
   const std::string& name = table.header[index];
   if (index >= row.cells.size()) {
     errors.add({path, row.line, 1}, name, "missing value: expected " + std::to_string(table.header.size()) + " columns");
@@ -58,9 +60,10 @@ double cell_number(const std::string& path, const CsvTable& table, const CsvTabl
   const std::string& text = row.cells[index];
   double value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value) || value < min) {
+  if (ec != std::errc() || ptr != text.data() + text.size() || !std::isfinite(value) || value < min || value > max ||
+      (whole && value != std::floor(value))) {
     std::ostringstream expected;
-    expected << "expected a number >= " << min << ", got '" << text << "'";
+    expected << "expected a number from " << min << " to " << max << (whole ? " (a whole number)" : "") << ", got '" << text << "'";
     errors.add({path, row.line, row.columns[index]}, name, expected.str());
     return min;
   }
@@ -83,13 +86,17 @@ std::vector<TraceRow> load_trace(const std::string& path) {
   const bool has_session = table.header.size() > 3 && table.header[3] == "session";
   ErrorList errors;
   std::vector<TraceRow> rows;
+  // The ranges of the scenario keys these columns stand for; session ids stay exact in a double.
+  const SchemaKey& duration = schema_key("duration_s");
+  const SchemaKey& length = schema_key("workload.prompt_tokens.value");
+  constexpr double kMaxSession = 9007199254740992.0;  // 2^53
   double previous = 0;
   for (const auto& row : table.rows) {
     TraceRow r;
-    r.arrival_s = cell_number(path, table, row, 0, 0, errors);
-    r.prompt_tokens = static_cast<int>(cell_number(path, table, row, 1, 1, errors));
-    r.output_tokens = static_cast<int>(cell_number(path, table, row, 2, 1, errors));
-    r.session = has_session ? static_cast<std::uint64_t>(cell_number(path, table, row, 3, 0, errors))
+    r.arrival_s = cell_number(path, table, row, 0, 0, duration.max, false, errors);
+    r.prompt_tokens = static_cast<int>(cell_number(path, table, row, 1, length.min, length.max, true, errors));
+    r.output_tokens = static_cast<int>(cell_number(path, table, row, 2, length.min, length.max, true, errors));
+    r.session = has_session ? static_cast<std::uint64_t>(cell_number(path, table, row, 3, 0, kMaxSession, true, errors))
                             : static_cast<std::uint64_t>(rows.size());
     if (r.arrival_s < previous)
       errors.add({path, row.line, 1}, "arrival_s", "rows must be sorted by arrival_s");
@@ -108,11 +115,16 @@ void load_empirical_lengths(const std::string& path, std::vector<double>& tokens
   ErrorList errors;
   tokens.clear();
   weights.clear();
+  const SchemaKey& length = schema_key("workload.prompt_tokens.value");
+  constexpr double kMaxWeight = 1e15;  // relative frequencies: their sum stays finite and exact enough
+  double total_weight = 0;
   for (const auto& row : table.rows) {
-    tokens.push_back(cell_number(path, table, row, 0, 1, errors));
-    weights.push_back(has_weight ? cell_number(path, table, row, 1, 0, errors) : 1.0);
+    tokens.push_back(cell_number(path, table, row, 0, length.min, length.max, false, errors));
+    weights.push_back(has_weight ? cell_number(path, table, row, 1, 0, kMaxWeight, false, errors) : 1.0);
+    total_weight += weights.back();
   }
   if (tokens.empty()) errors.add({path, 1, 1}, "tokens", "no lengths in the file");
+  else if (!(total_weight > 0)) errors.add({path, 1, 1}, "weight", "expected at least one positive weight, all are 0");
   errors.throw_if_any();
 }
 

@@ -3,6 +3,7 @@
 // of another schema version, or with a ragged grid, is refused with file:line:col and the key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -201,6 +202,82 @@ TEST(CalibrationProfile, ARaggedGridNamesTheFileLineAndKey) {
     EXPECT_EQ(e.problems()[0].line, line);
     EXPECT_NE(std::string(e.what()).find(path + ":" + std::to_string(line) + ":"), std::string::npos) << e.what();
   }
+}
+
+// The problems the reader finds in `text` (none when it accepts it).
+std::vector<FileProblem> problems_in(const std::string& name, const std::string& text) {
+  try {
+    read_calibration_profile(temp_file(name, text));
+  } catch (const FileErrors& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+// `text` with its only occurrence of `from` replaced by `to`; the 1-based line of it in `*line`.
+std::string replaced(std::string text, const std::string& from, const std::string& to, int* line = nullptr) {
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  EXPECT_EQ(text.find(from, at + 1), std::string::npos) << from << " occurs twice";
+  if (line) *line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  return text.replace(at, from.size(), to);
+}
+
+bool has_problem(const std::vector<FileProblem>& problems, const std::string& key, int line, const std::string& words) {
+  for (const FileProblem& p : problems)
+    if (p.key == key && (line == 0 || p.line == line) && p.message.find(words) != std::string::npos) return true;
+  return false;
+}
+
+std::string all_of(const std::vector<FileProblem>& problems) {
+  std::string text;
+  for (const FileProblem& p : problems) text += std::to_string(p.line) + ":" + p.key + ": " + p.message + "\n";
+  return text;
+}
+
+// Grids an interpolation walks (the simulator crashed on an empty one): each needs a point.
+TEST(CalibrationProfile, EmptyGridsAreRefused) {
+  CalibrationProfile p = sample_profile();
+  p.linear.tokens.clear();
+  for (auto& op : p.linear.ops) op.time_us.clear(), op.power_w.clear();
+  p.prefill_attention.rows.clear();
+  p.prefill_attention.time_us.clear();
+  const auto problems = problems_in("empty_grids.yaml", format_calibration_profile(p));
+  EXPECT_TRUE(has_problem(problems, "operators.linear.tokens", 0, "at least one grid point")) << all_of(problems);
+  EXPECT_TRUE(has_problem(problems, "operators.linear.ops[0].time_us", 0, "at least one measured value")) << all_of(problems);
+  EXPECT_TRUE(has_problem(problems, "operators.prefill_attention.chunk_tokens", 0, "at least one grid point")) << all_of(problems);
+}
+
+// A time of NaN, infinity, text, zero or below makes every token cost nothing (or NaN): refused where it is.
+TEST(CalibrationProfile, TimesThatAreNotPositiveFiniteNumbersAreRefusedWithTheirPlace) {
+  const std::string text = format_calibration_profile(sample_profile());
+  for (const std::string bad : {".nan", ".inf", "-.inf", "fast", "-14.5", "0"}) {
+    int line = 0;
+    const auto problems = problems_in("bad_time.yaml", replaced(text, "14.5", bad, &line));
+    EXPECT_TRUE(has_problem(problems, "operators.linear.ops[0].time_us", line, "")) << bad << "\n" << all_of(problems);
+  }
+  int line = 0;
+  const auto peaks = problems_in("bad_peak.yaml", replaced(text, "copy_gbps: 4200.5", "copy_gbps: .inf", &line));
+  EXPECT_TRUE(has_problem(peaks, "device_peaks.copy_gbps", line, "finite")) << all_of(peaks);
+}
+
+// Interpolation divides by the distance between neighbouring grid points: they must increase.
+TEST(CalibrationProfile, RepeatedOrUnsortedGridPointsAreRefused) {
+  const std::string text = format_calibration_profile(sample_profile());
+  int line = 0;
+  auto problems = problems_in("repeated.yaml", replaced(text, "tokens: [1, 8, 64]", "tokens: [1, 8, 8]", &line));
+  EXPECT_TRUE(has_problem(problems, "operators.linear.tokens", line, "increasing order without repeats")) << all_of(problems);
+  problems = problems_in("unsorted.yaml", replaced(text, "batch: [1, 8]\n    kv_tokens", "batch: [8, 1]\n    kv_tokens", &line));
+  EXPECT_TRUE(has_problem(problems, "operators.decode_attention.batch", line, "increasing order")) << all_of(problems);
+  problems = problems_in("null_point.yaml", replaced(text, "tokens: [1, 8, 64]", "tokens: [1, null, 64]", &line));
+  EXPECT_TRUE(has_problem(problems, "operators.linear.tokens", line, "got null")) << all_of(problems);
+}
+
+TEST(CalibrationProfile, AProfileOfUnmeasuredCellsOnlyIsRefused) {
+  CalibrationProfile p = sample_profile();
+  for (auto& row : p.decode_attention.time_us) row.assign(row.size(), kNaN);
+  const auto problems = problems_in("unmeasured.yaml", format_calibration_profile(p));
+  EXPECT_TRUE(has_problem(problems, "operators.decode_attention.time_us", 0, "at least one measured value")) << all_of(problems);
 }
 
 TEST(CalibrationProfile, AMissingFileIsAUserError) {

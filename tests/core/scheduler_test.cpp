@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "core/serving/scheduler.hpp"
@@ -145,6 +147,89 @@ TEST(Scheduler, NeverFitsNamesTheBindingLimit) {
   EXPECT_FALSE(s.can_never_fit(request(2, 20, 10)));
   Scheduler small(limits(5));
   EXPECT_TRUE(small.can_never_fit(request(3, 20, 1)));  // 21 tokens = 6 blocks > 5
+}
+
+// Plans and applies iterations until nothing is left; `first_plan` checks the first planned iteration.
+int steps_until_idle(Scheduler& s, Log& log, const std::function<void()>& first_plan) {
+  int steps = 0;
+  for (; !s.idle(); ++steps) {
+    s.schedule(log);
+    if (steps == 0) first_plan();
+    s.update_from_output(log);
+  }
+  return steps;
+}
+
+// Resuming a request mid-decode (a run started from a snapshot): prompt 10, 3 of 6 tokens generated,
+// so positions 0..11 are cached (the newest token's KV is written by the next step) in ceil(12/4) = 3
+// blocks. It then needs exactly 6 - 3 = 3 decode steps; the first attends 13 positions and takes a
+// 4th block; its first token was sent before, so no first-token event comes.
+TEST(Scheduler, ResumedDecodeFinishesAfterItsRemainingTokens) {
+  Scheduler s(limits(40));
+  Log log;
+  ASSERT_TRUE(s.resume(request(1, 10, 6), 12, 3));
+  EXPECT_EQ(s.running(), 1u);
+  EXPECT_EQ(s.kv_blocks_used(), 3);
+  const int steps = steps_until_idle(s, log, [&] {
+    EXPECT_EQ(s.shape().decode_sequences, 1);
+    EXPECT_EQ(s.shape().decode_context_tokens, 13);
+    EXPECT_TRUE(s.shape().prefills.empty());
+    EXPECT_EQ(s.kv_blocks_used(), 4);
+  });
+  EXPECT_EQ(steps, 3);
+  EXPECT_TRUE(log.first.empty());
+  EXPECT_EQ(log.finished, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(s.kv_blocks_used(), 0);
+}
+
+// Mid-prefill: 40 of a 100-token prompt cached (10 blocks). The next iteration prefills the other 60
+// (under the 64-token chunk) from position 40, samples the first token, and one decode step finishes
+// an output of 2.
+TEST(Scheduler, ResumedPrefillContinuesFromItsCachedTokens) {
+  Scheduler s(limits(40));
+  Log log;
+  ASSERT_TRUE(s.resume(request(7, 100, 2), 40, 0));
+  EXPECT_EQ(s.kv_blocks_used(), 10);
+  s.schedule(log);
+  ASSERT_EQ(s.shape().prefills.size(), 1u);
+  EXPECT_EQ(s.shape().prefills[0].tokens, 60);
+  EXPECT_EQ(s.shape().prefills[0].context_before, 40);
+  EXPECT_EQ(s.kv_blocks_used(), 25);
+  s.update_from_output(log);
+  EXPECT_EQ(log.first[7], 1);
+  s.schedule(log);
+  s.update_from_output(log);
+  EXPECT_EQ(log.finished, std::vector<std::uint64_t>{7});
+}
+
+// Nothing cached but 2 tokens generated (queued after a preemption, or taken over from a failed
+// replica): it waits, then prefills prompt + generated = 12 tokens, whose sample is its 3rd token;
+// two decode steps reach 5. No second first-token event.
+TEST(Scheduler, ResumedWithoutCacheRecomputesPromptAndGeneratedTokens) {
+  Scheduler s(limits(40));
+  Log log;
+  ASSERT_TRUE(s.resume(request(3, 10, 5), 0, 2));
+  EXPECT_EQ(s.waiting(), 1u);
+  EXPECT_EQ(s.kv_blocks_used(), 0);
+  const int steps = steps_until_idle(s, log, [&] {
+    ASSERT_EQ(s.shape().prefills.size(), 1u);
+    EXPECT_EQ(s.shape().prefills[0].tokens, 12);
+    EXPECT_EQ(s.shape().logits_rows, 1);
+  });
+  EXPECT_EQ(steps, 3);
+  EXPECT_TRUE(log.first.empty());
+}
+
+// 20 cached tokens need 5 blocks of 4; a cache of 4 cannot take it, and nothing changes. Progress no
+// run can reach is refused: all 5 tokens generated (it would have finished), or the newest token cached.
+TEST(Scheduler, ResumeRefusesWhatCannotFitOrCannotBe) {
+  Scheduler s(limits(4));
+  EXPECT_FALSE(s.resume(request(1, 30, 5), 20, 0));
+  EXPECT_TRUE(s.idle());
+  EXPECT_EQ(s.kv_blocks_used(), 0);
+  EXPECT_THROW(s.resume(request(2, 10, 5), 0, 5), std::invalid_argument);
+  EXPECT_THROW(s.resume(request(3, 10, 5), 12, 2), std::invalid_argument);
+  EXPECT_THROW(s.resume(request(4, 10, 5), -1, 0), std::invalid_argument);
 }
 
 }  // namespace

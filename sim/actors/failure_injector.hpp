@@ -1,9 +1,9 @@
 #pragma once
 // Replica failures: when they happen (scripted, or drawn from a per-GPU MTBF) and the actor that
 // delivers them. The replica that receives a ReplicaFailureMessage drops its work, hands its
-// requests back (sim/serving/cluster.cpp), and serves again after repair and weight reload.
+// requests back to the balancer (sim/actors/replica), and serves again after repair and weight reload.
+#include <memory>
 #include <random>
-#include <string>
 #include <vector>
 
 #include "des/des.hpp"
@@ -11,11 +11,6 @@
 #include "scenario/facility_spec.hpp"
 
 namespace aidc {
-
-struct ReplicaFailureMessage final : des::Message {
-  explicit ReplicaFailureMessage(double serving_again) : serving_again_s(serving_again) {}
-  double serving_again_s;  // repair + process start + weight reload
-};
 
 struct FailureEvent {
   double at_s = 0;
@@ -31,7 +26,7 @@ std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::
 class FailureActor {
  public:
   FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
-               double down_s, double end_s, unsigned long long seed, std::vector<std::string> inbox_names);
+               double down_s, double end_s, unsigned long long seed);
   void operator()();
 
  private:
@@ -42,7 +37,7 @@ class FailureActor {
   const int tensor_parallel_;
   const double down_s_, end_s_;
   std::mt19937_64 rng_;
-  std::vector<std::string> inbox_names_;
+  std::vector<std::unique_ptr<des::Inbox>> replicas_;
 };
 
 }  // namespace aidc

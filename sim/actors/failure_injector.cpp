@@ -1,8 +1,10 @@
-#include "serving/failures.hpp"
+#include "actors/failure_injector.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <memory>
+
+#include "serving/messages.hpp"
 
 namespace aidc {
 
@@ -18,14 +20,14 @@ std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::
 }
 
 FailureActor::FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
-                           double down_s, double end_s, unsigned long long seed, std::vector<std::string> inbox_names)
+                           double down_s, double end_s, unsigned long long seed)
     : events_(std::move(scripted)),
       spec_(spec),
       tensor_parallel_(tensor_parallel),
       down_s_(down_s),
       end_s_(end_s),
-      rng_(seed ^ 0xfa11ed5eedULL),
-      inbox_names_(std::move(inbox_names)) {
+      rng_(seed ^ 0xfa11ed5eedULL) {
+  for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<des::Inbox>(replica_inbox(r)));
   if (spec_.random)
     for (int r = 0; r < replicas; ++r) events_.push_back({next_failure_after(0), r});
 }
@@ -37,7 +39,7 @@ double FailureActor::next_failure_after(double t) {
 
 void FailureActor::operator()() {
   // A replica that is down ignores further failures until it serves again.
-  std::vector<double> serving_again(inbox_names_.size(), -1);
+  std::vector<double> serving_again(replicas_.size(), -1);
   while (true) {
     const auto next = std::min_element(events_.begin(), events_.end(), [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
     if (next == events_.end() || next->at_s >= end_s_) return;
@@ -47,7 +49,7 @@ void FailureActor::operator()() {
     const auto r = static_cast<std::size_t>(event.replica);
     if (event.at_s < serving_again[r]) continue;
     serving_again[r] = event.at_s + down_s_;
-    des::Inbox(inbox_names_[r]).deliver(std::make_unique<ReplicaFailureMessage>(serving_again[r]), 0);
+    replicas_[r]->deliver(std::make_unique<ReplicaFailureMessage>(serving_again[r]), 0);
     if (spec_.random) events_.push_back({next_failure_after(serving_again[r]), event.replica});
   }
 }

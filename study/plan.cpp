@@ -2,23 +2,23 @@
 // Candidates are (GPU type, tensor parallelism, batch limit); for each, the fewest replicas that
 // meet the SLOs is found by bisection, since latency only improves as replicas are added. A
 // candidate whose cheapest conceivable size already costs more than the best plan is skipped.
+#include "study/plan.hpp"
+
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <mutex>
-#include <thread>
 
-#include "cli/child_runs.hpp"
-#include "cli/commands.hpp"
-#include "cli/errors.hpp"
 #include "common/atomic_file.hpp"
+#include "common/exit_codes.hpp"
+#include "common/input_error.hpp"
 #include "common/paths.hpp"
+#include "perf/capacity.hpp"
 #include "perf/model_factory.hpp"
-#include "report/summary.hpp"
 #include "scenario/loader.hpp"
 
-namespace aidc::cli {
+namespace aidc::study {
 namespace {
 
 struct Candidate {
@@ -56,7 +56,8 @@ std::vector<std::string> overrides_for(const Candidate& c, int replicas, const s
 
 class Planner {
  public:
-  Planner(const PlanOptions& options, const Catalog& catalog) : options_(options), catalog_(catalog) {}
+  Planner(const PlanOptions& options, const Catalog& catalog, RunExecutor& executor)
+      : options_(options), catalog_(catalog), executor_(executor) {}
 
   std::vector<Candidate> candidates(const Scenario& base) {
     std::vector<Candidate> out;
@@ -92,13 +93,8 @@ class Planner {
 
   void search(const std::vector<Candidate>& candidates, const std::string& base_file,
               const std::vector<std::string>& base_overrides) {
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int w = 0; w < std::max(1, options_.jobs); ++w)
-      workers.emplace_back([&] {
-        for (std::size_t i = next++; i < candidates.size(); i = next++) bisect(candidates[i], base_file, base_overrides);
-      });
-    for (auto& worker : workers) worker.join();
+    for_each_parallel(candidates.size(), executor_.slots(),
+                      [&](std::size_t i) { bisect(candidates[i], base_file, base_overrides); });
   }
 
   const std::vector<Evaluation>& evaluations() const { return evaluations_; }
@@ -110,8 +106,8 @@ class Planner {
       Scenario s = read_scenario(resolve_scenario_tree(base.source_file, overrides_for(c, 1, options_.overrides)),
                                  base.source_file, catalog_);
       const auto performance = make_performance_model(s, catalog_);
-      const double offered = offered_rate(s);
-      const CapacityEstimate cap = estimate_capacity(s, catalog_, *performance, offered);
+      const double offered = peak_offered_rate(s.workload);
+      const CapacityEstimate cap = estimate_capacity(s, *performance, offered);
       if (cap.replica_requests_per_s <= 0) return false;
       c.estimated_replicas = std::max(1.0, std::ceil(offered / cap.replica_requests_per_s));
       return true;
@@ -120,18 +116,11 @@ class Planner {
     }
   }
 
-  static double offered_rate(const Scenario& s) {
-    const auto& w = s.workload;
-    if (w.kind == WorkloadSpec::Kind::OpenLoop) return w.schedule.max_rate();
-    if (w.kind == WorkloadSpec::Kind::ClosedLoop) return w.users / std::max(1.0, w.think_time_s);
-    return 1.0;  // a trace: start the bisection small
-  }
-
   Evaluation evaluate(const Candidate& c, int replicas, const std::string& file, const std::vector<std::string>& base) {
     const std::string name = c.gpu + "-tp" + std::to_string(c.tensor_parallel) + "-b" +
                              std::to_string(c.max_batch_sequences) + "-r" + std::to_string(replicas);
-    const ChildResult r =
-        run_child({file, overrides_for(c, replicas, base), options_.out_dir + "/runs/" + name, options_.out_dir + "/logs/" + name + ".log"});
+    const RunResult r = executor_.run(
+        {file, overrides_for(c, replicas, base), options_.out_dir + "/runs/" + name, options_.out_dir + "/logs/" + name + ".log"});
     Evaluation e{c, replicas};
     e.status = r.exit_code == kExitDone ? "ok" : r.exit_code == kExitBadInput ? "bad_input" : "failed";
     if (r.summary) {
@@ -183,6 +172,7 @@ class Planner {
 
   const PlanOptions& options_;
   const Catalog& catalog_;
+  RunExecutor& executor_;
   std::mutex mutex_;
   std::vector<Evaluation> evaluations_;
   double best_capex_ = -1;
@@ -205,58 +195,56 @@ nlohmann::ordered_json to_json(const Evaluation& e) {
 
 }  // namespace
 
-int plan(const PlanOptions& options) {
-  return guarded([&] {
-    const Catalog catalog = Catalog::load(scenarios_dir());
-    const Scenario base = load_scenario(options.scenario_file, options.overrides, catalog);
-    Planner planner(options, catalog);
-    const auto candidates = planner.candidates(base);
-    if (candidates.empty())
-      throw_input_error({options.scenario_file, 0, 0}, "deployment.model", "no GPU in the catalog can hold this model");
-    std::printf("aidc plan: %zu candidate deployments (GPU x tensor parallel x batch limit)\n", candidates.size());
-    planner.search(candidates, options.scenario_file, options.overrides);
+int run_plan(const PlanOptions& options, RunExecutor& executor) {
+  const Catalog catalog = Catalog::load(scenarios_dir());
+  const Scenario base = load_scenario(options.scenario_file, options.overrides, catalog);
+  Planner planner(options, catalog, executor);
+  const auto candidates = planner.candidates(base);
+  if (candidates.empty())
+    throw_input_error({options.scenario_file, 0, 0}, "deployment.model", "no GPU in the catalog can hold this model");
+  std::printf("aidc plan: %zu candidate deployments (GPU x tensor parallel x batch limit)\n", candidates.size());
+  planner.search(candidates, options.scenario_file, options.overrides);
 
-    std::vector<Evaluation> all = planner.evaluations();
-    std::sort(all.begin(), all.end(), [](const Evaluation& a, const Evaluation& b) {
-      return a.capex() < b.capex() || (a.capex() == b.capex() && a.ttft_p < b.ttft_p);
-    });
-    std::string csv = "gpu,server_type,replicas,tensor_parallel,max_batch_sequences,gpus,capex_usd,ttft_p99_s,tpot_p99_s,e2e_p99_s,slo_met,status\n";
-    nlohmann::ordered_json frontier = nlohmann::ordered_json::array();
-    const Evaluation* winner = nullptr;
-    double best_latency = std::numeric_limits<double>::infinity();
-    for (const auto& e : all) {
-      char row[512];
-      std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%.0f,%.6f,%.6f,%.6f,%s,%s\n", e.candidate.gpu.c_str(),
-                    e.candidate.server_type.c_str(), e.replicas, e.candidate.tensor_parallel, e.candidate.max_batch_sequences,
-                    e.gpus(), e.capex(), e.ttft_p, e.tpot_p, e.e2e_p, e.slo_met ? "true" : "false", e.status.c_str());
-      csv += row;
-      if (!e.slo_met) continue;
-      if (!winner) winner = &e;
-      // Pareto frontier of cost against p99 TTFT among the plans that meet the SLOs.
-      if (e.ttft_p < best_latency) {
-        best_latency = e.ttft_p;
-        frontier.push_back(to_json(e));
-      }
-    }
-    nlohmann::ordered_json result = {{"scenario", base.name},
-                                     {"winner", winner ? to_json(*winner) : nlohmann::ordered_json()},
-                                     {"frontier", frontier},
-                                     {"evaluated", all.size()}};
-    write_file_atomically(options.out_dir + "/plan.csv", csv);
-    write_file_atomically(options.out_dir + "/plan.json", result.dump(2) + "\n");
-    if (!winner) {
-      std::printf("No deployment up to %d GPUs meets the SLOs. See %s/plan.csv\n", options.max_gpus, options.out_dir.c_str());
-      return kExitDone;
-    }
-    std::printf("\nCheapest deployment meeting the SLOs: %d x %s (%d replicas, TP %d, batch %d) in %s servers, capex $%.0f\n",
-                winner->gpus(), winner->candidate.gpu.c_str(), winner->replicas, winner->candidate.tensor_parallel,
-                winner->candidate.max_batch_sequences, winner->candidate.server_type.c_str(), winner->capex());
-    std::printf("Frontier (capex vs p99 TTFT):\n");
-    for (const auto& f : frontier)
-      std::printf("  $%-12.0f %4d x %-14s ttft p99 %.3f s\n", f["capex_usd"].get<double>(), f["gpus"].get<int>(),
-                  f["gpu"].get<std::string>().c_str(), f["ttft_p99_s"].get<double>());
-    return kExitDone;
+  std::vector<Evaluation> all = planner.evaluations();
+  std::sort(all.begin(), all.end(), [](const Evaluation& a, const Evaluation& b) {
+    return a.capex() < b.capex() || (a.capex() == b.capex() && a.ttft_p < b.ttft_p);
   });
+  std::string csv = "gpu,server_type,replicas,tensor_parallel,max_batch_sequences,gpus,capex_usd,ttft_p99_s,tpot_p99_s,e2e_p99_s,slo_met,status\n";
+  nlohmann::ordered_json frontier = nlohmann::ordered_json::array();
+  const Evaluation* winner = nullptr;
+  double best_latency = std::numeric_limits<double>::infinity();
+  for (const auto& e : all) {
+    char row[512];
+    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%.0f,%.6f,%.6f,%.6f,%s,%s\n", e.candidate.gpu.c_str(),
+                  e.candidate.server_type.c_str(), e.replicas, e.candidate.tensor_parallel, e.candidate.max_batch_sequences,
+                  e.gpus(), e.capex(), e.ttft_p, e.tpot_p, e.e2e_p, e.slo_met ? "true" : "false", e.status.c_str());
+    csv += row;
+    if (!e.slo_met) continue;
+    if (!winner) winner = &e;
+    // Pareto frontier of cost against p99 TTFT among the plans that meet the SLOs.
+    if (e.ttft_p < best_latency) {
+      best_latency = e.ttft_p;
+      frontier.push_back(to_json(e));
+    }
+  }
+  nlohmann::ordered_json result = {{"scenario", base.name},
+                                   {"winner", winner ? to_json(*winner) : nlohmann::ordered_json()},
+                                   {"frontier", frontier},
+                                   {"evaluated", all.size()}};
+  write_file_atomically(options.out_dir + "/plan.csv", csv);
+  write_file_atomically(options.out_dir + "/plan.json", result.dump(2) + "\n");
+  if (!winner) {
+    std::printf("No deployment up to %d GPUs meets the SLOs. See %s/plan.csv\n", options.max_gpus, options.out_dir.c_str());
+    return kExitDone;
+  }
+  std::printf("\nCheapest deployment meeting the SLOs: %d x %s (%d replicas, TP %d, batch %d) in %s servers, capex $%.0f\n",
+              winner->gpus(), winner->candidate.gpu.c_str(), winner->replicas, winner->candidate.tensor_parallel,
+              winner->candidate.max_batch_sequences, winner->candidate.server_type.c_str(), winner->capex());
+  std::printf("Frontier (capex vs p99 TTFT):\n");
+  for (const auto& f : frontier)
+    std::printf("  $%-12.0f %4d x %-14s ttft p99 %.3f s\n", f["capex_usd"].get<double>(), f["gpus"].get<int>(),
+                f["gpu"].get<std::string>().c_str(), f["ttft_p99_s"].get<double>());
+  return kExitDone;
 }
 
-}  // namespace aidc::cli
+}  // namespace aidc::study
