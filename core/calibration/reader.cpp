@@ -19,9 +19,12 @@ constexpr double kMaxBytes = 1e18;    // weight bytes, FLOPs per token
 constexpr double kMinPowerW = 1e-3, kMaxPowerW = 1e6;
 constexpr double kMaxMeasurement = 1e12;  // µs (11 days per operator), W, tokens/s
 
-// `node[key]`, or an undefined node when `node` is not a mapping (yaml-cpp throws on those).
+// `node[key]`, or an undefined node when `node` is not a mapping or lacks the key (yaml-cpp throws on
+// any question but IsDefined() asked of the "zombie" node a missing key gives).
 YAML::Node at(const YAML::Node& node, const char* key) {
-  return node.IsDefined() && node.IsMap() ? node[key] : YAML::Node(YAML::NodeType::Undefined);
+  if (!node.IsDefined() || !node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node child = node[key];
+  return child.IsDefined() ? child : YAML::Node(YAML::NodeType::Undefined);
 }
 
 bool is_list(const YAML::Node& node) { return node.IsDefined() && node.IsSequence(); }
@@ -135,9 +138,11 @@ class Reader {
                                 fmt(axis[i - 1]));
     }
   }
-  // Measured values (times, powers, rates): positive where measured; with `one_needed`, at least one measured.
+  // Measured values (times, powers, rates): positive where measured (or zero, with `zero_allowed`: the host
+  // overhead is wall time minus GPU time, clamped at 0 where the GPU queue hides it); with `one_needed`, at
+  // least one measured.
   void check_measured(const YAML::Node& parent, const std::string& path, const char* key, const std::vector<double>& values,
-                      bool one_needed) {
+                      bool one_needed, bool zero_allowed = false) {
     const YAML::Node node = at(parent, key);
     if (!node.IsDefined() || !node.IsSequence()) return;
     const std::string here = join(path, key);
@@ -145,8 +150,9 @@ class Reader {
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (node[i].IsNull() || std::isnan(values[i])) continue;
       any = true;
-      if (!(values[i] > 0 && values[i] <= kMaxMeasurement))
-        problem(node[i], here, "expected a positive measurement up to " + fmt(kMaxMeasurement) + ", got " + fmt(values[i]));
+      if (!((values[i] > 0 || (zero_allowed && values[i] == 0)) && values[i] <= kMaxMeasurement))
+        problem(node[i], here, std::string("expected a ") + (zero_allowed ? "non-negative" : "positive") +
+                                   " measurement up to " + fmt(kMaxMeasurement) + ", got " + fmt(values[i]));
     }
     if (one_needed && !any) problem(node, here, "expected at least one measured value");
   }
@@ -360,7 +366,8 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
   r.check_axis(overhead, "operators.step_overhead", "batch", p.step_overhead.x, 1);
   p.step_overhead.y = r.numbers_per(overhead, "operators.step_overhead", "cpu_us", true, p.step_overhead.x,
                                     "operators.step_overhead.batch");
-  r.check_measured(overhead, "operators.step_overhead", "cpu_us", p.step_overhead.y, /*one_needed=*/true);
+  r.check_measured(overhead, "operators.step_overhead", "cpu_us", p.step_overhead.y, /*one_needed=*/true,
+                   /*zero_allowed=*/true);
 
   if (const YAML::Node e2e = at(root, "end_to_end"); e2e.IsDefined()) {
     CalibrationProfile::EndToEnd e;

@@ -2,7 +2,7 @@
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
 # Usage: scripts/engine/gpu_session.sh "<steps>", run in the order given, from:
-#   build test parity bench hf moe crossover mla profile profile-moe tokref serving
+#   build test parity bench hf moe crossover mla profile profile-moe profile-h200 tokref serving
 # What the GPU machine lacks (cpp-httplib, nlohmann-json, PCRE2, GoogleTest's sources, the simulator's
 # `aidc`) comes in .deps/, made here by scripts/device/gather_deps.sh and carried by the device call.
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
@@ -18,6 +18,9 @@ log="$OUT/log.txt"
 start=$(date +%s)
 say() { echo "== [$(( $(date +%s) - start )) s] $*" | tee -a "$log"; }
 models=scenarios/catalog/models
+# Profile file names carry the card, as nvidia-smi names it: "NVIDIA H200" + 141 GB -> h200-141gb.
+gpu_slug=$(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits 2>/dev/null | head -1 |
+  awk -F', ' '{n=tolower($1); sub(/^nvidia /,"",n); gsub(/ /,"-",n); printf "%s-%dgb", n, $2/1024+0.5}')
 
 build() {
   say "$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,power.draw --format=csv,noheader)"
@@ -42,7 +45,7 @@ bench_model() {  # model, extra bench options...
 profile_model() {
   say "profile $1"
   build/bin/aidc-engine profile --model $models/$1.json --random-weights \
-    --out "$OUT/${1}__h100-80gb-hbm3__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
+    --out "$OUT/${1}__${gpu_slug}__bf16-tp1.yaml" 2>&1 | tail -3 | tee -a "$log"
 }
 
 for step in $steps; do
@@ -64,6 +67,9 @@ for step in $steps; do
     mla) bench_model DeepSeek-V2-Lite --batches 1,8,32 --prefill 512 ;;
     profile) for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-7B; do profile_model $m; done ;;
     profile-moe) profile_model deepseek-moe-16b ;;
+    profile-h200)  # every catalog model that fits one H200 in bf16 and that profile handles (MLA: not yet)
+      for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-1.5B DeepSeek-R1-Distill-Qwen-7B DeepSeek-R1-Distill-Llama-8B \
+               DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b; do profile_model $m; done ;;
     serving) bash scripts/serving/h200_bench.sh ;;
     tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;

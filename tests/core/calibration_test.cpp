@@ -280,6 +280,14 @@ TEST(CalibrationProfile, AProfileOfUnmeasuredCellsOnlyIsRefused) {
   EXPECT_TRUE(has_problem(problems, "operators.decode_attention.time_us", 0, "at least one measured value")) << all_of(problems);
 }
 
+// Found by fuzz/calibration_fuzzer.cpp: a mapping without the required sections made yaml-cpp throw
+// InvalidNode (an internal error) instead of naming what is missing.
+TEST(CalibrationProfile, AProfileMissingItsSectionsNamesEach) {
+  const auto problems = problems_in("sections.yaml", "schema: aidc-calibration/1\nnote: only this\n");
+  for (const char* key : {"metadata", "device_peaks", "operators"})
+    EXPECT_TRUE(has_problem(problems, key, 1, "missing")) << key << "\n" << all_of(problems);
+}
+
 TEST(CalibrationProfile, AMissingFileIsAUserError) {
   EXPECT_THROW(read_calibration_profile(kScenarios + "/calibration/no-such-profile.yaml"), FileErrors);
 }
