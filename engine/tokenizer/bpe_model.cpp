@@ -56,9 +56,10 @@ BpeModel BpeModel::from_json(const JsonField& model) {
     } else {
       merge.fail_here("expected a string \"a b\" or a pair [\"a\", \"b\"]");
     }
+    // Looked up one by one so an unknown token is reported in this order, whatever the compiler does.
+    const int left_id = id_of(merge, left), right_id = id_of(merge, right), merged_id = id_of(merge, left + right);
     // A later duplicate replaces an earlier one, as in the `tokenizers` crate.
-    bpe.merges_[pair_key(id_of(merge, left), id_of(merge, right))] =
-        Merge{static_cast<int>(rank), id_of(merge, left + right)};
+    bpe.merges_[pair_key(left_id, right_id)] = Merge{static_cast<int>(rank), merged_id};
   }
 
   if (const auto unk = model.find("unk_token")) bpe.unk_id_ = id_of(*unk, unk->string());
