@@ -11,6 +11,7 @@ packages=(
   libcpp-httplib-dev libpcre2-dev libicu-dev haproxy prometheus
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev fonts-dejavu-core
   xvfb xauth
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer targets
 )
 missing=()
 for p in "${packages[@]}"; do
