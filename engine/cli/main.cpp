@@ -227,19 +227,13 @@ int cmd_serve(const Args& a) {
   o.model = a.get("model");
   o.backend = a.get("backend", o.backend);
   o.host = a.get("host", o.host);
-  const auto whole = [&](const char* k, long long fallback) {
-    const double v = a.number(k, static_cast<double>(fallback));
-    require(v == static_cast<double>(static_cast<long long>(v)), std::string("option --") + k + " expects a whole number, got '" +
-                                                                     a.get(k) + "'");
-    return static_cast<long long>(v);
-  };
-  o.port = static_cast<int>(whole("port", o.port));
-  require(o.port >= 0 && o.port <= 65535, "option --port expects 0..65535, got '" + a.get("port") + "'");
-  o.max_queue = static_cast<int>(whole("max-queue", o.max_queue));
-  o.max_seqs = static_cast<int>(whole("max-seqs", o.max_seqs));
-  o.max_batch_tokens = static_cast<int>(whole("max-batch-tokens", o.max_batch_tokens));
-  o.kv_tokens = whole("kv-tokens", o.kv_tokens);
-  o.max_model_len = static_cast<int>(whole("max-model-len", o.max_model_len));
+  // Ranges that keep every count an int; run_serve checks how they combine.
+  o.port = static_cast<int>(a.whole("port", o.port, 0, 65535));
+  o.max_queue = static_cast<int>(a.whole("max-queue", o.max_queue, 1, 1 << 20));
+  o.max_seqs = static_cast<int>(a.whole("max-seqs", o.max_seqs, 1, 1 << 20));
+  o.max_batch_tokens = static_cast<int>(a.whole("max-batch-tokens", o.max_batch_tokens, 1, 1 << 24));
+  o.kv_tokens = a.whole("kv-tokens", o.kv_tokens, 0, 1LL << 40);
+  o.max_model_len = static_cast<int>(a.whole("max-model-len", o.max_model_len, 0, 1 << 30));
   o.request_timeout_s = a.number("request-timeout", o.request_timeout_s);
   o.tokenizer = a.get("tokenizer");
   o.served_model_name = a.get("served-model-name");
