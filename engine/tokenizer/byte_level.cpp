@@ -105,15 +105,6 @@ size_t char_start_before(std::string_view text, size_t end) {
   return i;
 }
 
-std::optional<size_t> first_invalid_utf8(std::string_view bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    const Sequence s = sequence_at(bytes, i);
-    if (!s.complete) return i;
-    i += s.length;
-  }
-  return std::nullopt;
-}
-
 size_t append_lossy_utf8(std::string& out, std::string_view bytes, bool final) {
   size_t i = 0;
   while (i < bytes.size()) {

@@ -22,9 +22,6 @@ std::string encode(std::string_view bytes);
 size_t char_length_at(std::string_view text, size_t i);
 size_t char_start_before(std::string_view text, size_t end);
 
-// Offset of the first byte that is not part of a valid UTF-8 sequence; nullopt when all are.
-std::optional<size_t> first_invalid_utf8(std::string_view bytes);
-
 // Appends `bytes` to `out` as valid UTF-8, each maximal ill-formed subpart replaced by U+FFFD (what
 // Rust's String::from_utf8_lossy and so the `tokenizers` decoder do). When `final` is false, a trailing
 // sequence that is incomplete but still valid so far is left unconsumed (a later token may complete it).

@@ -10,6 +10,7 @@
 #endif
 
 #include "common/error.h"
+#include "core/common/utf8.hpp"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe_model.h"
 #include "tokenizer/byte_level.h"
@@ -166,7 +167,7 @@ Tokenizer Tokenizer::load(const std::string& tokenizer_json_path) {
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, bool add_special) const {
-  if (const auto bad = byte_level::first_invalid_utf8(text))
+  if (const auto bad = first_invalid_utf8(text))
     fail("tokenizer: the text is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
   std::vector<int> ids;
   if (add_special && impl_->bos) ids.push_back(*impl_->bos);
