@@ -11,14 +11,14 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <queue>
 #include <thread>
 
 #include "common/input_error.hpp"
 #include "common/paths.hpp"
 #include "common/statistics.hpp"
 #include "load/completion_stream.hpp"
-#include "load/request_plan.hpp"
+#include "workload/generators.hpp"
+#include "workload/source.hpp"
 #include "perf/model_factory.hpp"
 #include "report/summary.hpp"
 #include "scenario/loader.hpp"
@@ -30,6 +30,15 @@ using SteadyClock = std::chrono::steady_clock;
 
 // Threads are started as requests need them, up to the most that can be in flight at once.
 constexpr std::size_t kMaxThreads = 4096;
+
+// What `aidc load` sends and when: a request the scenario's workload source (sim/workload, the very
+// source `aidc run` uses, seeded with simulation.seed) yields, stamped with the time it was due. The same
+// scenario and seed give the same arrival times and lengths as `aidc run` (tests/serving/load_test.cpp);
+// in a closed loop that holds until completions, which the real server decides, interleave with draws.
+struct PlannedRequest {
+  double arrival_s = 0;
+  SourceRequest request;
+};
 
 struct Row {
   PlannedRequest plan;
@@ -83,18 +92,18 @@ class LoadRun {
         model_(std::move(model)),
         vocab_(vocab),
         end_(scenario.simulation.duration_s),
-        draws_(scenario.workload, scenario.simulation.seed),
+        source_(make_workload_source(scenario.workload, scenario.simulation.seed)),
         series_(scenario.simulation.timeseries_interval_s, scenario.simulation.duration_s, scenario.deployment.replicas) {}
 
   void run() {
     const bool closed = s_.workload.kind == WorkloadSpec::Kind::ClosedLoop;
     std::vector<PlannedRequest> plan;
     if (closed) {
-      const std::vector<double> starts = draws_.first_sends();
-      for (std::size_t user = 0; user < starts.size(); ++user) wakeups_.push({starts[user], static_cast<int>(user)});
-      thread_limit_ = starts.size();
-    } else {
-      plan = draws_.open_requests(end_, o_.max_requests);
+      thread_limit_ = static_cast<std::size_t>(s_.workload.users);
+    } else {  // open loop and trace: the whole schedule is known before the first send
+      for (double t = source_->next_due(); t < end_ && room_in(plan); t = source_->next_due()) take_due(t, plan);
+      if (o_.max_requests >= 0 && static_cast<long long>(plan.size()) > o_.max_requests)
+        plan.resize(static_cast<std::size_t>(o_.max_requests));  // arrivals at one instant come together
       thread_limit_ = max_in_flight(plan, o_.timeout_s);
     }
     thread_limit_ = std::clamp<std::size_t>(thread_limit_, 1, kMaxThreads);
@@ -107,11 +116,10 @@ class LoadRun {
       const double now = clock();
       // Sends due now.
       if (closed) {
-        while (!wakeups_.empty() && wakeups_.top().time <= now && wakeups_.top().time < end_ && room()) {
-          const Wakeup w = wakeups_.top();
-          wakeups_.pop();
-          submit(draws_.user_request(w.user, w.time));
-        }
+        std::vector<PlannedRequest> due;
+        for (double t = source_->next_due(); t <= now && t < end_ && room(); t = source_->next_due()) take_due(t, due);
+        for (const PlannedRequest& request : due)
+          if (room()) submit(request);
       } else {
         while (next_open < plan.size() && plan[next_open].arrival_s <= now) submit(plan[next_open++]);
       }
@@ -119,7 +127,7 @@ class LoadRun {
       while (!finished_.empty()) {
         const Row& row = rows_[static_cast<std::size_t>(finished_.front())];
         finished_.pop_front();
-        if (row.plan.user >= 0) wakeups_.push({row.result.finish_s + draws_.think_time(), row.plan.user});
+        if (row.plan.request.user >= 0) source_->answered(row.plan.request.user, row.result.finish_s);
       }
       cancel_overdue(now);
       for (; next_sample < series_.bins() && (static_cast<double>(next_sample) + 1) * series_.interval() <= now; ++next_sample)
@@ -128,7 +136,7 @@ class LoadRun {
         report_progress(now);
         next_progress = now + (o_.progress == "json" ? 1.0 : 5.0);
       }
-      const double next_send = closed ? (wakeups_.empty() || !room() ? INFINITY : wakeups_.top().time)
+      const double next_send = closed ? (room() ? source_->next_due() : INFINITY)
                                       : (next_open < plan.size() ? plan[next_open].arrival_s : INFINITY);
       if ((next_send >= end_ || !room()) && in_flight() == 0) break;
       // Wake for the next send, and at least every 50 ms for deadlines, samples and progress.
@@ -158,10 +166,10 @@ class LoadRun {
       rec.first_token_s = r.first_token_s;
       rec.status = status_of(row);
       rec.finish_s = rec.status == RequestStatus::InFlight ? std::numeric_limits<double>::quiet_NaN() : r.finish_s;
-      rec.prompt_tokens = row.plan.prompt_tokens;
+      rec.prompt_tokens = row.plan.request.prompt_tokens;
       // A whole answer's length is what the server generated; otherwise what was asked for.
       const int generated = r.completion_tokens >= 0 ? r.completion_tokens : static_cast<int>(r.token_times.size());
-      rec.output_tokens = rec.status == RequestStatus::Completed ? generated : row.plan.output_tokens;
+      rec.output_tokens = rec.status == RequestStatus::Completed ? generated : row.plan.request.output_tokens;
       rec.replica = r.replica;
       record.requests.push_back(rec);
       extra.cells.push_back({r.http_status > 0 ? std::to_string(r.http_status) : "",
@@ -212,14 +220,16 @@ class LoadRun {
   }
 
  private:
-  struct Wakeup {
-    double time;
-    int user;
-    bool operator>(const Wakeup& o) const { return time > o.time || (time == o.time && user > o.user); }
-  };
-
   double clock() const { return std::chrono::duration<double>(SteadyClock::now() - origin_).count(); }
-  bool room() const { return o_.max_requests < 0 || static_cast<long long>(rows_.size()) < o_.max_requests; }
+  bool room() const { return room_in(rows_); }
+  template <typename Sent>
+  bool room_in(const Sent& sent) const { return o_.max_requests < 0 || static_cast<long long>(sent.size()) < o_.max_requests; }
+  // The source's requests due at `t`, each stamped with it.
+  void take_due(double t, std::vector<PlannedRequest>& plan) {
+    due_.clear();
+    source_->take_due(t, due_);
+    for (const SourceRequest& request : due_) plan.push_back({t, request});
+  }
   long long in_flight() const { return static_cast<long long>(rows_.size()) - done_; }
 
   // Called with the mutex held.
@@ -249,7 +259,7 @@ class LoadRun {
       row.sent_s = clock();
       const std::string body = request_body(row.plan, id);
       lock.unlock();
-      StreamResult result = slot.stream.post(body, row.plan.session);
+      StreamResult result = slot.stream.post(body, row.plan.request.session);
       lock.lock();
       slot.request = -1;
       row.result = std::move(result);
@@ -264,11 +274,11 @@ class LoadRun {
   std::string request_body(const PlannedRequest& request, long long id) const {
     Rng rng(s_.simulation.seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(id + 1)));
     std::uniform_int_distribution<int> token(0, vocab_ - 1);
-    std::vector<int> prompt(static_cast<std::size_t>(request.prompt_tokens));
+    std::vector<int> prompt(static_cast<std::size_t>(request.request.prompt_tokens));
     for (int& t : prompt) t = token(rng);
     return nlohmann::json{{"model", model_},
                           {"prompt", prompt},
-                          {"max_tokens", request.output_tokens},
+                          {"max_tokens", request.request.output_tokens},
                           {"stream", true},
                           {"stream_options", {{"include_usage", true}}},
                           {"ignore_eos", true}}
@@ -322,7 +332,7 @@ class LoadRun {
   const std::string model_;
   const int vocab_;
   const double end_;
-  RequestDraws draws_;
+  std::unique_ptr<WorkloadSource> source_;
   TimeSeries series_;
   SteadyClock::time_point origin_;
   double started_unix_s_ = 0, elapsed_s_ = 0;
@@ -336,7 +346,7 @@ class LoadRun {
   std::size_t thread_limit_ = 1, idle_ = 0;
   long long done_ = 0;
   bool stopping_ = false;
-  std::priority_queue<Wakeup, std::vector<Wakeup>, std::greater<>> wakeups_;
+  std::vector<SourceRequest> due_;  // scratch for take_due
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // Workloads drawn from distributions (sim/workload/generators.*) with one seeded generator each, in
-// the order aidc has always drawn them (aidc load replays the same order: load/request_plan.hpp).
+// the order aidc has always drawn them (`aidc load` sends what these same sources yield: load/load_run.cpp).
 #include <limits>
 #include <queue>
 
