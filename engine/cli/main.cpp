@@ -42,7 +42,8 @@ const char* kUsage =
     "  serve      OpenAI-compatible HTTP server; --model may be a directory holding config.json (and tokenizer.json)\n"
     "             [--backend gpu|cpu] [--host 127.0.0.1] [--port 8000 (0: any free port)] [--max-queue 1024]\n"
     "             [--max-seqs 256] [--max-batch-tokens 8192] [--kv-tokens N (KV cache size)] [--max-model-len N]\n"
-    "             [--request-timeout 600 (s)] [--tokenizer tokenizer.json] [--served-model-name NAME]\n";
+    "             [--request-timeout 600 (s)] [--tokenizer tokenizer.json] [--served-model-name NAME]\n"
+    "             [--step-log FILE (CSV: every engine iteration's start, end and batch)]\n";
 
 struct Args {
   std::string command;
@@ -237,6 +238,7 @@ int cmd_serve(const Args& a) {
   o.request_timeout_s = a.number("request-timeout", o.request_timeout_s);
   o.tokenizer = a.get("tokenizer");
   o.served_model_name = a.get("served-model-name");
+  o.step_log = a.get("step-log");
   return run_serve(o, weights_of(a));
 }
 #endif

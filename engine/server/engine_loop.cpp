@@ -47,8 +47,16 @@ void RequestChannel::end(Ending ending, std::string rejection) {
   changed_.notify_one();
 }
 
-EngineLoop::EngineLoop(Engine& engine, ServingMetrics& metrics, const Tokenizer* tokenizer, std::size_t max_waiting)
+EngineLoop::EngineLoop(Engine& engine, ServingMetrics& metrics, const Tokenizer* tokenizer, std::size_t max_waiting,
+                       const std::string& step_log)
     : engine_(engine), metrics_(metrics), tokenizer_(tokenizer), max_waiting_(max_waiting) {
+  if (!step_log.empty()) {
+    step_log_.reset(std::fopen(step_log.c_str(), "w"));
+    require(step_log_ != nullptr, "--step-log " + step_log + ": cannot open for writing");
+    // Times in seconds since the server started; the gap before a step is host time outside the engine.
+    std::fputs("start_s,end_s,sequences,prefill_sequences,prefill_tokens,decode_sequences,decode_context_tokens\n",
+               step_log_.get());
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -97,8 +105,10 @@ void EngineLoop::run() {
     apply(commands);
     commands.clear();
     if (!engine_.idle()) {
+      const Clock::time_point step_start = Clock::now();
       const std::vector<TokenEvent>& events = engine_.step();
       const Clock::time_point now = Clock::now();
+      if (step_log_) log_step(step_start, now);
       for (const TokenEvent& event : events) {
         Live& live = live_.at(event.id);
         if (live.generated == 0) {
@@ -127,6 +137,23 @@ void EngineLoop::run() {
     deliveries_.clear();
   }
   for (auto& [id, live] : live_) live.channel->end(Ending::Aborted);
+}
+
+void EngineLoop::log_step(Clock::time_point start, Clock::time_point end) {
+  int prefill_sequences = 0, prefill_tokens = 0, decode_sequences = 0;
+  long long decode_context = 0;
+  for (const SeqChunk& seq : engine_.last_batch().seqs) {
+    // One new token at a position past the prompt is a decode; anything else prefills (or recomputes).
+    if (seq.n_tokens == 1 && seq.start_pos > 0) {
+      ++decode_sequences;
+      decode_context += seq.start_pos + 1;
+    } else {
+      ++prefill_sequences;
+      prefill_tokens += seq.n_tokens;
+    }
+  }
+  std::fprintf(step_log_.get(), "%.6f,%.6f,%zu,%d,%d,%d,%lld\n", seconds(start - started_), seconds(end - started_),
+               engine_.last_batch().seqs.size(), prefill_sequences, prefill_tokens, decode_sequences, decode_context);
 }
 
 void EngineLoop::apply(std::vector<Command>& commands) {

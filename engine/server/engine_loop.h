@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -61,7 +62,10 @@ class EngineLoop {
  public:
   // `tokenizer` may be null (token-id requests only). `max_waiting`: requests queued and not yet
   // scheduled beyond which submit() refuses.
-  EngineLoop(Engine& engine, ServingMetrics& metrics, const Tokenizer* tokenizer, std::size_t max_waiting);
+  // `step_log`: a CSV file that gets one row per engine iteration (when it started and ended, what it
+  // ran), for holding the simulator's step-time model against real serving; empty: none.
+  EngineLoop(Engine& engine, ServingMetrics& metrics, const Tokenizer* tokenizer, std::size_t max_waiting,
+             const std::string& step_log = {});
   ~EngineLoop();
   EngineLoop(const EngineLoop&) = delete;
   EngineLoop& operator=(const EngineLoop&) = delete;
@@ -94,6 +98,7 @@ class EngineLoop {
   void finish(std::uint64_t id, Live& live, Ending ending, Outcome outcome, Clock::time_point now);
   bool completes_stop_string(Live& live, int token) const;
   void publish();
+  void log_step(Clock::time_point start, Clock::time_point end);
 
   Engine& engine_;
   ServingMetrics& metrics_;
@@ -117,6 +122,8 @@ class EngineLoop {
   std::unordered_map<std::uint64_t, Live> live_;  // engine thread only
   IterationStats stats_;                          // engine thread only
   std::vector<Delivery> deliveries_;              // this iteration's tokens, posted after the metrics (engine thread)
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log_{nullptr, &std::fclose};  // engine thread only
+  Clock::time_point started_ = Clock::now();
   std::thread thread_;
 };
 

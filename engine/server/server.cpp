@@ -330,7 +330,7 @@ int run_serve(const ServeOptions& o, const WeightSource& weights) {
                      engine.scheduler().limits().max_context};
 
   ServingMetrics metrics(files.name, load_seconds);
-  EngineLoop loop(engine, metrics, served.tokenizer, static_cast<std::size_t>(o.max_queue));
+  EngineLoop loop(engine, metrics, served.tokenizer, static_cast<std::size_t>(o.max_queue), o.step_log);
   Service service(o, served, eos, loop, metrics);
   HttpServer http;
   // A thread per connection: every request that may wait in the engine, plus room for /health and /metrics.
@@ -338,6 +338,11 @@ int run_serve(const ServeOptions& o, const WeightSource& weights) {
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_keep_alive_max_count(100000);
   http.set_payload_max_length(64u << 20);
+  // Each streamed token is a small write. With Nagle's algorithm on, a write waits for the ACK of the
+  // previous one, which a client on a reused keep-alive connection delays (Linux: up to 40 ms), so the
+  // first token of a request arrived ~30 ms late (docs/fidelity.md). Servers that stream (uvicorn via
+  // asyncio, which vLLM and SGLang run on) set TCP_NODELAY for the same reason.
+  http.set_tcp_nodelay(true);
   service.route(http);
   int port = o.port;
   if (port == 0) port = http.bind_to_any_port(o.host);

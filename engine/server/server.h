@@ -21,6 +21,7 @@ struct ServeOptions {
   double request_timeout_s = 600;
   std::string tokenizer;          // tokenizer.json; default: the model directory's, where there is one
   std::string served_model_name;  // default: the model directory's (or config file's) name
+  std::string step_log;           // CSV of every engine iteration's timing and batch (EngineLoop)
 };
 
 // Serves until SIGTERM/SIGINT; returns the exit code. Throws EngineError on bad options or model.

@@ -2,14 +2,15 @@
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
 # Usage: scripts/engine/gpu_session.sh "<steps>", run in the order given, from:
-#   build test parity bench hf moe crossover mla profile profile-moe profile-h200 tokref serving
+#   build test parity bench hf moe crossover mla profile profile-moe profile-h200 tokref serving fidelity
 # What the GPU machine lacks (cpp-httplib, nlohmann-json, PCRE2, GoogleTest's sources, the simulator's
 # `aidc`) comes in .deps/, made here by scripts/device/gather_deps.sh and carried by the device call.
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
 #   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: a short bench of DeepSeek-V2-Lite;
 #   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; tokref: the tokenizer test's
 #   reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py); serving: the H200
-#   serving benchmark (scripts/serving/h200_bench.sh).
+#   serving benchmark (scripts/serving/h200_bench.sh); fidelity: the engine-vs-simulator experiment
+#   (scripts/fidelity/run.sh, docs/fidelity.md).
 set -uo pipefail
 steps="${1:-build test parity bench hf moe crossover mla profile profile-moe}"
 OUT="${OUT:-/tmp/aidc-out}"
@@ -71,6 +72,7 @@ for step in $steps; do
       for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-1.5B DeepSeek-R1-Distill-Qwen-7B DeepSeek-R1-Distill-Llama-8B \
                DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b; do profile_model $m; done ;;
     serving) bash scripts/serving/h200_bench.sh ;;
+    fidelity) bash scripts/fidelity/run.sh ;;
     tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;
   esac

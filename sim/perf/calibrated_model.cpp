@@ -14,7 +14,11 @@ namespace {
 
 constexpr double kMicro = 1e-6;
 
-// Position of `value` between grid points in log space: index of the left point and weight of the right.
+// Position of `value` between grid points: index of the left point and weight of the right, linear in
+// the value. An operator's time is affine in its tokens or context once past its fixed cost (weights or
+// KV read, FLOPs: all grow linearly), so straight lines between measurements follow it; interpolating in
+// log(x) bowed above them (decode attention at 1,150 tokens of context: +21% between the 512 and 2,048
+// points, which priced served decode steps 11% high; docs/fidelity.md).
 std::pair<std::size_t, double> locate(const std::vector<double>& grid, double value, bool& outside) {
   if (grid.size() == 1 || value <= grid.front()) {
     outside |= value < grid.front();
@@ -25,8 +29,8 @@ std::pair<std::size_t, double> locate(const std::vector<double>& grid, double va
     return {grid.size() - 2, 1.0};
   }
   const auto upper = static_cast<std::size_t>(std::upper_bound(grid.begin(), grid.end(), value) - grid.begin());
-  const double lo = std::log(std::max(grid[upper - 1], 1e-9)), hi = std::log(grid[upper]);
-  return {upper - 1, (std::log(std::max(value, 1e-9)) - lo) / (hi - lo)};
+  const double lo = grid[upper - 1], hi = grid[upper];
+  return {upper - 1, (value - lo) / (hi - lo)};
 }
 
 double clamp_to(const std::vector<double>& grid, double value) { return std::clamp(value, grid.front(), grid.back()); }
@@ -92,6 +96,7 @@ MeasuredProfile measured(const CalibrationProfile& p) {
   require_usable(m.decode_attention, m.file, "decode_attention");
   if (p.moe) require_usable(m.moe_time_us, m.file, "moe time_us");
   require_usable(m.step_overhead_us, m.file, "step_overhead");
+  m.end_to_end = p.end_to_end;
   return m;
 }
 
@@ -135,7 +140,51 @@ CalibratedModel::CalibratedModel(const CalibrationProfile& profile, const ModelC
       kv_bytes_(bytes_per_value(d.kv_cache_precision)),
       target_flops_per_s_(peak_tflops(gpu, d.precision) * 1e12 * gpu.compute_efficiency),
       target_bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.memory_efficiency),
-      collectives_(model_, gpu, server, d) {}
+      collectives_(model_, gpu, server, d) {
+  step_correction_ = whole_step_correction();
+  evaluations_ = extrapolated_ = 0;  // the correction's own evaluations are not the run's
+}
+
+Curve CalibratedModel::whole_step_correction() const {
+  Curve correction;
+  if (!profile_.end_to_end) return correction;
+  const CalibrationProfile::EndToEnd& e = *profile_.end_to_end;
+  std::vector<std::pair<double, double>> points;  // batch tokens, measured over composed
+  const auto add_point = [&](const BatchShape& batch, double measured_ms) {
+    // Both sides on the profiled GPU and TP: the ratio is a property of the profile, carried to any target.
+    StepCost composed = token_cost_at(batch.tokens(), batch.logits_rows,
+                                      batch.decode_sequences + static_cast<int>(batch.prefills.size()), true);
+    composed += attention_cost_at(batch, true);
+    const double gpu_s = composed.compute_bound_s + composed.memory_bound_s;
+    const double measured_gpu_s = measured_ms * 1e-3 - composed.overhead_s - composed.communication_s;
+    if (gpu_s > 0 && measured_gpu_s > 0 && std::isfinite(measured_gpu_s)) points.emplace_back(batch.tokens(), measured_gpu_s / gpu_s);
+  };
+  for (std::size_t i = 0; i < e.decode_batch.size() && i < e.decode_step_ms.size(); ++i) {
+    BatchShape batch;
+    batch.decode_sequences = static_cast<int>(e.decode_batch[i]);
+    batch.decode_context_tokens = e.decode_batch[i] * e.decode_context_tokens;
+    batch.logits_rows = batch.decode_sequences;
+    add_point(batch, e.decode_step_ms[i]);
+  }
+  for (std::size_t i = 0; i < e.prefill_tokens.size() && i < e.prefill_time_ms.size(); ++i) {
+    BatchShape batch;
+    batch.prefills.push_back({static_cast<int>(e.prefill_tokens[i]), 0});
+    batch.logits_rows = 1;
+    add_point(batch, e.prefill_time_ms[i]);
+  }
+  std::sort(points.begin(), points.end());
+  for (const auto& [tokens, ratio] : points)
+    if (correction.x.empty() || tokens > correction.x.back()) correction.x.push_back(tokens), correction.y.push_back(ratio);
+  return correction;
+}
+
+void CalibratedModel::correct(StepCost& cost, int tokens) const {
+  if (step_correction_.x.empty()) return;
+  bool outside = false;  // beyond the measured sizes the nearest correction holds
+  const double ratio = step_correction_.at(tokens, outside);
+  cost.compute_bound_s *= ratio;
+  cost.memory_bound_s *= ratio;
+}
 
 // Adds one operator: its measured time, scaled by the ratio of roofline times of the load wanted
 // here (this GPU, this TP, these sizes) to the load measured (profiled GPU and TP, nearest grid point).
@@ -158,9 +207,14 @@ void CalibratedModel::count(bool extrapolated) const {
 }
 
 StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences) const {
+  return token_cost_at(tokens, logits_rows, sequences, false);
+}
+
+StepCost CalibratedModel::token_cost_at(int tokens, int logits_rows, int sequences, bool as_profiled) const {
   const ModelConfig& m = model_;
   StepCost cost;
-  const bool rescale = !same_gpu_ || profile_.tp != tp_;
+  const int tp = as_profiled ? profile_.tp : tp_;
+  const bool rescale = !as_profiled && (!same_gpu_ || profile_.tp != tp_);
   bool outside_any = false;
   for (const auto& op : profile_.linears) {
     const bool per_step = op.per_layer == 0;
@@ -173,14 +227,14 @@ StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences)
     const bool ffn = op.name == "gate_up_proj" || op.name == "down_proj";
     const double layers = per_step ? 1.0 : op.per_layer * (ffn ? m.dense_layer_count() : m.layers);
     add(cost, measured, linear_load(clamp_to(op.time_us.x, rows), params, op.in + op.out, weight_bytes_, profile_.tp),
-        linear_load(rows, params, op.in + op.out, weight_bytes_, tp_), layers, rescale);
+        linear_load(rows, params, op.in + op.out, weight_bytes_, tp), layers, rescale);
   }
   if (m.is_moe() && !profile_.moe_time_us.x.empty()) {
     bool outside = false;
     const double measured = profile_.moe_time_us.at(tokens, outside);
     outside_any |= outside;
     add(cost, measured, moe_layer_load(m, clamp_to(profile_.moe_time_us.x, tokens), weight_bytes_, profile_.tp),
-        moe_layer_load(m, tokens, weight_bytes_, tp_), m.moe_layer_count(), rescale);
+        moe_layer_load(m, tokens, weight_bytes_, tp), m.moe_layer_count(), rescale);
   }
   for (const auto& op : profile_.elementwise) {
     const double rows = op.name == "sampling" ? logits_rows : tokens;
@@ -193,15 +247,19 @@ StepCost CalibratedModel::token_cost(int tokens, int logits_rows, int sequences)
   }
   bool overhead_outside = false;  // CPU time: beyond the grid it stays at the nearest measurement
   cost.overhead_s = profile_.step_overhead_us.at(sequences, overhead_outside) * kMicro;
-  cost.communication_s = collectives_.seconds(tokens);
+  cost.communication_s = as_profiled ? 0 : collectives_.seconds(tokens);
+  if (!as_profiled) correct(cost, tokens);
   count(outside_any || rescale);
   return cost;
 }
 
-StepCost CalibratedModel::attention_cost(const BatchShape& batch) const {
+StepCost CalibratedModel::attention_cost(const BatchShape& batch) const { return attention_cost_at(batch, false); }
+
+StepCost CalibratedModel::attention_cost_at(const BatchShape& batch, bool as_profiled) const {
   const ModelConfig& m = model_;
   StepCost cost;
-  const bool rescale = !same_gpu_ || profile_.tp != tp_;
+  const int tp = as_profiled ? profile_.tp : tp_;
+  const bool rescale = !as_profiled && (!same_gpu_ || profile_.tp != tp_);
   bool extrapolated = rescale;
   for (const auto& chunk : batch.prefills) {
     bool outside = false;
@@ -210,7 +268,7 @@ StepCost CalibratedModel::attention_cost(const BatchShape& batch) const {
     extrapolated |= outside;
     add(cost, measured,
         prefill_attention_load(m, clamp_to(s.rows, chunk.tokens), clamp_to(s.cols, chunk.context_before), kv_bytes_, profile_.tp),
-        prefill_attention_load(m, chunk.tokens, chunk.context_before, kv_bytes_, tp_), m.layers, rescale);
+        prefill_attention_load(m, chunk.tokens, chunk.context_before, kv_bytes_, tp), m.layers, rescale);
   }
   if (batch.decode_sequences > 0) {
     bool outside = false;
@@ -220,8 +278,9 @@ StepCost CalibratedModel::attention_cost(const BatchShape& batch) const {
     extrapolated |= outside;
     const double at_batch = clamp_to(s.rows, batch.decode_sequences), at_context = clamp_to(s.cols, per_seq);
     add(cost, measured, decode_attention_load(m, at_batch * at_context, kv_bytes_, profile_.tp),
-        decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp_), m.layers, rescale);
+        decode_attention_load(m, batch.decode_context_tokens, kv_bytes_, tp), m.layers, rescale);
   }
+  if (!as_profiled) correct(cost, batch.tokens());
   count(extrapolated);
   return cost;
 }

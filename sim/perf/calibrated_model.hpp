@@ -1,8 +1,9 @@
 #pragma once
 // Iteration time from operator timings measured by `aidc-engine profile` (docs/calibration.md).
-// Inside the measured grids: interpolation (log-linear in token counts). Outside them, for another
+// Inside the measured grids: interpolation, linear in token and context counts. Outside them, for another
 // GPU, or for another tensor-parallel degree: the nearest measurement scaled by the ratio of the
 // operator's roofline times (target GPU over profiled GPU), and the report says how often.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,13 @@
 
 namespace aidc {
 
-// A measured curve y(x) over increasing x; interpolates linearly in log(x).
+// A measured curve y(x) over increasing x; interpolates linearly in x.
 struct Curve {
   std::vector<double> x, y;  // null cells dropped
   double at(double value, bool& outside) const;
 };
 
-// A measured surface z(rows, cols); bilinear in log space.
+// A measured surface z(rows, cols); bilinear.
 struct Surface {
   std::vector<double> rows, cols;
   std::vector<std::vector<double>> z;  // z[i][j]; NaN where not measured
@@ -42,6 +43,7 @@ struct MeasuredProfile {
   std::vector<Operator> linears, elementwise;
   Surface prefill_attention, decode_attention;
   Curve moe_time_us, step_overhead_us;
+  std::optional<CalibrationProfile::EndToEnd> end_to_end;  // whole steps, timed by the same profile run
 };
 
 class CalibratedModel final : public PerformanceModel {
@@ -56,6 +58,13 @@ class CalibratedModel final : public PerformanceModel {
   void add(StepCost& cost, double measured_us, const OperatorLoad& measured, const OperatorLoad& wanted, double count,
            bool rescale) const;
   void count(bool extrapolated) const;
+  // The GPU work (compute- and memory-bound parts) of a step with `tokens` batch tokens, scaled by the
+  // profile's whole-step correction at that size.
+  void correct(StepCost& cost, int tokens) const;
+  // `as_profiled`: priced on the profiled GPU and TP as measured, uncorrected (for the correction itself).
+  StepCost token_cost_at(int tokens, int logits_rows, int sequences, bool as_profiled) const;
+  StepCost attention_cost_at(const BatchShape& batch, bool as_profiled) const;
+  Curve whole_step_correction() const;
 
   const MeasuredProfile profile_;
   const ModelConfig model_;
@@ -65,6 +74,10 @@ class CalibratedModel final : public PerformanceModel {
   const double weight_bytes_, kv_bytes_;
   const double target_flops_per_s_, target_bytes_per_s_;
   const Collectives collectives_;
+  // Operators timed one at a time add up to more than the same step run whole (launch gaps and cold
+  // caches between timed kernels; work that overlaps in a real step): measured whole step over the sum
+  // of its operators, at the profile's own end-to-end points, by batch tokens. Identity without them.
+  Curve step_correction_;
   // Operator evaluations, and those that left the measured grid, for the report.
   mutable long long evaluations_ = 0, extrapolated_ = 0;
 };

@@ -141,7 +141,8 @@ void add_facility_summary(ordered_json& j, const Scenario& s, const Catalog& cat
   const facility::PueSummary& p = f.pue;
   const facility::EnergyBalance& e = f.energy_kwh;
   j["power"] = {{"it_kw_mean", p.it_kw_mean}, {"it_kw_peak", p.it_kw_peak}, {"facility_kw_mean", p.facility_kw_mean},
-                {"design_it_kw", f.design_it_kw}, {"breaker_overloads", f.breaker_overloads}};
+                {"design_it_kw", f.design_it_kw}, {"breaker_overloads", f.breaker_overloads},
+                {"serving_gpu_w_mean", f.serving_gpu_w_mean}};
   j["pue"] = {{"mean", p.pue_mean},
               {"annualized", f.annualized_pue},
               {"worst_hour", p.pue_worst_hour},
@@ -177,7 +178,7 @@ void add_facility_summary(ordered_json& j, const Scenario& s, const Catalog& cat
 
 std::string facility_timeseries_header(const RunRecord& run) {
   if (!run.facility) return "";
-  std::string out = ",it_kw,facility_kw,pue,ambient_c,wet_bulb_c,gpu_max_c,cooling_flow";
+  std::string out = ",it_kw,facility_kw,pue,ambient_c,wet_bulb_c,gpu_max_c,cooling_flow,serving_gpu_w";
   const std::size_t racks = run.facility->intervals.empty() ? 0 : run.facility->intervals.front().rack_kw.size();
   for (std::size_t r = 0; r < racks; ++r)
     out += ",rack" + std::to_string(r) + "_kw,rack" + std::to_string(r) + "_gpu_max_c";
@@ -188,8 +189,8 @@ std::string facility_timeseries_cells(const RunRecord& run, std::size_t bin) {
   if (!run.facility || bin >= run.facility->intervals.size()) return "";
   const FacilityInterval& row = run.facility->intervals[bin];
   char cell[160];
-  std::snprintf(cell, sizeof cell, ",%.4f,%.4f,%.5f,%.2f,%.2f,%.2f,%.3f", row.power.it_kw, row.power.facility_kw(), row.pue,
-                row.ambient_c, row.wet_bulb_c, row.gpu_max_c, row.flow_multiplier);
+  std::snprintf(cell, sizeof cell, ",%.4f,%.4f,%.5f,%.2f,%.2f,%.2f,%.3f,%.1f", row.power.it_kw, row.power.facility_kw(), row.pue,
+                row.ambient_c, row.wet_bulb_c, row.gpu_max_c, row.flow_multiplier, row.serving_gpu_w);
   std::string out = cell;
   for (std::size_t r = 0; r < row.rack_kw.size(); ++r) {
     std::snprintf(cell, sizeof cell, ",%.4f,%.2f", row.rack_kw[r], row.rack_gpu_max_c[r]);

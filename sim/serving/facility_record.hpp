@@ -17,6 +17,7 @@ struct FacilityInterval {
   double pue = 0;
   double gpu_max_c = 0;         // hottest GPU of the site
   double gpu_utilization = 0;   // mean busy fraction of the GPUs that serve a replica
+  double serving_gpu_w = 0;     // mean board power of the GPUs that serve a replica (NVML's power.draw)
   double flow_multiplier = 1;   // the cooling controller's command (first hall)
   std::vector<double> rack_kw, rack_gpu_max_c;
 };
@@ -45,6 +46,7 @@ struct FacilityRecord {
   double annualized_pue = 0;
   double design_it_kw = 0, design_heat_kw = 0;  // all halls: what capex per kW is sized on
   double gpu_max_c = 0;
+  double serving_gpu_w_mean = 0;     // board power of a serving GPU, mean over the run
   double throttled_fraction = 0;     // of serving GPU-seconds, thermal clock below 1
   double power_capped_fraction = 0;  // of serving GPU-seconds, power-limit clock below 1
   long long breaker_overloads = 0;   // rack-intervals above the breaker's continuous limit

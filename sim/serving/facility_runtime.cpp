@@ -228,7 +228,7 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
     const Hall& hall = halls_[r / static_cast<std::size_t>(racks_per_hall)];
     racks_[r].step(row.rack_kw[r] * 1000, cooling_supply_c(hall.model.cooling), dt);
   }
-  double busy_sum = 0;
+  double busy_sum = 0, serving_w_sum = 0;
   int serving = 0;
   std::vector<double> hall_hottest(halls_.size(), 0), hall_busy(halls_.size(), 0), hall_serving(halls_.size(), 0);
   for (std::size_t i = 0; i < gpus_.size(); ++i) {
@@ -242,6 +242,7 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
     if (gpu.replica >= 0 && alive[static_cast<std::size_t>(gpu.replica)]) {
       if (gpu.thermal_clock < 1) throttled_gpu_seconds_ += dt;
       busy_sum += gpu_busy[i];
+      serving_w_sum += gpu_w[i];
       ++serving;
       hall_busy[hall] += gpu_busy[i];
       hall_serving[hall] += 1;
@@ -249,6 +250,8 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
   }
   row.gpu_max_c = *std::max_element(row.rack_gpu_max_c.begin(), row.rack_gpu_max_c.end());
   row.gpu_utilization = serving > 0 ? busy_sum / serving : 0;
+  row.serving_gpu_w = serving > 0 ? serving_w_sum / serving : 0;
+  serving_gpu_joules_ += serving_w_sum * dt;
   record_.gpu_max_c = std::max(record_.gpu_max_c, row.gpu_max_c);
 
   // Halls: power chain and cooling at this weather, then the controller's flow for the next interval.
@@ -292,6 +295,7 @@ void FacilityRuntime::finish(RunRecord& run, const std::vector<StepCost>& work_d
   for (const Hall& hall : halls_) loads.push_back({hall.model, hall.it_kw_seconds / duration});
   record_.annualized_pue = annualized_pue(loads, weather_);
   record_.throttled_fraction = serving_gpu_seconds_ > 0 ? throttled_gpu_seconds_ / serving_gpu_seconds_ : 0;
+  record_.serving_gpu_w_mean = serving_gpu_seconds_ > 0 ? serving_gpu_joules_ / serving_gpu_seconds_ : 0;
   record_.power_capped_fraction = serving_gpu_seconds_ > 0 ? capped_gpu_seconds_ / serving_gpu_seconds_ : 0;
 
   double down = 0;

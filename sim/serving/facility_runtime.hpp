@@ -74,7 +74,7 @@ class FacilityRuntime {
   std::vector<StepCost> work_at_last_sample_, work_in_interval_, work_in_previous_interval_;
   std::vector<double> clock_current_, clock_previous_;  // set at the last sample, and the one before
   facility::PueTracker pue_;
-  double serving_gpu_seconds_ = 0, throttled_gpu_seconds_ = 0, capped_gpu_seconds_ = 0;
+  double serving_gpu_seconds_ = 0, throttled_gpu_seconds_ = 0, capped_gpu_seconds_ = 0, serving_gpu_joules_ = 0;
   std::size_t accounted_bins_ = 0;
   FacilityRecord record_;
 };
