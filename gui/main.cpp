@@ -1,6 +1,7 @@
 #include "core/AidcTool.h"
 #include "core/RecentFiles.h"
 #include "widgets/MainWindow.h"
+#include "widgets/TwinView.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -20,6 +21,9 @@ int main(int argc, char** argv)
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("scenario"), QStringLiteral("Scenario YAML to open"));
+    const QCommandLineOption twin(QStringLiteral("twin"), QStringLiteral("Follow a running aidc twin (its --listen URL) in the Live twin tab"),
+                                  QStringLiteral("url"));
+    parser.addOption(twin);
     parser.process(app);
 
     MainWindow window;
@@ -34,5 +38,9 @@ int main(int argc, char** argv)
     if (QFileInfo::exists(scenario) || !parser.positionalArguments().isEmpty())
         window.openScenario(scenario);
     window.show();
+    if (parser.isSet(twin)) {
+        window.showTab(MainWindow::Tab::LiveTwin);
+        qobject_cast<TwinView*>(window.tabWidget(MainWindow::Tab::LiveTwin))->follow(parser.value(twin));
+    }
     return app.exec();
 }

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "core/common/json_parse.hpp"
+
 namespace aidc::load {
 namespace {
 
@@ -45,7 +47,7 @@ class EventParser {
       done_ = true;
       return true;
     }
-    const auto chunk = nlohmann::json::parse(payload, nullptr, false);
+    const auto chunk = parse_json(payload, false);
     if (chunk.is_discarded() || !chunk.is_object()) return fail("malformed event: " + payload.substr(0, 120));
     if (chunk.contains("error")) return fail("error event: " + chunk["error"].dump().substr(0, 200));
     const auto choices = chunk.find("choices");
@@ -127,7 +129,7 @@ std::string served_model(const std::string& url) {
   const auto response = client.Get("/v1/models");
   if (!response) throw std::runtime_error("GET " + url + "/v1/models: " + httplib::to_string(response.error()));
   if (response->status != 200) throw std::runtime_error("GET " + url + "/v1/models: HTTP " + std::to_string(response->status));
-  const auto models = nlohmann::json::parse(response->body, nullptr, false);
+  const auto models = parse_json(response->body, false);
   if (models.is_discarded() || !models.contains("data") || !models["data"].is_array() || models["data"].empty() ||
       !models["data"][0].contains("id") || !models["data"][0]["id"].is_string())
     throw std::runtime_error("GET " + url + "/v1/models: no model id in the answer");

@@ -92,7 +92,7 @@ class LoadRun {
         model_(std::move(model)),
         vocab_(vocab),
         end_(scenario.simulation.duration_s),
-        source_(make_workload_source(scenario.workload, scenario.simulation.seed)),
+        source_(make_workload_source(scenario.workload, scenario.simulation.seed, scenario.simulation.duration_s)),
         series_(scenario.simulation.timeseries_interval_s, scenario.simulation.duration_s, scenario.deployment.replicas) {}
 
   void run() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in fuzz/ with clang (AddressSanitizer + UBSan, in a build directory of
-# their own) and runs each for a bounded time on a corpus seeded from scenarios/. Exit 1 on a finding:
+# their own) and runs each for a bounded time on a corpus seeded from scenarios/ and fuzz/seeds/. Exit 1 on a finding:
 # the input that triggered it is saved under <build>/artifacts/<target>/ (replay: <build>/bin/fuzz_<target> FILE).
 #   AIDC_FUZZ_SECONDS   seconds per target (default 30; docs/reliability.md has longer runs)
 #   AIDC_FUZZ_BUILD_DIR build directory (default build-fuzz)
@@ -14,8 +14,8 @@ launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 flags="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" \
-  -DAIDC_BUILD_FUZZERS=ON -DAIDC_BUILD_TESTS=OFF -DAIDC_BUILD_GUI=OFF -DAIDC_BUILD_ENGINE=OFF "${launcher[@]}" >/dev/null
-targets=(scenario calibration csv)
+  -DAIDC_BUILD_FUZZERS=ON -DAIDC_BUILD_TESTS=OFF -DAIDC_BUILD_GUI=OFF -DAIDC_WITH_CUDA=OFF "${launcher[@]}" >/dev/null
+targets=(scenario calibration csv http)
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 seeds_of() {
@@ -23,6 +23,7 @@ seeds_of() {
     scenario) find scenarios -name '*.yaml' -not -path 'scenarios/calibration/*' -not -path 'scenarios/catalog/*' ;;
     calibration) find scenarios/calibration scenarios/tests -name '*.yaml' -path '*calibration*' ;;
     csv) find scenarios fuzz/seeds -name '*.csv' ;;
+    http) find fuzz/seeds/http -type f ;;  # first byte: even /v1/completions, odd /v1/chat/completions
   esac
 }
 

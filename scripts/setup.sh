@@ -12,6 +12,8 @@ packages=(
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev fonts-dejavu-core
   xvfb xauth
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer targets
+  wrk  # tests/engine/test_server_abuse.cpp, scripts/soak.sh: the server under load
+  slurmctld slurmd slurm-client munge  # tests/study: a single-node Slurm for the cluster executor
 )
 missing=()
 for p in "${packages[@]}"; do

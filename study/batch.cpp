@@ -9,6 +9,7 @@
 #include "common/atomic_file.hpp"
 #include "common/exit_codes.hpp"
 #include "common/input_error.hpp"
+#include "common/paths.hpp"
 
 namespace aidc::study {
 namespace {
@@ -52,9 +53,7 @@ std::vector<std::vector<std::string>> cross_product(const std::vector<Sweep>& sw
 std::string run_name(const std::string& file, const std::vector<std::string>& overrides) {
   std::string name = std::filesystem::path(file).stem().string();
   for (const auto& o : overrides) name += "_" + o;
-  for (char& ch : name)
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '-';
-  return name;
+  return safe_file_name(name);
 }
 
 // Every number, bool and string leaf of a summary as dotted-key columns, in document order.
@@ -94,14 +93,15 @@ int run_batch(const BatchOptions& options, RunExecutor& executor) {
       const std::string name = run_name(file, combo);
       auto overrides = options.overrides;
       overrides.insert(overrides.end(), combo.begin(), combo.end());
-      runs.push_back({file, overrides, options.out_dir + "/" + name, options.out_dir + "/logs/" + name + ".log"});
+      runs.push_back({file, overrides, options.out_dir + "/" + name, options.out_dir + "/logs/" + name + ".log",
+                      options.allow_long ? std::vector<std::string>{"--allow-long"} : std::vector<std::string>{}});
       names.push_back(name);
       std::string joined;
       for (const auto& o : combo) joined += (joined.empty() ? "" : " ") + o;
       sweep_texts.push_back(joined);
     }
   std::printf("aidc batch: %zu runs, %d at a time\n", runs.size(), executor.slots());
-  const auto results = run_all(executor, runs);
+  const auto results = executor.run_all(runs);
 
   // Columns: the union of every summary's keys, in the order first seen.
   std::vector<std::string> columns;

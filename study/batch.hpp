@@ -14,6 +14,7 @@ struct BatchOptions {
   std::vector<std::string> overrides;
   int jobs = 1;
   std::string out_dir;
+  bool allow_long = false;  // each run's `aidc run --allow-long`
 };
 
 // Throws InputErrors for a malformed sweep or a missing file; returns the worst exit status of the

@@ -1,7 +1,9 @@
-// aidc plan: the cheapest deployment that meets the SLOs at the scenario's load.
-// Candidates are (GPU type, tensor parallelism, batch limit); for each, the fewest replicas that
-// meet the SLOs is found by bisection, since latency only improves as replicas are added. A
-// candidate whose cheapest conceivable size already costs more than the best plan is skipped.
+// aidc plan: the deployment that meets the SLOs at the scenario's load with the best objective.
+// Candidates are (GPU, server type, precision, tensor parallelism, batch limit); a candidate the
+// analytic capacity model shows cannot meet the SLOs at any size is skipped with the limit that
+// binds. For each other candidate the fewest servers meeting the SLOs is found by bisection over the
+// sizes it can be built in (whole servers in whole, evenly filled racks), since latency only improves
+// as servers are added; a size whose cost cannot beat the best plan found so far is pruned.
 #include "study/plan.hpp"
 
 #include <algorithm>
@@ -14,236 +16,598 @@
 #include "common/exit_codes.hpp"
 #include "common/input_error.hpp"
 #include "common/paths.hpp"
+#include "cost/tco.hpp"
 #include "perf/capacity.hpp"
 #include "perf/model_factory.hpp"
 #include "scenario/loader.hpp"
+#include "scenario/schema.hpp"
 
 namespace aidc::study {
 namespace {
 
-struct Candidate {
-  std::string gpu, server_type;
-  int tensor_parallel = 1, max_batch_sequences = 256;
-  double gpu_price = 0, server_price = 0;
-  int gpus_per_server = 8, servers_per_rack = 1;
-  double estimated_replicas = 1;  // analytic, from the capacity check
+using nlohmann::ordered_json;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kRackUnits = 42;  // a full-height EIA-310 rack
+
+std::string format(const char* pattern, double value) {
+  char text[160];
+  std::snprintf(text, sizeof text, pattern, value);
+  return text;
+}
+std::string ms(double seconds) { return format("%.1f ms", seconds * 1000); }
+
+// How n servers stand: in the fewest racks that hold them evenly, those racks in rows within the
+// schema's limits (one hall).
+struct Layout {
+  int servers = 0, racks = 0, rows = 0, racks_per_row = 0, servers_per_rack = 0;
 };
 
+std::optional<Layout> layout_of(int servers, int most_per_rack) {
+  const int racks = (servers + most_per_rack - 1) / most_per_rack;
+  if (servers % racks != 0) return std::nullopt;  // the racks would not be evenly filled
+  const auto max_rows = static_cast<int>(schema_key("datacenter.rows_per_hall").max);
+  const auto max_per_row = static_cast<int>(schema_key("datacenter.racks_per_row").max);
+  for (int rows = 1; rows <= std::min(racks, max_rows); ++rows)
+    if (racks % rows == 0 && racks / rows <= max_per_row) return Layout{servers, racks, rows, racks / rows, servers / racks};
+  return std::nullopt;
+}
+
+struct Candidate {
+  std::string gpu, server_type, precision;
+  int tensor_parallel = 1, max_batch_sequences = 256, gpus_per_server = 8;
+  double estimated_replicas = 1;  // analytic, from the capacity model
+  std::vector<Layout> sizes;      // the sizes it can be built in, smallest first, within --max-gpus
+  std::string label() const {
+    return gpu + "/" + server_type + "/" + precision + "/tp" + std::to_string(tensor_parallel) + "/b" +
+           std::to_string(max_batch_sequences);
+  }
+  int replicas(const Layout& l) const { return l.servers * gpus_per_server / tensor_parallel; }
+};
+
+// One run of one size of a candidate, with what its summary.json says.
 struct Evaluation {
   Candidate candidate;
-  int replicas = 0;
-  bool slo_met = false;
-  std::string status = {};  // ok | bad_input | failed
+  Layout layout;
+  std::string status;  // ok | bad_input | failed
+  bool has_data = false, slo_met = false, within_margin = false, within_budget = true;
+  bool n_plus_one = false;  // this size is one server more than the fewest that meet the SLOs
   double ttft_p = 0, tpot_p = 0, e2e_p = 0;
-  int gpus() const { return replicas * candidate.tensor_parallel; }
-  int servers() const { return (gpus() + candidate.gpus_per_server - 1) / candidate.gpus_per_server; }
-  double capex() const { return gpus() * candidate.gpu_price + servers() * candidate.server_price; }
+  double capex = 0, opex_per_year = 0, tco = 0, per_mtok_output = kInf, per_mtok_tokens = kInf;
+  double cloud_monthly = 0, api_monthly = 0, input_tps = 0, output_tps = 0;
+  std::optional<double> payback_cloud_months, payback_api_months;
+  double it_kw_peak = 0, facility_kw_mean = 0, pue = 0;
+  std::string currency;
+  int gpus() const { return layout.servers * candidate.gpus_per_server; }
+  bool meets() const { return status == "ok" && has_data && slo_met && within_margin && within_budget; }
+  std::string verdict() const {
+    if (status != "ok") return status;
+    if (!has_data) return "no data";
+    if (!slo_met) return "misses SLO";
+    if (!within_margin) return "within SLO, not margin";
+    if (!within_budget) return "over budget";
+    return "meets SLO";
+  }
+  std::string name() const {
+    return candidate.gpu + "-" + candidate.server_type + "-" + candidate.precision + "-tp" +
+           std::to_string(candidate.tensor_parallel) + "-b" + std::to_string(candidate.max_batch_sequences) + "-s" +
+           std::to_string(layout.servers);
+  }
 };
 
-std::vector<std::string> overrides_for(const Candidate& c, int replicas, const std::vector<std::string>& base) {
-  const int servers = (replicas * c.tensor_parallel + c.gpus_per_server - 1) / c.gpus_per_server;
-  const int per_rack = std::min(c.servers_per_rack, servers);
+double objective_of(const Evaluation& e, const std::string& objective) {
+  if (objective == "capex") return e.capex;
+  if (objective == "cost_per_mtok") return e.per_mtok_output;
+  if (objective == "kw") return e.facility_kw_mean;
+  return e.tco;
+}
+
+std::vector<std::string> overrides_for(const Candidate& c, const Layout& l, const std::vector<std::string>& base) {
   auto o = base;
   for (const std::string& s : std::vector<std::string>{
            "datacenter.gpu=" + c.gpu, "datacenter.server_type=" + c.server_type, "datacenter.halls=1",
-        "datacenter.rows_per_hall=1", "datacenter.servers_per_rack=" + std::to_string(per_rack),
-        "datacenter.racks_per_row=" + std::to_string((servers + per_rack - 1) / per_rack),
-        "deployment.tensor_parallel=" + std::to_string(c.tensor_parallel), "deployment.replicas=" + std::to_string(replicas),
-        "deployment.max_batch_sequences=" + std::to_string(c.max_batch_sequences)})
+           "datacenter.rows_per_hall=" + std::to_string(l.rows), "datacenter.racks_per_row=" + std::to_string(l.racks_per_row),
+           "datacenter.servers_per_rack=" + std::to_string(l.servers_per_rack), "deployment.precision=" + c.precision,
+           "deployment.tensor_parallel=" + std::to_string(c.tensor_parallel),
+           "deployment.replicas=" + std::to_string(c.replicas(l)),
+           "deployment.max_batch_sequences=" + std::to_string(c.max_batch_sequences)})
     o.push_back(s);
   return o;
 }
 
+struct Skipped {
+  std::string candidate, reason;
+};
+
 class Planner {
  public:
-  Planner(const PlanOptions& options, const Catalog& catalog, RunExecutor& executor)
-      : options_(options), catalog_(catalog), executor_(executor) {}
+  Planner(const PlanOptions& options, const Catalog& catalog, const Scenario& base, RunExecutor& executor)
+      : options_(options), catalog_(catalog), base_(base), executor_(executor),
+        cost_(base.cost.value_or(CostSpec{})), tighten_(1 - options.margin.value_or(0)) {
+    // Every run reports money and power: a scenario without `cost:` gets its defaults.
+    run_overrides_ = options.overrides;
+    if (!base.cost) run_overrides_.push_back("cost.currency=" + std::string(cost::currency_code(cost_.currency)));
+  }
 
-  std::vector<Candidate> candidates(const Scenario& base) {
+  std::string cooling_kind() const {
+    const auto kind = base_.facility ? base_.facility->halls.front().cooling.kind : facility::CoolingKind::Air;
+    return schema_key("facility.halls[].cooling.kind").choices.at(static_cast<int>(kind));
+  }
+  double rack_kw() const { return options_.rack_kw.value_or(default_rack_kw(cooling_kind())); }
+
+  std::vector<Candidate> candidates() {
     std::vector<Candidate> out;
     const auto gpus = options_.gpus.empty() ? catalog_.gpu_ids() : options_.gpus;
-    const std::vector<int> batches =
-        options_.max_batch_sequences.empty() ? std::vector<int>{base.deployment.max_batch_sequences} : options_.max_batch_sequences;
+    const auto& precision_names = schema_key("deployment.precision").choices;
+    const std::vector<std::string> precisions =
+        options_.precisions.empty() ? std::vector<std::string>{precision_names.at(static_cast<int>(base_.deployment.precision))}
+                                    : options_.precisions;
+    for (const auto& p : precisions)
+      if (std::find(precision_names.begin(), precision_names.end(), p) == precision_names.end())
+        throw_input_error({"--precisions", 0, 0}, "", "unknown precision '" + p + "'");
+    const std::vector<int> batches = options_.max_batch_sequences.empty() ? std::vector<int>{base_.deployment.max_batch_sequences}
+                                                                          : options_.max_batch_sequences;
+    for (const auto& server_id : options_.server_types)
+      if (!catalog_.server(server_id)) throw_input_error({"--servers", 0, 0}, "", "unknown server type '" + server_id + "'");
     for (const auto& gpu_id : gpus) {
       const GpuSpec* gpu = catalog_.gpu(gpu_id);
       if (!gpu) throw_input_error({"--gpus", 0, 0}, "", "unknown GPU '" + gpu_id + "'");
-      // The scenario's server type when the GPU fits it, else the first that accepts it.
-      const ServerSpec* server = catalog_.server(base.datacenter.server_type);
-      if (!server->accepts(*gpu))
-        for (const auto& id : catalog_.server_ids())
-          if (catalog_.server(id)->accepts(*gpu)) {
-            server = catalog_.server(id);
-            break;
-          }
-      if (!server->accepts(*gpu)) continue;
-      for (int tp = 1; tp <= server->gpus_per_server; tp *= 2)
-        for (int batch : batches) {
-          Candidate c{gpu_id, server->id, tp, batch, gpu->price_usd, server->price_usd, server->gpus_per_server,
-                      base.datacenter.servers_per_rack};
-          if (!estimate(base, c)) continue;
-          out.push_back(c);
+      const auto servers = options_.server_types.empty() ? catalog_.server_ids() : options_.server_types;
+      for (const auto& server_id : servers) {
+        const ServerSpec& server = *catalog_.server(server_id);
+        if (!server.accepts(*gpu)) {
+          if (!options_.server_types.empty()) skip(gpu_id + "/" + server_id, "the server does not take this GPU's form factor");
+          continue;
         }
+        const double server_kw = server.max_power_w / 1000;
+        const int per_rack = std::min(static_cast<int>(rack_kw() / server_kw), kRackUnits / server.rack_units);
+        const int max_servers = options_.max_gpus / server.gpus_per_server;
+        if (per_rack < 1) {
+          skip(gpu_id + "/" + server_id, format("the server draws %.1f kW at nameplate, above the ", server_kw) +
+                                            format("%.1f kW rack limit", rack_kw()));
+          continue;
+        }
+        if (max_servers < 1) {
+          skip(gpu_id + "/" + server_id, "one server holds " + std::to_string(server.gpus_per_server) +
+                                            " GPUs, above --max-gpus " + std::to_string(options_.max_gpus));
+          continue;
+        }
+        std::vector<Layout> sizes;
+        for (int n = 1; n <= max_servers; ++n)
+          if (const auto l = layout_of(n, per_rack)) sizes.push_back(*l);
+        largest_size_ = std::max(largest_size_, sizes.empty() ? 0 : sizes.back().servers * server.gpus_per_server);
+        for (const auto& precision : precisions)
+          for (int tp = 1; tp <= server.gpus_per_server; tp *= 2)
+            for (int batch : batches) {
+              Candidate c{gpu_id, server_id, precision, tp, batch, server.gpus_per_server, 1, sizes};
+              if (estimate(c)) out.push_back(c);
+            }
+      }
     }
     // Cheapest-looking first, so pruning bites early.
-    std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
-      return a.estimated_replicas * a.tensor_parallel * a.gpu_price < b.estimated_replicas * b.tensor_parallel * b.gpu_price;
+    std::sort(out.begin(), out.end(), [&](const Candidate& a, const Candidate& b) {
+      return lower_bound(a, first_size_at_least(a, estimated_servers(a))) < lower_bound(b, first_size_at_least(b, estimated_servers(b)));
     });
     return out;
   }
 
-  void search(const std::vector<Candidate>& candidates, const std::string& base_file,
-              const std::vector<std::string>& base_overrides) {
-    for_each_parallel(candidates.size(), executor_.slots(),
-                      [&](std::size_t i) { bisect(candidates[i], base_file, base_overrides); });
+  void search(const std::vector<Candidate>& candidates) {
+    for_each_parallel(candidates.size(), executor_.slots(), [&](std::size_t i) { bisect(candidates[i]); });
   }
 
   const std::vector<Evaluation>& evaluations() const { return evaluations_; }
+  const std::vector<Evaluation>& plans() const { return plans_; }
+  const std::vector<Skipped>& skipped() const { return skipped_; }
+  const std::vector<Skipped>& pruned() const { return pruned_; }
+  int largest_size() const { return largest_size_; }
+  const std::vector<std::string>& run_overrides() const { return run_overrides_; }
+
+  // Why no candidate remained: the limits that bound, the tightest first.
+  std::string why_none() const {
+    std::string why;
+    if (fastest_decode_.seconds < kInf && base_.slo.tpot_s && fastest_decode_.seconds > tighten_ * *base_.slo.tpot_s)
+      why = "TPOT " + ms(*base_.slo.tpot_s) + (options_.margin.value_or(0) > 0 ? format(" (%.0f%% margin: ", 100 * *options_.margin) + ms(tighten_ * *base_.slo.tpot_s) + ")" : "") +
+            " is below the fastest decode step of any candidate: " + ms(fastest_decode_.seconds) + " on " + fastest_decode_.where +
+            " at batch 1";
+    else if (fastest_prefill_.seconds < kInf && base_.slo.ttft_s && fastest_prefill_.seconds > tighten_ * *base_.slo.ttft_s)
+      why = "TTFT " + ms(*base_.slo.ttft_s) + " is below the prefill of one mean prompt on any candidate: " +
+            ms(fastest_prefill_.seconds) + " on " + fastest_prefill_.where;
+    else if (!skipped_.empty())
+      why = "every candidate was skipped (see the list above)";
+    return why;
+  }
 
  private:
-  // Fills the analytic replica estimate; false when the model cannot be deployed this way.
-  bool estimate(const Scenario& base, Candidate& c) {
+  void skip(const std::string& candidate, const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    skipped_.push_back({candidate, reason});
+  }
+
+  // Fills the analytic replica estimate; false (with the reason recorded) when the candidate cannot
+  // meet the SLOs at any size.
+  bool estimate(Candidate& c) {
+    if (c.sizes.empty()) {
+      skip(c.label(), "no size within --max-gpus fills whole racks");
+      return false;
+    }
     try {
-      Scenario s = read_scenario(resolve_scenario_tree(base.source_file, overrides_for(c, 1, options_.overrides)),
-                                 base.source_file, catalog_);
+      Scenario s = read_scenario(resolve_scenario_tree(base_.source_file, overrides_for(c, c.sizes.front(), options_.overrides)),
+                                 base_.source_file, catalog_);
       const auto performance = make_performance_model(s, catalog_);
       const double offered = peak_offered_rate(s.workload);
       const CapacityEstimate cap = estimate_capacity(s, *performance, offered);
-      if (cap.replica_requests_per_s <= 0) return false;
+      note_floor(fastest_decode_, cap.decode_step_s_at_batch_1, c);
+      if (s.slo.tpot_s && cap.decode_step_s_at_batch_1 > tighten_ * *s.slo.tpot_s) {
+        skip(c.label(), "TPOT bound " + ms(tighten_ * *s.slo.tpot_s) + " is below its fastest decode step, " +
+                            ms(cap.decode_step_s_at_batch_1) + " at batch 1");
+        return false;
+      }
+      note_floor(fastest_prefill_, cap.prefill_s_mean_prompt, c);
+      if (s.slo.ttft_s && cap.prefill_s_mean_prompt > tighten_ * *s.slo.ttft_s) {
+        skip(c.label(), "TTFT bound " + ms(tighten_ * *s.slo.ttft_s) + " is below the prefill of one mean prompt, " +
+                            ms(cap.prefill_s_mean_prompt));
+        return false;
+      }
+      if (cap.replica_requests_per_s <= 0) {
+        skip(c.label(), "the analytic capacity model finds no batch that meets the SLOs");
+        return false;
+      }
       c.estimated_replicas = std::max(1.0, std::ceil(offered / cap.replica_requests_per_s));
       return true;
-    } catch (const InputErrors&) {
-      return false;  // does not fit memory, TP does not divide the heads, ...
+    } catch (const InputErrors& e) {  // does not fit memory, TP does not divide the heads, no fp8 units, ...
+      const InputError& first = e.errors().front();
+      skip(c.label(), (first.key_path.empty() ? "" : first.key_path + ": ") + first.message);
+      return false;
     }
   }
 
-  Evaluation evaluate(const Candidate& c, int replicas, const std::string& file, const std::vector<std::string>& base) {
-    const std::string name = c.gpu + "-tp" + std::to_string(c.tensor_parallel) + "-b" +
-                             std::to_string(c.max_batch_sequences) + "-r" + std::to_string(replicas);
-    const RunResult r = executor_.run(
-        {file, overrides_for(c, replicas, base), options_.out_dir + "/runs/" + name, options_.out_dir + "/logs/" + name + ".log"});
-    Evaluation e{c, replicas};
-    e.status = r.exit_code == kExitDone ? "ok" : r.exit_code == kExitBadInput ? "bad_input" : "failed";
-    if (r.summary) {
-      const auto& slo = (*r.summary)["slo"];
-      e.slo_met = slo["met"].get<bool>();
-      e.ttft_p = slo["ttft_at_percentile_s"].get<double>();
-      e.tpot_p = slo["tpot_at_percentile_s"].get<double>();
-      e.e2e_p = slo["e2e_at_percentile_s"].get<double>();
+  struct Floor {
+    double seconds = kInf;
+    std::string where;
+  };
+  void note_floor(Floor& floor, double seconds, const Candidate& c) {
+    if (seconds > 0 && seconds < floor.seconds)
+      floor = {seconds, c.gpu + " (" + c.precision + ", TP " + std::to_string(c.tensor_parallel) + ")"};
+  }
+
+  int estimated_servers(const Candidate& c) const {
+    return static_cast<int>(std::ceil(c.estimated_replicas * c.tensor_parallel / c.gpus_per_server));
+  }
+  std::size_t first_size_at_least(const Candidate& c, int servers) const {
+    std::size_t i = 0;
+    while (i + 1 < c.sizes.size() && c.sizes[i].servers < servers) ++i;
+    return i;
+  }
+
+  // Less than or equal to any run's objective at this size: the items of capex that do not depend on
+  // the run (GPUs, servers, racks, network) and, for TCO, maintenance and space on top. Electricity,
+  // cooling plant and power infrastructure are left out (≥ 0). cost_per_mtok and kw have no such
+  // bound: every candidate runs.
+  double lower_bound(const Candidate& c, std::size_t size) const { return lower_bound(c, size, options_.objective); }
+  double lower_bound(const Candidate& c, std::size_t size, const std::string& objective) const {
+    const Layout& l = c.sizes[size];
+    const GpuSpec& gpu = *catalog_.gpu(c.gpu);
+    const ServerSpec& server = *catalog_.server(c.server_type);
+    cost::CapexInputs in;
+    in.gpus = l.servers * c.gpus_per_server;
+    in.gpu_unit_price = cost_.gpu_price.value_or(cost::Money{gpu.price_usd, cost::Currency::USD});
+    in.servers = l.servers;
+    in.server_unit_price = cost_.server_price.value_or(cost::Money{server.price_usd, cost::Currency::USD});
+    in.network = cost_.network;
+    in.racks = l.racks;
+    in.rack_unit_price = cost_.rack_price;
+    const double capex = cost_.capex_total ? cost::convert(*cost_.capex_total, cost_.currency, cost_.exchange)
+                                           : cost::capex(in, cost_.currency, cost_.exchange).total();
+    const double opex =
+        cost::opex_per_year({0, cost_.tariff_per_kwh, cost_.maintenance_fraction_per_year, l.racks, cost_.space_per_rack_month},
+                            capex, cost_.currency, cost_.exchange).total();
+    return objective == "capex" ? capex : cost::total_cost_of_ownership(capex, opex, cost_.years);
+  }
+  bool bounded_objective() const { return options_.objective == "capex" || options_.objective == "tco"; }
+
+  // The size a plan would buy when `size` is the fewest servers that meet the SLOs.
+  std::optional<std::size_t> bought(const Candidate& c, std::size_t size) const {
+    if (!options_.n_plus_one) return size;
+    for (std::size_t i = size + 1; i < c.sizes.size(); ++i)
+      if (c.sizes[i].servers >= c.sizes[size].servers + 1) return i;
+    return std::nullopt;
+  }
+
+  // True when buying for this size cannot beat the best plan or exceeds the budget (recorded once).
+  bool pruned_at(const Candidate& c, std::size_t size) {
+    const auto buy = bought(c, size);
+    if (!buy) return true;
+    const double bound = lower_bound(c, *buy);
+    const double capex_bound = lower_bound(c, *buy, "capex");
+    std::lock_guard lock(mutex_);
+    const std::string at = std::to_string(c.sizes[*buy].servers) + " servers";
+    if (options_.budget && capex_bound > *options_.budget) {
+      pruned_.push_back({c.label(), at + format(" cost at least %.0f, above the budget", capex_bound)});
+      return true;
     }
+    if (bounded_objective() && best_ < kInf && bound >= best_) {
+      pruned_.push_back({c.label(), at + format(" cost at least %.0f", bound) + format(", not below the best plan's %.0f", best_)});
+      return true;
+    }
+    return false;
+  }
+
+  Evaluation evaluate(const Candidate& c, std::size_t size, bool a_plan) {
+    Evaluation e;
+    e.candidate = c;
+    e.layout = c.sizes[size];
+    const std::string name = e.name();
+    if (const auto done = evaluated(name)) {  // N+1 buys a size the bisection already ran
+      if (a_plan) record_plan(*done);
+      return *done;
+    }
+    const RunResult r = executor_.run({base_.source_file, overrides_for(c, e.layout, run_overrides_),
+                                       options_.out_dir + "/runs/" + name, options_.out_dir + "/logs/" + name + ".log", {}});
+    e.status = r.exit_code == kExitDone ? "ok" : r.exit_code == kExitBadInput ? "bad_input" : "failed";
+    if (r.summary) read_summary(*r.summary, e);
     std::lock_guard lock(mutex_);
     evaluations_.push_back(e);
-    std::printf("  %-32s %4d GPUs  %s  ttft p %.3f s  tpot p %.3f s\n", name.c_str(), e.gpus(),
-                e.status != "ok" ? e.status.c_str() : e.slo_met ? "meets SLO " : "misses SLO", e.ttft_p, e.tpot_p);
+    std::printf("  %-44s %5d GPUs %4d servers  %-22s ttft p %.3f s  tpot p %.4f s\n", name.c_str(), e.gpus(), e.layout.servers,
+                e.verdict().c_str(), e.ttft_p, e.tpot_p);
     std::fflush(stdout);
-    if (e.slo_met && (best_capex_ < 0 || e.capex() < best_capex_)) best_capex_ = e.capex();
+    if (a_plan) record_plan_locked(e);
     return e;
   }
 
-  bool too_expensive(const Candidate& c, int replicas) {
+  std::optional<Evaluation> evaluated(const std::string& name) {
     std::lock_guard lock(mutex_);
-    Evaluation probe{c, replicas};
-    return best_capex_ >= 0 && probe.capex() >= best_capex_;
+    for (const Evaluation& e : evaluations_)
+      if (e.name() == name) return e;
+    return std::nullopt;
+  }
+  void record_plan(Evaluation e) {
+    std::lock_guard lock(mutex_);
+    record_plan_locked(e);
+  }
+  void record_plan_locked(Evaluation e) {
+    e.n_plus_one = options_.n_plus_one;
+    if (!e.meets()) return;
+    plans_.push_back(e);
+    best_ = std::min(best_, objective_of(e, options_.objective));
   }
 
-  void bisect(const Candidate& c, const std::string& file, const std::vector<std::string>& base) {
-    const int max_replicas = std::max(1, options_.max_gpus / c.tensor_parallel);
-    // Half the analytic estimate is a safe floor for the search; prune if even that is too costly.
-    int low = std::max(1, static_cast<int>(c.estimated_replicas / 2));
-    if (too_expensive(c, low)) return;
-    int high = std::min(max_replicas, static_cast<int>(c.estimated_replicas));
-    while (true) {  // grow until the SLO is met
-      if (too_expensive(c, high)) return;
-      const Evaluation e = evaluate(c, high, file, base);
-      if (e.status != "ok") return;
-      if (e.slo_met) break;
-      if (high == max_replicas) return;
-      low = high + 1;
-      high = std::min(max_replicas, high * 2);
+  // The run's own model's expected TPOT error (sim/report/model_report), or the default where it has none.
+  static double model_error_band(const ordered_json& j) {
+    if (j.contains("model") && j["model"].contains("error_band") && j["model"]["error_band"].is_object() &&
+        j["model"]["error_band"]["tpot"].is_number())
+      return j["model"]["error_band"]["tpot"].get<double>();
+    return kDefaultSloMargin;
+  }
+
+  void read_summary(const ordered_json& j, Evaluation& e) const {
+    const auto number = [](const ordered_json& v) { return v.is_number() ? v.get<double>() : kInf; };
+    const auto& slo = j["slo"];
+    e.has_data = j["requests"]["completed"].get<long long>() > 0;
+    e.slo_met = slo["met"].get<bool>();
+    e.ttft_p = number(slo["ttft_at_percentile_s"]);
+    e.tpot_p = number(slo["tpot_at_percentile_s"]);
+    e.e2e_p = number(slo["e2e_at_percentile_s"]);
+    e.within_margin = true;
+    const double tighten = 1 - (options_.margin ? *options_.margin : model_error_band(j));
+    for (const auto& [bound, measured] : {std::pair{"ttft_s", e.ttft_p}, {"tpot_s", e.tpot_p}, {"e2e_s", e.e2e_p}})
+      if (slo[bound].is_number()) e.within_margin = e.within_margin && measured <= tighten * slo[bound].get<double>();
+    e.input_tps = j["throughput"]["input_tokens_per_s"].get<double>();
+    e.output_tps = j["throughput"]["output_tokens_per_s"].get<double>();
+    if (j.contains("power")) {
+      e.it_kw_peak = j["power"]["it_kw_peak"].get<double>();
+      e.facility_kw_mean = j["power"]["facility_kw_mean"].get<double>();
+      e.pue = j["pue"]["annualized"].get<double>();
     }
-    while (low < high) {  // fewest replicas meeting the SLO lies in [low, high]
-      const int mid = low + (high - low) / 2;
-      const Evaluation e = evaluate(c, mid, file, base);
-      if (e.status == "ok" && e.slo_met)
-        high = mid;
+    if (!j.contains("cost")) return;
+    const auto& k = j["cost"];
+    e.currency = k["currency"].get<std::string>();
+    e.capex = k["capex"].get<double>();
+    e.opex_per_year = k["opex_per_year"].get<double>();
+    e.tco = k["tco"].get<double>();
+    e.per_mtok_output = number(k["per_million_output_tokens"]);
+    if (e.per_mtok_output < kInf)  // the same yearly cost over every token served, input and output
+      e.per_mtok_tokens = e.per_mtok_output * e.output_tps / (e.input_tps + e.output_tps);
+    e.cloud_monthly = k["cloud_monthly"].get<double>();
+    if (k["payback_months"].is_number()) e.payback_cloud_months = k["payback_months"].get<double>();
+    const auto currency = cost::parse_currency(e.currency);
+    e.api_monthly = cost::api_monthly_cost(e.input_tps, e.output_tps, {options_.api_usd_per_million_input, cost::Currency::USD},
+                                           {options_.api_usd_per_million_output, cost::Currency::USD}, currency, cost_.exchange);
+    e.payback_api_months = cost::payback_months({e.capex, e.api_monthly, e.opex_per_year / 12, cost_.payback_amortization_months});
+    if (options_.budget && e.capex > *options_.budget) e.within_budget = false;
+  }
+
+  void bisect(const Candidate& c) {
+    const std::size_t last = c.sizes.size() - 1;
+    // Half the analytic estimate is a safe floor for the search; prune if even that cannot win.
+    std::size_t low = first_size_at_least(c, std::max(1, estimated_servers(c) / 2));
+    if (pruned_at(c, low)) return;
+    std::size_t high = first_size_at_least(c, estimated_servers(c));
+    // Grow until the SLOs are met. A pruned size stands in for one that meets them: neither it nor
+    // any larger size can win, so only smaller ones are left to try.
+    bool high_meets = false;
+    while (!pruned_at(c, high)) {
+      const Evaluation e = evaluate(c, high, !options_.n_plus_one);
+      if (e.status != "ok") return;
+      if (e.slo_met && e.within_margin && e.has_data) {
+        high_meets = true;
+        break;
+      }
+      if (high == last) return;
+      low = high + 1;
+      high = first_size_at_least(c, 2 * c.sizes[high].servers);
+    }
+    // The fewest servers meeting the SLOs lies in [low, high].
+    while (low < high) {
+      const std::size_t mid = low + (high - low) / 2;
+      if (pruned_at(c, mid)) {
+        high = mid, high_meets = false;
+        continue;
+      }
+      const Evaluation e = evaluate(c, mid, !options_.n_plus_one);
+      if (e.status == "ok" && e.has_data && e.slo_met && e.within_margin)
+        high = mid, high_meets = true;
       else
         low = mid + 1;
     }
+    if (!high_meets) return;
+    if (!options_.n_plus_one) return;
+    const auto buy = bought(c, high);
+    if (!buy) {
+      skip(c.label(), "N+1 needs a size above --max-gpus");
+      return;
+    }
+    if (!pruned_at(c, high)) evaluate(c, *buy, true);
   }
 
   const PlanOptions& options_;
   const Catalog& catalog_;
+  const Scenario& base_;
   RunExecutor& executor_;
+  CostSpec cost_;
+  double tighten_;  // 1 − margin
+  std::vector<std::string> run_overrides_;
   std::mutex mutex_;
-  std::vector<Evaluation> evaluations_;
-  double best_capex_ = -1;
+  std::vector<Evaluation> evaluations_, plans_;
+  std::vector<Skipped> skipped_, pruned_;
+  Floor fastest_decode_, fastest_prefill_;
+  double best_ = kInf;
+  int largest_size_ = 0;
 };
 
-nlohmann::ordered_json to_json(const Evaluation& e) {
+ordered_json optional_number(double value) { return value < kInf ? ordered_json(value) : ordered_json(); }
+ordered_json optional_number(const std::optional<double>& value) { return value ? ordered_json(*value) : ordered_json(); }
+
+ordered_json to_json(const Evaluation& e) {
   return {{"gpu", e.candidate.gpu},
           {"server_type", e.candidate.server_type},
-          {"replicas", e.replicas},
+          {"precision", e.candidate.precision},
           {"tensor_parallel", e.candidate.tensor_parallel},
           {"max_batch_sequences", e.candidate.max_batch_sequences},
+          {"replicas", e.candidate.replicas(e.layout)},
           {"gpus", e.gpus()},
-          {"capex_usd", e.capex()},
-          {"ttft_p99_s", e.ttft_p},
-          {"tpot_p99_s", e.tpot_p},
-          {"e2e_p99_s", e.e2e_p},
-          {"slo_met", e.slo_met},
+          {"servers", e.layout.servers},
+          {"racks", e.layout.racks},
+          {"servers_per_rack", e.layout.servers_per_rack},
+          {"n_plus_one", e.n_plus_one},
+          {"it_kw_peak", e.it_kw_peak},
+          {"facility_kw_mean", e.facility_kw_mean},
+          {"pue_annualized", e.pue},
+          {"currency", e.currency},
+          {"capex", e.capex},
+          {"opex_per_year", e.opex_per_year},
+          {"tco", e.tco},
+          {"per_million_output_tokens", optional_number(e.per_mtok_output)},
+          {"per_million_tokens_input_and_output", optional_number(e.per_mtok_tokens)},
+          {"cloud_monthly", e.cloud_monthly},
+          {"payback_months_vs_cloud", optional_number(e.payback_cloud_months)},
+          {"api_monthly", e.api_monthly},
+          {"payback_months_vs_api", optional_number(e.payback_api_months)},
+          {"ttft_p99_s", optional_number(e.ttft_p)},
+          {"tpot_p99_s", optional_number(e.tpot_p)},
+          {"e2e_p99_s", optional_number(e.e2e_p)},
+          {"verdict", e.verdict()},
           {"status", e.status}};
 }
 
+std::string months(const std::optional<double>& m) { return m ? format("%.1f mo", *m) : std::string("never"); }
+
 }  // namespace
 
+double default_rack_kw(const std::string& cooling_kind) {
+  if (cooling_kind == "direct_liquid") return 60;
+  if (cooling_kind == "immersion") return 100;
+  return 20;
+}
+
 int run_plan(const PlanOptions& options, RunExecutor& executor) {
+  static const std::vector<std::string> kObjectives = {"capex", "tco", "cost_per_mtok", "kw"};
+  if (std::find(kObjectives.begin(), kObjectives.end(), options.objective) == kObjectives.end())
+    throw_input_error({"--objective", 0, 0}, "", "expected capex, tco, cost_per_mtok or kw");
+  if (options.margin && (*options.margin < 0 || *options.margin >= 1))
+    throw_input_error({"--margin", 0, 0}, "", "expected a share in [0, 1)");
   const Catalog catalog = Catalog::load(scenarios_dir());
   const Scenario base = load_scenario(options.scenario_file, options.overrides, catalog);
-  Planner planner(options, catalog, executor);
-  const auto candidates = planner.candidates(base);
-  if (candidates.empty())
-    throw_input_error({options.scenario_file, 0, 0}, "deployment.model", "no GPU in the catalog can hold this model");
-  std::printf("aidc plan: %zu candidate deployments (GPU x tensor parallel x batch limit)\n", candidates.size());
-  planner.search(candidates, options.scenario_file, options.overrides);
+  Planner planner(options, catalog, base, executor);
+  const auto candidates = planner.candidates();
+  std::printf("aidc plan: %zu candidate deployments (GPU x server x precision x tensor parallel x batch limit);"
+              " objective %s, SLO margin %s, racks up to %.1f kW (%s cooling)%s%s\n",
+              candidates.size(), options.objective.c_str(),
+              options.margin ? format("%.0f%%", 100 * *options.margin).c_str() : "each run's model error band", planner.rack_kw(), planner.cooling_kind().c_str(),
+              options.n_plus_one ? ", N+1" : "", options.budget ? format(", budget %.0f", *options.budget).c_str() : "");
+  for (const auto& s : planner.skipped()) std::printf("  skipped %-40s %s\n", s.candidate.c_str(), s.reason.c_str());
+  std::printf("  largest deployment considered: %d GPUs (--max-gpus %d)\n", planner.largest_size(), options.max_gpus);
+  std::fflush(stdout);
+  if (!candidates.empty()) planner.search(candidates);
 
   std::vector<Evaluation> all = planner.evaluations();
-  std::sort(all.begin(), all.end(), [](const Evaluation& a, const Evaluation& b) {
-    return a.capex() < b.capex() || (a.capex() == b.capex() && a.ttft_p < b.ttft_p);
+  std::sort(all.begin(), all.end(), [&](const Evaluation& a, const Evaluation& b) {
+    return objective_of(a, options.objective) < objective_of(b, options.objective) ||
+           (objective_of(a, options.objective) == objective_of(b, options.objective) && a.ttft_p < b.ttft_p);
   });
-  std::string csv = "gpu,server_type,replicas,tensor_parallel,max_batch_sequences,gpus,capex_usd,ttft_p99_s,tpot_p99_s,e2e_p99_s,slo_met,status\n";
-  nlohmann::ordered_json frontier = nlohmann::ordered_json::array();
-  const Evaluation* winner = nullptr;
-  double best_latency = std::numeric_limits<double>::infinity();
+  std::string csv =
+      "gpu,server_type,replicas,tensor_parallel,max_batch_sequences,precision,servers,racks,gpus,capex,tco,"
+      "per_million_output_tokens,facility_kw_mean,ttft_p99_s,tpot_p99_s,e2e_p99_s,verdict,status\n";
   for (const auto& e : all) {
-    char row[512];
-    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%.0f,%.6f,%.6f,%.6f,%s,%s\n", e.candidate.gpu.c_str(),
-                  e.candidate.server_type.c_str(), e.replicas, e.candidate.tensor_parallel, e.candidate.max_batch_sequences,
-                  e.gpus(), e.capex(), e.ttft_p, e.tpot_p, e.e2e_p, e.slo_met ? "true" : "false", e.status.c_str());
+    char row[768];
+    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%.6f,%.6f,%.6f,%s,%s\n", e.candidate.gpu.c_str(),
+                  e.candidate.server_type.c_str(), e.candidate.replicas(e.layout), e.candidate.tensor_parallel,
+                  e.candidate.max_batch_sequences, e.candidate.precision.c_str(), e.layout.servers, e.layout.racks, e.gpus(), e.capex,
+                  e.tco, e.per_mtok_output, e.facility_kw_mean, e.ttft_p, e.tpot_p, e.e2e_p, e.verdict().c_str(), e.status.c_str());
     csv += row;
-    if (!e.slo_met) continue;
-    if (!winner) winner = &e;
-    // Pareto frontier of cost against p99 TTFT among the plans that meet the SLOs.
+  }
+  // The plans, best objective first; the frontier keeps those that also lower p99 TTFT.
+  std::vector<Evaluation> plans = planner.plans();
+  std::sort(plans.begin(), plans.end(), [&](const Evaluation& a, const Evaluation& b) {
+    return objective_of(a, options.objective) < objective_of(b, options.objective);
+  });
+  ordered_json frontier = ordered_json::array();
+  std::vector<const Evaluation*> frontier_points;
+  double best_latency = kInf;
+  for (const auto& e : plans)
     if (e.ttft_p < best_latency) {
       best_latency = e.ttft_p;
       frontier.push_back(to_json(e));
+      frontier_points.push_back(&e);
     }
-  }
-  nlohmann::ordered_json result = {{"scenario", base.name},
-                                   {"winner", winner ? to_json(*winner) : nlohmann::ordered_json()},
-                                   {"frontier", frontier},
-                                   {"evaluated", all.size()}};
+  ordered_json skipped = ordered_json::array(), pruned = ordered_json::array();
+  for (const auto& s : planner.skipped()) skipped.push_back({{"candidate", s.candidate}, {"reason", s.reason}});
+  for (const auto& s : planner.pruned()) pruned.push_back({{"candidate", s.candidate}, {"reason", s.reason}});
+  const Evaluation* winner = plans.empty() ? nullptr : &plans.front();
+  const std::string why = winner ? "" : !candidates.empty() ? "no deployment up to the size limit meets the SLOs" : planner.why_none();
+  ordered_json result = {{"scenario", base.name},
+                         {"objective", options.objective},
+                         {"margin", options.margin ? ordered_json(*options.margin) : ordered_json("model error band")},
+                         {"rack_kw_limit", planner.rack_kw()},
+                         {"n_plus_one", options.n_plus_one},
+                         {"budget", options.budget ? ordered_json(*options.budget) : ordered_json()},
+                         {"api_usd_per_million", {{"input", options.api_usd_per_million_input}, {"output", options.api_usd_per_million_output}}},
+                         {"winner", winner ? to_json(*winner) : ordered_json()},
+                         {"why_none", winner ? ordered_json() : ordered_json(why)},
+                         {"frontier", frontier},
+                         {"largest_gpus_considered", planner.largest_size()},
+                         {"skipped", skipped},
+                         {"pruned", pruned},
+                         {"evaluated", all.size()}};
   write_file_atomically(options.out_dir + "/plan.csv", csv);
   write_file_atomically(options.out_dir + "/plan.json", result.dump(2) + "\n");
+  for (const auto& s : planner.pruned()) std::printf("  pruned %-41s %s\n", s.candidate.c_str(), s.reason.c_str());
   if (!winner) {
-    std::printf("No deployment up to %d GPUs meets the SLOs. See %s/plan.csv\n", options.max_gpus, options.out_dir.c_str());
+    std::printf("\nNo deployment meets the SLOs: %s. See %s/plan.json\n", why.c_str(), options.out_dir.c_str());
     return kExitDone;
   }
-  std::printf("\nCheapest deployment meeting the SLOs: %d x %s (%d replicas, TP %d, batch %d) in %s servers, capex $%.0f\n",
-              winner->gpus(), winner->candidate.gpu.c_str(), winner->replicas, winner->candidate.tensor_parallel,
-              winner->candidate.max_batch_sequences, winner->candidate.server_type.c_str(), winner->capex());
-  std::printf("Frontier (capex vs p99 TTFT):\n");
-  for (const auto& f : frontier)
-    std::printf("  $%-12.0f %4d x %-14s ttft p99 %.3f s\n", f["capex_usd"].get<double>(), f["gpus"].get<int>(),
-                f["gpu"].get<std::string>().c_str(), f["ttft_p99_s"].get<double>());
+  const Evaluation& w = *winner;
+  std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, TP %d, %d replicas, batch %d)%s\n",
+              options.objective.c_str(), w.gpus(), w.candidate.gpu.c_str(), w.layout.servers, w.candidate.server_type.c_str(),
+              w.layout.racks, w.layout.racks == 1 ? "" : "s", w.candidate.precision.c_str(), w.candidate.tensor_parallel,
+              w.candidate.replicas(w.layout), w.candidate.max_batch_sequences, w.n_plus_one ? ", one server spare (N+1)" : "");
+  std::printf("Frontier (objective vs p99 TTFT; money in %s; the winning run's report: %s/runs/%s):\n", w.currency.c_str(),
+              options.out_dir.c_str(), w.name().c_str());
+  std::printf("  %5s %7s %5s %7s %7s %5s %12s %12s %9s %9s %9s %9s %8s\n", "GPUs", "servers", "racks", "IT kW", "fac kW", "PUE",
+              "capex", "TCO", "/Mtok out", "/Mtok all", "pay cloud", "pay API", "TTFT p99");
+  for (const Evaluation* e : frontier_points)
+    std::printf("  %5d %7d %5d %7.1f %7.1f %5.2f %12.0f %12.0f %9.3f %9.3f %9s %9s %6.0f ms  %s %s TP%d\n", e->gpus(), e->layout.servers,
+                e->layout.racks, e->it_kw_peak, e->facility_kw_mean, e->pue, e->capex, e->tco, e->per_mtok_output, e->per_mtok_tokens,
+                months(e->payback_cloud_months).c_str(), months(e->payback_api_months).c_str(), e->ttft_p * 1000, e->candidate.gpu.c_str(),
+                e->candidate.precision.c_str(), e->candidate.tensor_parallel);
   return kExitDone;
 }
 

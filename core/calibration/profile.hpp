@@ -12,6 +12,18 @@ namespace aidc {
 inline constexpr const char* kCalibrationSchema = "aidc-calibration/1";
 
 struct CalibrationProfile {
+  // A black-box fit of a serving engine's iteration time from its measured requests (`aidc calibrate`,
+  // docs/fidelity.md "Black-box calibration"): one step takes
+  //   base_s + per_decode_sequence_s x decoding sequences + per_kv_token_s x their KV tokens
+  //          + per_prefill_token_s x prompt tokens computed in the step,
+  // and a request spends frontend_s in the server before its first step (HTTP, tokenizer, hand-off).
+  struct StepFit {
+    double base_s = 0, per_decode_sequence_s = 0, per_kv_token_s = 0, per_prefill_token_s = 0, frontend_s = 0;
+    double tpot_error = 0, ttft_error = 0;  // |predicted / measured - 1| of each fitted run's mean, averaged over runs
+    int runs = 0, requests = 0;             // what it was fitted on
+    int max_decode_batch = 0;               // the range the runs covered
+    double max_context_tokens = 0, max_prompt_tokens = 0;
+  };
   struct Metadata {
     std::string model;         // id of scenarios/catalog/models/<id>.json
     std::string architecture;  // config.json model_type (architecture_name)
@@ -67,6 +79,8 @@ struct CalibrationProfile {
   };
 
   std::string file;  // where it was read from; empty when built in memory
+  std::string source = "engine_profile";  // `source:` engine_profile (operator grids below) | fit (`fit` only)
+  std::optional<StepFit> fit;             // source: fit
   Metadata metadata;
   DevicePeaks device_peaks;
   double power_window_ms = 0;

@@ -253,6 +253,38 @@ CalibrationProfile::Grid read_grid(Reader& r, const YAML::Node& parent, const st
 
 }  // namespace
 
+// `source: fit`: the black-box step model `aidc calibrate` writes in place of the operator grids.
+void read_step_fit(Reader& r, const YAML::Node& root, CalibrationProfile& p) {
+  const YAML::Node fit = r.child(root, "", "fit", true);
+  const std::string w = "fit";
+  CalibrationProfile::StepFit f;
+  f.base_s = r.number(fit, w, "base_s", true);
+  f.per_decode_sequence_s = r.number(fit, w, "per_decode_sequence_s", true);
+  f.per_kv_token_s = r.number(fit, w, "per_kv_token_s", true);
+  f.per_prefill_token_s = r.number(fit, w, "per_prefill_token_s", true);
+  f.frontend_s = r.number(fit, w, "frontend_s", true);
+  f.tpot_error = r.number(fit, w, "tpot_error", true);
+  f.ttft_error = r.number(fit, w, "ttft_error", true);
+  f.runs = r.integer(fit, w, "runs", true);
+  f.requests = r.integer(fit, w, "requests", true);
+  f.max_decode_batch = r.integer(fit, w, "max_decode_batch", true);
+  f.max_context_tokens = r.number(fit, w, "max_context_tokens", true);
+  f.max_prompt_tokens = r.number(fit, w, "max_prompt_tokens", true);
+  // Seconds per step or per token: non-negative and below an hour; a step must cost something.
+  for (auto [key, value] : {std::pair{"base_s", f.base_s}, {"per_decode_sequence_s", f.per_decode_sequence_s},
+                            {"per_kv_token_s", f.per_kv_token_s}, {"per_prefill_token_s", f.per_prefill_token_s},
+                            {"frontend_s", f.frontend_s}})
+    r.check_range(fit, w, key, value, 0, 3600);
+  if (fit.IsMap() && !(f.base_s + f.per_decode_sequence_s + f.per_prefill_token_s > 0))
+    r.problem(fit, w, "a step must take time: base_s, per_decode_sequence_s and per_prefill_token_s are all 0");
+  for (auto [key, value] : {std::pair{"tpot_error", f.tpot_error}, {"ttft_error", f.ttft_error}}) r.check_range(fit, w, key, value, 0, 1e6);
+  for (auto [key, value] : {std::pair{"runs", double(f.runs)}, {"requests", double(f.requests)}, {"max_decode_batch", double(f.max_decode_batch)}})
+    r.check_range(fit, w, key, value, 1, kMaxFeatures);
+  for (auto [key, value] : {std::pair{"max_context_tokens", f.max_context_tokens}, {"max_prompt_tokens", f.max_prompt_tokens}})
+    r.check_range(fit, w, key, value, 1, kMaxFeatures);
+  p.fit = f;
+}
+
 CalibrationProfile read_calibration_profile(const std::string& path) {
   YAML::Node root;
   try {
@@ -297,6 +329,14 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
   r.check_range(meta, "metadata", "sm_count", m.sm_count, 0, kMaxFeatures);
   r.check_range(meta, "metadata", "gpu_memory_gib", m.gpu_memory_gib, 0, kMaxRate);
   r.check_range(meta, "metadata", "kv_block_tokens", m.kv_block_tokens, 1, kMaxFeatures);
+
+  p.source = r.text(root, "", "source", false, "engine_profile");
+  if (p.source == "fit") {
+    read_step_fit(r, root, p);
+    r.throw_if_any();
+    return p;
+  }
+  if (p.source != "engine_profile") r.problem(at(root, "source"), "source", "expected engine_profile or fit, found " + p.source);
 
   const YAML::Node peaks = r.child(root, "", "device_peaks", true);
   p.device_peaks.copy_gbps = r.number(peaks, "device_peaks", "copy_gbps", true);

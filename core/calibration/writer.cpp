@@ -42,7 +42,32 @@ void write_grid(std::ostringstream& y, const char* name, const char* rows, const
 
 }  // namespace
 
+namespace {
+
+// `source: fit` (aidc calibrate): the metadata that names what was measured, and the fitted step model.
+std::string format_step_fit(const CalibrationProfile& p) {
+  const auto& m = p.metadata;
+  const auto& f = *p.fit;
+  std::ostringstream y;
+  y << "schema: " << kCalibrationSchema << "\nsource: fit\nmetadata:\n  model: " << m.model << "\n  gpu: " << quoted(m.gpu)
+    << "\n  gpu_count: " << m.gpu_count << "\n  date: " << m.date << "\n  command: " << quoted(m.command)
+    << "\n  engine_version: " << quoted(m.engine_version) << "\n  precision: " << m.precision << "\n  kv_precision: " << m.kv_precision
+    << "\n  tp: " << m.tp
+    << "\n# step_s = base_s + per_decode_sequence_s x decoding sequences + per_kv_token_s x their KV tokens"
+       "\n#          + per_prefill_token_s x prompt tokens in the step; frontend_s once per request before its first step"
+    << "\nfit:\n  base_s: " << fmt_number(f.base_s) << "\n  per_decode_sequence_s: " << fmt_number(f.per_decode_sequence_s)
+    << "\n  per_kv_token_s: " << fmt_number(f.per_kv_token_s) << "\n  per_prefill_token_s: " << fmt_number(f.per_prefill_token_s)
+    << "\n  frontend_s: " << fmt_number(f.frontend_s) << "\n  tpot_error: " << fmt_number(f.tpot_error)
+    << "\n  ttft_error: " << fmt_number(f.ttft_error) << "\n  runs: " << f.runs << "\n  requests: " << f.requests
+    << "\n  max_decode_batch: " << f.max_decode_batch << "\n  max_context_tokens: " << fmt_number(f.max_context_tokens)
+    << "\n  max_prompt_tokens: " << fmt_number(f.max_prompt_tokens) << "\n";
+  return y.str();
+}
+
+}  // namespace
+
 std::string format_calibration_profile(const CalibrationProfile& p) {
+  if (p.fit) return format_step_fit(p);
   const auto& m = p.metadata;
   const auto& s = p.model_shape;
   std::ostringstream y;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/common/error.hpp"
+#include "core/common/json_nesting.hpp"
 
 namespace aidc {
 
@@ -11,7 +12,11 @@ class JsonParser {
   JsonParser(const std::string& text, const std::string& source) : s_(text), source_(source) {}
 
   Json document() {
-    Json value = parse_value(0);
+    if (const auto too_deep = json_nesting_overflow(s_)) {
+      i_ = *too_deep;
+      error("arrays and objects nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+    }
+    Json value = parse_value();
     skip_space();
     if (i_ != s_.size()) error("unexpected text after the JSON value");
     return value;
@@ -47,8 +52,8 @@ class JsonParser {
     return true;
   }
 
-  Json parse_value(int depth) {
-    if (depth > 64) error("nesting deeper than 64");
+  // Recursive: document() has bounded the depth first.
+  Json parse_value() {
     Json v;
     char c = peek();
     if (c == '{') {
@@ -59,7 +64,7 @@ class JsonParser {
         if (peek() != '"') error("expected a string key");
         std::string key = parse_string();
         expect(':');
-        v.object_[key] = parse_value(depth + 1);
+        v.object_[key] = parse_value();
         if (peek() == ',') { ++i_; continue; }
         expect('}');
         return v;
@@ -70,7 +75,7 @@ class JsonParser {
       ++i_;
       if (peek() == ']') { ++i_; return v; }
       for (;;) {
-        v.array_.push_back(parse_value(depth + 1));
+        v.array_.push_back(parse_value());
         if (peek() == ',') { ++i_; continue; }
         expect(']');
         return v;

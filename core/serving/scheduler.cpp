@@ -83,6 +83,13 @@ bool Scheduler::abort(std::uint64_t request_id) {
   return false;
 }
 
+std::vector<Scheduler::Progress> Scheduler::progress() const {
+  std::vector<Progress> all;
+  for (const auto& seq : running_) all.push_back({seq.request, seq.computed, seq.generated});
+  for (const auto& seq : waiting_) all.push_back({seq.request, seq.computed, seq.generated});
+  return all;
+}
+
 std::vector<Request> Scheduler::take_all() {
   std::vector<Request> taken;
   for (auto& seq : running_) {

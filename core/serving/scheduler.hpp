@@ -78,6 +78,14 @@ class Scheduler {
   long long kv_blocks_used() const { return limits_.kv_blocks - static_cast<long long>(free_blocks_.size()); }
   long long kv_blocks_total() const { return limits_.kv_blocks; }
   long long preemptions() const { return preemptions_; }
+  // Every request here with its progress (as resume() takes it): running in admission order, then
+  // waiting in queue order. What a snapshot of the replica holds (the live twin's start state).
+  struct Progress {
+    Request request;
+    int computed = 0;
+    int generated = 0;
+  };
+  std::vector<Progress> progress() const;
 
   // Plans the next iteration from the current state; it may preempt (reported through `events`).
   // Call only when !idle(). The result and shape() describe the planned iteration.

@@ -13,6 +13,7 @@
 #include "cpu/cpu_model.h"
 #include "core/model/config.hpp"
 #include "model/weights.h"
+#include "parallel/rank_group.h"
 #include "profiler/nvml.h"
 #include "profiler/report.h"
 #include "runtime/engine.h"
@@ -22,6 +23,9 @@
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
 #include "profiler/gpu_bench.h"
+#endif
+#ifdef AIDC_HAVE_NCCL
+#include "parallel/gpu_rank_group.h"
 #endif
 
 namespace aidc {
@@ -36,6 +40,9 @@ const char* kUsage =
     "  logits     --tokens 1,2,3 --out FILE [--backend cpu|gpu]: float32 logits of every position, row-major\n"
     "             [--routing-out FILE]: the expert choices made, a line per MoE layer (token-major, k per token)\n"
     "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
+    "  generate, logits, bench and serve take [--tensor-parallel N] [--expert-parallel N] (1 by default; each 1 or\n"
+    "             the other's size): the model sharded over N ranks run in lockstep (the CPU backend: N threads;\n"
+    "             the GPU backend: world size 1 only for now)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
     "  profile    --out CALIBRATION.yaml\n"
@@ -116,10 +123,18 @@ WeightSource weights_of(const Args& a) {
   fail("give --weights PATH or --random-weights");
 }
 
+// --tensor-parallel / --expert-parallel, checked against the model (what does not divide is named).
+ShardPlan shard_plan_of(const Args& a, const ModelConfig& c) {
+  return ShardPlan(c, ParallelSpec{static_cast<int>(a.whole("tensor-parallel", 1, 1, 1024)),
+                                   static_cast<int>(a.whole("expert-parallel", 1, 1, 1024))});
+}
+
+// The backend as the ranks of the shard plan, at every world size (1 included).
 std::unique_ptr<Backend> make_backend(const Args& a, const ModelConfig& c, const WeightSource& w, int max_tokens) {
   std::string kind = a.get("backend", "gpu");
+  ShardPlan plan = shard_plan_of(a, c);
   const int block_tokens = 16, blocks = (max_tokens + block_tokens - 1) / block_tokens + 4;
-  if (kind == "cpu") return std::make_unique<CpuModel>(c, w, blocks, block_tokens);
+  if (kind == "cpu") return cpu_rank_group(std::move(plan), w, blocks, block_tokens);
   if (kind != "gpu") fail("option --backend must be cpu or gpu");
 #ifdef AIDC_HAVE_CUDA
   GpuOptions o;
@@ -128,7 +143,12 @@ std::unique_ptr<Backend> make_backend(const Args& a, const ModelConfig& c, const
   o.max_context = std::max(max_tokens, 16);
   o.max_seqs = 16;
   o.kv_blocks = blocks;
+#ifdef AIDC_HAVE_NCCL
+  return gpu_rank_group(std::move(plan), w, o);
+#else
+  require(plan.world() == 1, "--backend gpu with more than one rank needs NCCL, and this build has none");
   return std::make_unique<GpuModel>(c, w, o);
+#endif
 #else
   fail("this build has no CUDA backend (use --backend cpu)");
 #endif
@@ -224,6 +244,10 @@ int cmd_logits(const Args& a, const ModelConfig& c) {
 
 #ifdef AIDC_HAVE_SERVER
 int cmd_serve(const Args& a) {
+  // The server builds its one backend itself (engine/server): a rank group is not wired in yet.
+  require(a.whole("tensor-parallel", 1, 1, 1024) == 1 && a.whole("expert-parallel", 1, 1, 1024) == 1,
+          "serve: --tensor-parallel / --expert-parallel above 1 are not available yet: the server builds a single "
+          "backend (engine/server/server.cpp make_backend), not the rank group (engine/parallel/rank_group.h)");
   ServeOptions o;
   o.model = a.get("model");
   o.backend = a.get("backend", o.backend);
@@ -264,6 +288,10 @@ int run(int argc, char** argv) {
   if (a.command == "bench" || a.command == "profile") {
 #ifdef AIDC_HAVE_CUDA
     const WeightSource w = weights_of(a);
+    // bench and profile time one GpuModel of their own (profiler/gpu_bench): one rank only for now.
+    require(shard_plan_of(a, c).world() == 1,
+            a.command + ": --tensor-parallel / --expert-parallel above 1 are not available yet: run_bench and "
+                        "run_profile build a single GpuModel, and GpuModel takes no shard yet (docs/engine.md)");
     if (a.command == "bench") {
       BenchOptions o;
       o.model_path = a.get("model");

@@ -6,17 +6,24 @@
 
 #include "common/error.h"
 #include "common/numeric.h"
+#include "parallel/communicator.h"
 #include "runtime/sampling.h"
 
 namespace aidc {
 
 CpuModel::CpuModel(const ModelConfig& config, const WeightSource& source, int kv_blocks, int block_tokens,
-                   bool bf16_activations)
-    : c_(config), kv_blocks_(kv_blocks), block_tokens_(block_tokens), bf16_activations_(bf16_activations) {
-  for (const TensorSpec& spec : expected_tensors(c_)) {
-    std::vector<float> v = source.read(spec);
-    const int64_t rows = spec.shape[0], cols = spec.shape.size() > 1 ? spec.shape[1] : 1;
-    weights_[spec.name] = Eigen::Map<Mat>(v.data(), rows, cols);
+                   bool bf16_activations, std::optional<ModelRank> rank)
+    : c_(rank ? rank->plan.rank_config() : config),
+      kv_blocks_(kv_blocks),
+      block_tokens_(block_tokens),
+      bf16_activations_(bf16_activations),
+      rank_(rank) {
+  for (const TensorSpec& spec : expected_tensors(config)) {
+    const TensorShard shard = rank_ ? rank_->plan.shard(spec, rank_->rank) : TensorShard{};
+    if (shard.kind == TensorShard::Absent) continue;  // another rank's routed expert
+    std::vector<float> v = take_shard(spec, shard, source.read(spec));
+    const std::vector<int64_t> shape = shard_shape(spec, shard);
+    weights_[spec.name] = Eigen::Map<Mat>(v.data(), shape[0], shape.size() > 1 ? shape[1] : 1);
   }
   cache_.assign(c_.layers, std::vector<float>(size_t(kv_blocks) * block_tokens * c_.kv_values_per_token()));
   inv_freq_ = c_.rope_inv_freq();
@@ -226,9 +233,29 @@ Mat CpuModel::moe(int layer, const Mat& x, const std::vector<int>* forced, std::
                            forced ? forced->data() + size_t(t) * m.experts_per_token : nullptr);
     if (chosen) chosen->insert(chosen->end(), r.experts.begin(), r.experts.end());
     for (size_t i = 0; i < r.experts.size(); ++i)
-      out.row(t) += r.weights[i] * ffn(x.row(t), p + "experts." + std::to_string(r.experts[i]) + ".");
+      if (holds_expert(r.experts[i]))
+        out.row(t) += r.weights[i] * ffn(x.row(t), p + "experts." + std::to_string(r.experts[i]) + ".");
   }
   return out;
+}
+
+bool CpuModel::holds_expert(int expert) const {
+  return !rank_ || (expert >= rank_->plan.first_expert(rank_->rank) && expert < rank_->plan.last_expert(rank_->rank));
+}
+
+Mat CpuModel::summed(Mat partial, bool (ShardPlan::*split)() const) const {
+  if (rank_ && (rank_->plan.*split)()) rank_->comm.all_reduce_sum(partial.data(), partial.size());
+  return partial;
+}
+
+void CpuModel::gather_vocab() {
+  const int world = rank_->comm.world();
+  const Eigen::Index rows = logits_.rows(), part = logits_.cols();
+  std::vector<float> all(size_t(world) * rows * part);
+  rank_->comm.all_gather(logits_.data(), all.data(), size_t(rows) * part);
+  logits_.resize(rows, part * world);
+  for (int r = 0; r < world; ++r)
+    logits_.middleCols(r * part, part) = Eigen::Map<Mat>(all.data() + size_t(r) * rows * part, rows, part);
 }
 
 void CpuModel::forward(const StepBatch& b) {
@@ -250,14 +277,16 @@ void CpuModel::forward(const StepBatch& b) {
   for (int l = 0; l < c_.layers; ++l) {
     const std::string p = layer_prefix(l);
     Mat h = rmsnorm(x, p + "input_layernorm.weight");
-    x += c_.mla.enabled ? mla_attention(l, h, b, places) : attention(l, h, b, places);
+    Mat attended = c_.mla.enabled ? mla_attention(l, h, b, places) : attention(l, h, b, places);
+    x += summed(std::move(attended), &ShardPlan::attention_split);
     h = rmsnorm(x, p + "post_attention_layernorm.weight");
     if (c_.is_moe_layer(l)) {
       std::vector<int>* chosen = record_routing_ ? &routing_trace_.emplace_back() : nullptr;
-      x += moe(l, h, moe_index < forced.size() ? &forced[moe_index] : nullptr, chosen);
+      x += summed(moe(l, h, moe_index < forced.size() ? &forced[moe_index] : nullptr, chosen),
+                  &ShardPlan::moe_split);
       ++moe_index;
     } else {
-      x += ffn(h, p + "mlp.");
+      x += summed(ffn(h, p + "mlp."), &ShardPlan::dense_ffn_split);
     }
   }
   std::vector<int> rows;
@@ -270,6 +299,7 @@ void CpuModel::forward(const StepBatch& b) {
   for (size_t r = 0; r < rows.size(); ++r) last.row(r) = x.row(rows[r]);
   const Mat& head = w(c_.tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
   logits_ = rmsnorm(last, "model.norm.weight") * head.transpose();
+  if (rank_ && rank_->plan.vocab_split()) gather_vocab();
 }
 
 std::vector<int> CpuModel::sample(const std::vector<SampleRequest>& requests) {

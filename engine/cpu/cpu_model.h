@@ -3,10 +3,12 @@
 // oracle the GPU path is tested against, and what CI runs on tiny configs.
 #include <Eigen/Dense>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/weights.h"
+#include "parallel/shard_plan.h"
 #include "runtime/batch.h"
 
 namespace aidc {
@@ -18,8 +20,11 @@ class CpuModel : public Backend {
  public:
   // bf16_activations: round activations where the GPU path stores them as bf16 (GEMM inputs and
   // outputs, q/k/v, the KV cache), so GPU tests compare arithmetic, not storage precision.
+  // `rank`: run as that rank of a tensor/expert-parallel group (engine/parallel): hold its shard of the
+  // weights and its heads, skip other ranks' experts, and sum split blocks' outputs through its
+  // communicator (the only parallel hooks: `summed` after each block, `gather_vocab` after lm_head).
   CpuModel(const ModelConfig& config, const WeightSource& weights, int kv_blocks, int block_tokens = 16,
-           bool bf16_activations = false);
+           bool bf16_activations = false, std::optional<ModelRank> rank = std::nullopt);
 
   const ModelConfig& config() const override { return c_; }
   int kv_blocks() const override { return kv_blocks_; }
@@ -47,6 +52,10 @@ class CpuModel : public Backend {
   Mat ffn(const Mat& x, const std::string& prefix) const;
   // Shared + routed experts; `chosen` (or null) receives the experts taken, [token * k + slot].
   Mat moe(int layer, const Mat& x, const std::vector<int>* forced, std::vector<int>* chosen) const;
+  bool holds_expert(int expert) const;
+  // A block's output, plus the other ranks' partial outputs when the plan splits that block.
+  Mat summed(Mat partial, bool (ShardPlan::*split)() const) const;
+  void gather_vocab();  // vocab-parallel logits -> every rank's full rows
 
   ModelConfig c_;
   int kv_blocks_, block_tokens_;
@@ -57,6 +66,7 @@ class CpuModel : public Backend {
   Mat logits_;
   ExpertChoices forced_routing_, routing_trace_;
   bool record_routing_ = false;
+  std::optional<ModelRank> rank_;
 };
 
 // Expert choice of one token: the DeepSeek gating rules (softmax top-k, group-limited, sigmoid with

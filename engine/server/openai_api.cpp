@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/common/json_parse.hpp"
+
 namespace aidc {
 namespace {
 
@@ -127,7 +129,7 @@ json error_body(const ApiError& e) { return {{"error", {{"message", e.what()}, {
 ApiRequest parse_request(Api api, const std::string& body, const ServedModel& model) {
   json j;
   try {
-    j = json::parse(body);
+    j = parse_json(body);
   } catch (const json::exception& e) {  // parse_error, or out_of_range for a number past double (1e400)
     throw bad_request(std::string("malformed JSON: ") + e.what());
   }
@@ -152,8 +154,12 @@ ApiRequest parse_request(Api api, const std::string& body, const ServedModel& mo
   for (const char* name : {"max_tokens", "max_completion_tokens"})
     if (const json* v = field(j, name)) r.max_tokens = static_cast<int>(integer(*v, name, 1, std::numeric_limits<int>::max()));
   if (const json* v = field(j, "temperature")) {
-    r.sampling.temperature = static_cast<float>(number(*v, "temperature"));
-    if (r.sampling.temperature < 0) throw bad_request("field 'temperature' must be >= 0, got " + shown(*v));
+    // Sampling divides by it as a float: beyond the float range it became infinity (fuzz_http).
+    const double temperature = number(*v, "temperature");
+    if (!(temperature >= 0 && temperature <= std::numeric_limits<float>::max()))
+      throw bad_request("field 'temperature' must be from 0 to " + std::to_string(std::numeric_limits<float>::max()) +
+                        ", got " + shown(*v));
+    r.sampling.temperature = static_cast<float>(temperature);
   }
   if (const json* v = field(j, "top_p")) {
     r.sampling.top_p = static_cast<float>(number(*v, "top_p"));

@@ -19,6 +19,7 @@
 #include "server/engine_loop.h"
 #include "server/metrics.h"
 #include "server/openai_api.h"
+#include "server/request_deadline.h"
 #include "tokenizer/tokenizer.h"
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
@@ -32,6 +33,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kBlockTokens = 16;
+// How long a connection may take to deliver one request (headers and body), or idle before the next
+// (RequestDeadline). A client on a datacenter network sends a request in milliseconds.
+constexpr auto kRequestReadLimit = std::chrono::seconds(10);
 constexpr long long kCpuDefaultKvTokens = 16384;
 
 // httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's library): a
@@ -118,26 +122,30 @@ std::int64_t unix_seconds() {
 
 class Service {
  public:
-  Service(const ServeOptions& o, ServedModel model, std::optional<int> eos, EngineLoop& loop, ServingMetrics& metrics)
-      : options_(o), model_(std::move(model)), eos_(eos), loop_(loop), metrics_(metrics),
+  Service(const ServeOptions& o, ServedModel model, std::optional<int> eos, EngineLoop& loop, ServingMetrics& metrics,
+          RequestDeadline& deadline)
+      : options_(o), model_(std::move(model)), eos_(eos), loop_(loop), metrics_(metrics), deadline_(deadline),
         timeout_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.request_timeout_s))) {}
 
   void route(httplib::Server& http) {
     http.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) {
-      answer(r, [&] { generate(Api::Completions, q, r); });
+      answer(q, r, [&] { generate(Api::Completions, q, r); });
     });
     http.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) {
-      answer(r, [&] { generate(Api::Chat, q, r); });
+      answer(q, r, [&] { generate(Api::Chat, q, r); });
     });
-    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& r) {
+    http.Get("/v1/models", [this](const httplib::Request& q, httplib::Response& r) {
+      deadline_.request_read(q.remote_addr, q.remote_port);
       const nlohmann::json card = {{"id", model_.name},     {"object", "model"},       {"created", unix_seconds()},
                                    {"owned_by", "aidc"},    {"root", model_.name},     {"max_model_len", model_.max_context}};
       r.set_content(to_text({{"object", "list"}, {"data", nlohmann::json::array({card})}}), "application/json");
     });
-    http.Get("/health", [this](const httplib::Request&, httplib::Response& r) {
+    http.Get("/health", [this](const httplib::Request& q, httplib::Response& r) {
+      deadline_.request_read(q.remote_addr, q.remote_port);
       if (draining_) fill_error(r, ApiError(503, "service_unavailable", "the server is shutting down"));
     });
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& r) {
+    http.Get("/metrics", [this](const httplib::Request& q, httplib::Response& r) {
+      deadline_.request_read(q.remote_addr, q.remote_port);
       r.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     });
     // Unknown paths and httplib's own refusals (malformed HTTP) get a JSON error body too.
@@ -163,7 +171,8 @@ class Service {
   }
 
   template <typename F>
-  static void answer(httplib::Response& r, F&& f) {
+  void answer(const httplib::Request& q, httplib::Response& r, F&& f) {
+    deadline_.request_read(q.remote_addr, q.remote_port);
     try {
       f();
     } catch (const ApiError& e) {
@@ -266,6 +275,7 @@ class Service {
   const std::optional<int> eos_;
   EngineLoop& loop_;
   ServingMetrics& metrics_;
+  RequestDeadline& deadline_;
   const Clock::duration timeout_;
   std::atomic<bool> draining_{false};
   std::atomic<int> in_flight_{0};
@@ -331,8 +341,10 @@ int run_serve(const ServeOptions& o, const WeightSource& weights) {
 
   ServingMetrics metrics(files.name, load_seconds);
   EngineLoop loop(engine, metrics, served.tokenizer, static_cast<std::size_t>(o.max_queue), o.step_log);
-  Service service(o, served, eos, loop, metrics);
+  RequestDeadline deadline(kRequestReadLimit);
+  Service service(o, served, eos, loop, metrics, deadline);
   HttpServer http;
+  http.set_logger([&](const httplib::Request& q, const httplib::Response&) { deadline.answered(q.remote_addr, q.remote_port); });
   // A thread per connection: every request that may wait in the engine, plus room for /health and /metrics.
   const std::size_t threads = static_cast<std::size_t>(o.max_seqs) + static_cast<std::size_t>(o.max_queue) + 16;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -349,6 +361,7 @@ int run_serve(const ServeOptions& o, const WeightSource& weights) {
   else if (!http.bind_to_port(o.host, port)) port = -1;
   require(port > 0, "serve: cannot listen on " + o.host + ":" + std::to_string(o.port));
   http.raise_backlog();
+  deadline.watch(port);
   std::thread listener([&] { http.listen_after_bind(); });
   log("listening on http://" + o.host + ":" + std::to_string(port));
 
@@ -360,7 +373,8 @@ int run_serve(const ServeOptions& o, const WeightSource& weights) {
   while (service.in_flight() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   http.stop();
   listener.join();
-  log("stopped");
+  log("stopped (" + std::to_string(deadline.shut()) + " connections cut for taking longer than " +
+      std::to_string(kRequestReadLimit.count()) + " s to send a request)");
   return 0;
 }
 

@@ -39,7 +39,10 @@ const QVector<KpiDefinition>& kpiDefinitions()
         define("throughput.output_tokens_per_s", "Output tokens/s", "", 0, "", 1.0, false),
         define("throughput.input_tokens_per_s", "Input tokens/s", "", 0, "", 1.0, false),
         define("gpus.count", "GPUs", "", 0),
-        define("gpus.utilization_mean", "GPU utilization", "%", 1, "", 100.0, false),
+        // What the GPUs' time bought (issue 12): "busy" reads near 100% at any load, so it is no tile.
+        define("gpus.mfu", "Compute used (MFU)", "%", 1, "", 100.0, false),
+        define("gpus.mbu", "Bandwidth used (MBU)", "%", 1, "", 100.0, false),
+        define("gpus.batch_occupancy_mean", "Batch occupancy", "%", 1, "", 100.0, false),
         define("kv_cache.utilization_mean", "KV cache utilization", "%", 1, "", 100.0, false),
         define("kv_cache.preemptions", "Preemptions", "", 0),
         define("requests.completed", "Completed", "", 0, "", 1.0, false),

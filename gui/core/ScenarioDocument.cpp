@@ -5,7 +5,9 @@
 #include <QFileInfo>
 #include <QSaveFile>
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace {
 
@@ -79,6 +81,30 @@ void assignAt(YAML::Node node, const QStringList& segments, int depth, const QSt
         assignAt(node[segment.toStdString()], segments, depth + 1, value);
 }
 
+// `text` with the plain scalar that starts at `mark` replaced by `value`, or nullopt when that cannot
+// be done by a one-line edit (quoted or block scalars, a node without a place in the text).
+std::optional<std::string> withScalarReplaced(const std::string& text, const YAML::Mark& mark, const std::string& value)
+{
+    if (mark.is_null() || value.empty() || value.find('\n') != std::string::npos)
+        return std::nullopt;
+    std::size_t lineStart = 0;
+    for (int line = 0; line < mark.line; ++line) {
+        lineStart = text.find('\n', lineStart);
+        if (lineStart == std::string::npos)
+            return std::nullopt;
+        ++lineStart;
+    }
+    const std::size_t start = lineStart + std::size_t(mark.column);
+    const std::size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
+    if (start >= lineEnd || std::string("\"'|>&*!{[").find(text[start]) != std::string::npos)
+        return std::nullopt;
+    std::size_t end = text.find(" #", start);
+    end = std::min(end, lineEnd);
+    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+        --end;
+    return text.substr(0, start) + value + text.substr(end);
+}
+
 QString positionedError(const QString& source, const YAML::Mark& mark, const std::string& message)
 {
     return QStringLiteral("%1:%2:%3: error: %4")
@@ -131,6 +157,10 @@ bool ScenarioDocument::adopt(const QString& yaml, const QString& sourceName, con
         return false;
     }
     m_root = parsed;
+    m_text = yaml.toStdString();
+    if (!m_text.empty() && m_text.back() != '\n')
+        m_text += '\n';
+    m_textKept = true;
     m_filePath = filePath;
     m_error.clear();
     setModified(false);
@@ -140,6 +170,8 @@ bool ScenarioDocument::adopt(const QString& yaml, const QString& sourceName, con
 
 QString ScenarioDocument::toYaml() const
 {
+    if (m_textKept)
+        return QString::fromStdString(m_text);
     YAML::Emitter out;
     out << m_root;
     return QString::fromStdString(out.c_str()) + u'\n';
@@ -173,10 +205,32 @@ bool ScenarioDocument::writeSnapshot(const QString& path, QString* error) const
             if (base.IsScalar())
                 absolutise(base);
     }
+    // The kept text with the same paths made absolute, so the snapshot's lines are the YAML tab's.
+    std::optional<std::string> text;
+    if (m_textKept) {
+        text = m_text;
+        std::vector<std::pair<YAML::Mark, std::string>> edits;  // last in the text first: earlier places stay valid
+        const auto collect = [&](const YAML::Node& original, const YAML::Node& absolute) {
+            if (original.Scalar() != absolute.Scalar())
+                edits.emplace_back(original.Mark(), absolute.Scalar());
+        };
+        if (const auto extends = find(m_root, {QStringLiteral("extends")}); extends && extends->IsScalar())
+            collect(*extends, copy["extends"]);
+        else if (extends && extends->IsSequence())
+            for (std::size_t i = 0; i < extends->size(); ++i)
+                collect((*extends)[i], copy["extends"][i]);
+        std::sort(edits.begin(), edits.end(), [](const auto& a, const auto& b) {
+            return a.first.line != b.first.line ? a.first.line > b.first.line : a.first.column > b.first.column;
+        });
+        for (const auto& [mark, value] : edits)
+            if (text)
+                text = withScalarReplaced(*text, mark, value);
+    }
     YAML::Emitter out;
     out << copy;
+    const std::string content = text ? *text : std::string(out.c_str()) + "\n";
     QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(out.c_str()) < 0 || file.write("\n") < 0 || !file.commit()) {
+    if (!file.open(QIODevice::WriteOnly) || file.write(content.data(), qint64(content.size())) < 0 || !file.commit()) {
         if (error)
             *error = QStringLiteral("%1: error: %2").arg(path, file.errorString());
         return false;
@@ -215,14 +269,34 @@ void ScenarioDocument::setValue(const QString& keyPath, const QString& value)
     const QStringList segments = segmentsOf(keyPath);
     if (segments.isEmpty() || (kind(keyPath) == NodeKind::Scalar && this->value(keyPath) == value))
         return;
+    const std::optional<YAML::Node> before = find(m_root, segments);
+    const std::optional<YAML::Mark> place = before && before->IsScalar() ? std::optional(before->Mark()) : std::nullopt;
     if (value.isEmpty()) {
         if (!removeAt(m_root, segments, 0))
             return;
     } else {
         assignAt(m_root, segments, 0, value);
     }
+    m_textKept = m_textKept && place && keepText(*place, value.toStdString());
     setModified(true);
     emit valueChanged(keyPath);
+}
+
+bool ScenarioDocument::keepText(const YAML::Mark& place, const std::string& value)
+{
+    const auto text = withScalarReplaced(m_text, place, value);
+    if (!text)
+        return false;
+    try {
+        const YAML::Node reparsed = YAML::Load(*text);
+        if (!sameTree(reparsed, m_root))
+            return false;   // the value reads differently in place (a number, a flow value): re-emit instead
+        m_text = *text;
+        m_root = reparsed;  // its places are the new text's
+        return true;
+    } catch (const YAML::Exception&) {
+        return false;
+    }
 }
 
 QStringList ScenarioDocument::childKeys(const QString& keyPath) const

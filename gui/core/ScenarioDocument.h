@@ -5,9 +5,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <string>
+
 // A scenario as a generic YAML tree addressed by key paths ("deployment.replicas", "a.list.0.b"), so new
 // schema keys need no GUI change and keys the GUI does not know survive a save.
-// Round trip: load -> save -> load yields the same tree (comments are not kept; yaml-cpp drops them).
+// Round trip: load -> save -> load yields the same tree. The file's text, comments included, is kept
+// (YAML tab, Save) while edits change existing plain scalars in place; adding or removing a key, or a
+// value that needs quoting, re-emits the tree, and yaml-cpp drops comments.
 class ScenarioDocument : public QObject {
     Q_OBJECT
 public:
@@ -49,9 +53,13 @@ signals:
 
 private:
     bool adopt(const QString& yaml, const QString& sourceName, const QString& filePath);
+    // Edits the kept text for a scalar just set to `value`; false when it cannot be done in place.
+    bool keepText(const YAML::Mark& place, const std::string& value);
     void setModified(bool modified);
 
     YAML::Node m_root;
+    std::string m_text;       // the file's text with in-place edits, while m_textKept
+    bool m_textKept = false;
     QString m_filePath;
     QString m_error;
     bool m_modified = false;

@@ -72,6 +72,7 @@ QVector<DesignPoint> designPointsFromBatch(const CsvTable& batch, const QString&
     const int status = batch.column(QStringLiteral("status"));
     const int gpus = batch.column(QStringLiteral("gpus.count"));
     const int capex = batch.column(QStringLiteral("cost.capex"));
+    const int kw = batch.column(QStringLiteral("power.facility_kw_mean"));
     const int latency = batch.column(latencyKey);
     const int met = batch.column(QStringLiteral("slo.met"));
     QVector<DesignPoint> points;
@@ -80,6 +81,7 @@ QVector<DesignPoint> designPointsFromBatch(const CsvTable& batch, const QString&
         point.label = batch.cell(row, overrides).isEmpty() ? batch.cell(row, run) : batch.cell(row, overrides);
         point.gpus = batch.number(row, gpus);
         point.costUsd = optionalNumber(batch, row, capex);
+        point.facilityKw = optionalNumber(batch, row, kw);
         point.latencyS = batch.number(row, latency);
         point.sloMet = truthy(batch.cell(row, met));
         point.ok = succeeded(batch.cell(row, status)) && std::isfinite(point.latencyS) && std::isfinite(point.gpus);
@@ -94,13 +96,15 @@ QVector<DesignPoint> designPointsFromPlan(const CsvTable& plan, const QString& l
     QVector<DesignPoint> points;
     for (int row = 0; row < plan.rows.size(); ++row) {
         DesignPoint point;
-        point.label = QStringLiteral("%1 ×%2 TP%3 batch %4")
-                          .arg(plan.cell(row, column("gpu")), plan.cell(row, column("replicas")),
-                               plan.cell(row, column("tensor_parallel")), plan.cell(row, column("max_batch_sequences")));
+        point.label = QStringLiteral("%1 ×%2 servers %3 TP%4 batch %5")
+                          .arg(plan.cell(row, column("gpu")), plan.cell(row, column("servers")),
+                               plan.cell(row, column("precision")), plan.cell(row, column("tensor_parallel")),
+                               plan.cell(row, column("max_batch_sequences")));
         point.gpus = plan.number(row, column("gpus"));
-        point.costUsd = optionalNumber(plan, row, column("capex_usd"));
+        point.costUsd = optionalNumber(plan, row, column("capex"));
+        point.facilityKw = optionalNumber(plan, row, column("facility_kw_mean"));
         point.latencyS = plan.number(row, plan.column(latencyColumn));
-        point.sloMet = truthy(plan.cell(row, column("slo_met")));
+        point.sloMet = plan.cell(row, column("verdict")) == u"meets SLO";
         point.ok = succeeded(plan.cell(row, column("status"))) && std::isfinite(point.latencyS);
         points.append(point);
     }
@@ -111,6 +115,8 @@ double costOf(const DesignPoint& point, CostAxis axis)
 {
     if (axis == CostAxis::CapexUsd)
         return point.costUsd.value_or(std::numeric_limits<double>::quiet_NaN());
+    if (axis == CostAxis::FacilityKw)
+        return point.facilityKw.value_or(std::numeric_limits<double>::quiet_NaN());
     return point.gpus;
 }
 

@@ -19,12 +19,13 @@ struct DesignPoint {
     QString label;            // the knob value or the plan's configuration
     double gpus = 0;
     std::optional<double> costUsd;
+    std::optional<double> facilityKw;   // mean facility power of the run (IT + losses + cooling)
     double latencyS = 0;      // the p99 latency the frontier is drawn against
     bool sloMet = false;
     bool ok = true;           // the run itself succeeded
 };
 
-enum class CostAxis { Gpus, CapexUsd };
+enum class CostAxis { Gpus, CapexUsd, FacilityKw };
 
 // From DIR/batch.csv; latencyKey is a flattened summary column ("latency_s.e2e.p99").
 QVector<DesignPoint> designPointsFromBatch(const CsvTable& batch, const QString& latencyKey);

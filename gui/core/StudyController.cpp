@@ -26,9 +26,27 @@ bool StudyController::startSweep(const ScenarioDocument& document, const QString
                  error);
 }
 
-bool StudyController::startPlan(const ScenarioDocument& document, int jobs, QString* error)
+QStringList planArguments(const PlanSettings& settings, int jobs)
 {
-    return start(Kind::Plan, document, {QStringLiteral("-j"), QString::number(jobs)}, error);
+    QStringList arguments{QStringLiteral("-j"), QString::number(jobs)};
+    if (!settings.gpus.isEmpty())
+        arguments << QStringLiteral("--gpus") << settings.gpus.join(u',');
+    if (!settings.objective.isEmpty())
+        arguments << QStringLiteral("--objective") << settings.objective;
+    if (settings.budget)
+        arguments << QStringLiteral("--budget") << QString::number(*settings.budget, 'g', 12);
+    if (settings.rackKw)
+        arguments << QStringLiteral("--rack-kw") << QString::number(*settings.rackKw, 'g', 12);
+    if (settings.nPlusOne)
+        arguments << QStringLiteral("--n-plus-one");
+    if (settings.margin)
+        arguments << QStringLiteral("--margin") << QString::number(*settings.margin, 'g', 12);
+    return arguments;
+}
+
+bool StudyController::startPlan(const ScenarioDocument& document, const PlanSettings& settings, int jobs, QString* error)
+{
+    return start(Kind::Plan, document, planArguments(settings, jobs), error);
 }
 
 bool StudyController::start(Kind kind, const ScenarioDocument& document, const QStringList& extraArguments,
@@ -53,6 +71,7 @@ bool StudyController::start(Kind kind, const ScenarioDocument& document, const Q
     m_outDir = outDir;
     m_table = {};
     m_winner = {};
+    m_whyNone.clear();
     m_process = std::make_unique<AidcProcess>(
         m_aidcProgram, QStringList{verb, input} + extraArguments + QStringList{QStringLiteral("--out"), outDir});
     connect(m_process.get(), &AidcProcess::finished, this, &StudyController::onFinished);
@@ -87,8 +106,11 @@ void StudyController::onFinished(AidcProcess::Outcome outcome, const QString& me
     }
     if (m_kind == Kind::Plan) {
         QFile planJson(dir.filePath(QStringLiteral("plan.json")));
-        if (planJson.open(QIODevice::ReadOnly))
-            m_winner = QJsonDocument::fromJson(planJson.readAll()).object().value(u"winner").toObject();
+        if (planJson.open(QIODevice::ReadOnly)) {
+            const QJsonObject plan = QJsonDocument::fromJson(planJson.readAll()).object();
+            m_winner = plan.value(u"winner").toObject();
+            m_whyNone = plan.value(u"why_none").toString();
+        }
     }
     emit finished(true, outcome == AidcProcess::Outcome::Succeeded ? QString() : tr("some runs failed: see the table's status column"));
 }

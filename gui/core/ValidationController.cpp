@@ -34,16 +34,19 @@ void ValidationController::validateNow()
         m_rerunWhenDone = true;
         return;
     }
-    // Named like the document so messages mention a familiar file.
+    // A document as saved is validated where it lies, so every message points at the line on disk.
+    // Unsaved edits are validated in a snapshot, named like the document, whose lines are the YAML tab's.
+    m_validatingSnapshot = m_document->filePath().isEmpty() || m_document->isModified();
     m_snapshotPath = m_snapshotDir.filePath(m_document->filePath().isEmpty() ? QStringLiteral("untitled.yaml")
                                                                              : QFileInfo(m_document->filePath()).fileName());
     QString error;
-    if (!m_document->writeSnapshot(m_snapshotPath, &error)) {
+    if (m_validatingSnapshot && !m_document->writeSnapshot(m_snapshotPath, &error)) {
         emit unavailable(error);
         return;
     }
+    const QString validated = m_validatingSnapshot ? m_snapshotPath : m_document->filePath();
     m_process = std::make_unique<AidcProcess>(
-        m_aidcProgram, QStringList{QStringLiteral("validate"), m_snapshotPath, QStringLiteral("--format"), QStringLiteral("json")});
+        m_aidcProgram, QStringList{QStringLiteral("validate"), validated, QStringLiteral("--format"), QStringLiteral("json")});
     connect(m_process.get(), &AidcProcess::finished, this, &ValidationController::onFinished);
     m_process->start();
 }
@@ -54,10 +57,11 @@ void ValidationController::onFinished(AidcProcess::Outcome outcome, const QStrin
     const auto parsed = parseValidateJson(m_process->standardOutput());
     if (answered && (parsed || outcome == AidcProcess::Outcome::Succeeded)) {
         m_issues = parsed.value_or(QVector<ValidationIssue>());
-        // The snapshot stands in for the document: report the document's own path.
-        for (ValidationIssue& issue : m_issues)
-            if (QFileInfo(issue.file).fileName() == QFileInfo(m_snapshotPath).fileName())
-                issue.file = m_document->filePath().isEmpty() ? m_document->displayName() : m_document->filePath();
+        // The snapshot stands in for the unsaved document: its lines are the YAML tab's, not the file's.
+        if (m_validatingSnapshot)
+            for (ValidationIssue& issue : m_issues)
+                if (issue.file == m_snapshotPath)
+                    issue.file = tr("%1 (unsaved; lines of the YAML tab)").arg(m_document->displayName());
         emit validated(m_issues);
     } else if (answered) {
         // Invalid input with diagnostics on stderr instead of JSON (e.g. the YAML itself does not parse).

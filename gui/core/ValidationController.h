@@ -35,6 +35,7 @@ private:
     QString m_aidcProgram;
     QTemporaryDir m_snapshotDir;
     QString m_snapshotPath;
+    bool m_validatingSnapshot = true;   // else the file on disk itself
     QTimer m_debounce;
     std::unique_ptr<AidcProcess> m_process;
     bool m_rerunWhenDone = false;

@@ -131,7 +131,10 @@ QChart* frontierChart(const QString& title, const QVector<DesignPoint>& points, 
         xRange.include(costOf(point, costAxis));
         yRange.include(point.latencyS);
     }
-    QValueAxis* x = axis(costAxis == CostAxis::Gpus ? QStringLiteral("GPUs") : QStringLiteral("Capex (USD)"), xRange, false);
+    const QString xTitle = costAxis == CostAxis::Gpus       ? QStringLiteral("GPUs")
+                         : costAxis == CostAxis::FacilityKw ? QStringLiteral("Facility kW")
+                                                            : QStringLiteral("Capex");
+    QValueAxis* x = axis(xTitle, xRange, false);
     QValueAxis* y = axis(latencyTitle, yRange, true);
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);

@@ -13,6 +13,8 @@
 #include "widgets/RunQueueView.h"
 #include "widgets/ScenarioEditor.h"
 #include "widgets/StudyView.h"
+#include "widgets/TwinView.h"
+#include "core/TwinFeed.h"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -41,8 +43,9 @@ MainWindow::MainWindow(QWidget* parent)
     , m_editor(new ScenarioEditor(m_document, m_scenariosDir))
     , m_resultsView(new ResultsView)
     , m_compareView(new CompareView(m_compareModel))
-    , m_studyView(new StudyView(m_study, m_document))
+    , m_studyView(new StudyView(m_study, m_document, m_scenariosDir))
     , m_runQueueView(new RunQueueView(m_runQueue))
+    , m_twinView(new TwinView(new TwinFeed(this)))
     , m_errorBanner(new QLabel)
     , m_aidcStatus(new QLabel)
 {
@@ -52,11 +55,7 @@ MainWindow::MainWindow(QWidget* parent)
     m_tabs->addTab(m_resultsView, tr("Results"));
     m_tabs->addTab(m_compareView, tr("Compare"));
     m_tabs->addTab(m_studyView, tr("Sweep && plan"));
-    // The live twin (twin/: Prometheus telemetry mirrored into the model) gets this tab when it lands.
-    auto* twin = new QLabel(tr("Live twin: follows a running datacenter from its Prometheus telemetry.\n"
-                               "This view arrives with the live twin issue."));
-    twin->setAlignment(Qt::AlignCenter);
-    m_tabs->addTab(twin, tr("Live twin"));
+    m_tabs->addTab(m_twinView, tr("Live twin"));
 
     m_errorBanner->setObjectName(QStringLiteral("errorBanner"));
     m_errorBanner->setWordWrap(true);

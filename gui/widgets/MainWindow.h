@@ -19,6 +19,7 @@ class ScenarioDocument;
 class ScenarioEditor;
 class StudyController;
 class StudyView;
+class TwinView;
 class ValidationController;
 
 // The dashboard: scenario editor, results, compare, sweep & plan and (later) the live twin as tabs, the run
@@ -80,6 +81,7 @@ private:
     CompareView* m_compareView;
     StudyView* m_studyView;
     RunQueueView* m_runQueueView;
+    TwinView* m_twinView;
     QLabel* m_errorBanner;
     QLabel* m_aidcStatus;
     QMenu* m_recentMenu = nullptr;

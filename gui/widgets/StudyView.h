@@ -3,7 +3,9 @@
 #include <QWidget>
 
 class CsvTableModel;
+class QCheckBox;
 class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -18,7 +20,7 @@ class StudyController;
 class StudyView : public QWidget {
     Q_OBJECT
 public:
-    StudyView(StudyController* controller, ScenarioDocument* document, QWidget* parent = nullptr);
+    StudyView(StudyController* controller, ScenarioDocument* document, const QString& scenariosDir, QWidget* parent = nullptr);
 
 private:
     void startSweep();
@@ -34,6 +36,13 @@ private:
     QSpinBox* m_jobs;
     QComboBox* m_latency;
     QComboBox* m_costAxis;
+    // aidc plan's search space and limits (docs/plan.md)
+    QComboBox* m_planGpus;
+    QComboBox* m_objective;
+    QDoubleSpinBox* m_budget;
+    QDoubleSpinBox* m_rackKw;
+    QDoubleSpinBox* m_margin;
+    QCheckBox* m_nPlusOne;
     QPushButton* m_sweepButton;
     QPushButton* m_planButton;
     QPushButton* m_cancelButton;

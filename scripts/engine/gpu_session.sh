@@ -73,6 +73,15 @@ for step in $steps; do
                DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b; do profile_model $m; done ;;
     serving) bash scripts/serving/h200_bench.sh ;;
     fidelity) bash scripts/fidelity/run.sh ;;
+    multi-gpu)  # issue 16 (docs/benchmarks/engine-multi-gpu.md): the sharded CPU check, the GPU rank group at
+      # world 1, then all of this machine's GPUs as one tensor-parallel group (refused until GpuModel shards)
+      n=$(nvidia-smi -L | wc -l)
+      build/bin/aidc_engine_parallel_tests 2>&1 | tail -1 | tee -a "$log"
+      build/bin/aidc_engine_parallel_gpu_tests 2>&1 | grep -E "OK|FAILED|PASSED|SKIPPED|Failure|rel_error" | tee -a "$log"
+      build/bin/aidc-engine logits --backend gpu --model tests/engine/data/tiny-llama.json --random-weights \
+        --tokens 1,2,3 --tensor-parallel "$n" --out /tmp/logits-tp.bin 2>&1 | tee -a "$log"
+      bench_model DeepSeek-R1-Distill-Qwen-32B --tensor-parallel "$n" --batches 1,8,32 --prefill 512 \
+        --json "$OUT/bench-r1-distill-qwen-32b-tp$n.json" ;;
     tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;
   esac

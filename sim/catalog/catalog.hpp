@@ -22,7 +22,11 @@ struct GpuSpec {
   double tdp_w = 0, idle_w = 0, price_usd = 0;
   std::string interconnect_kind;
   double interconnect_gb_s = 0;  // GB/s per direction, GPU to GPU inside a server
-  double compute_efficiency = 0.7, memory_efficiency = 0.8;
+  double compute_efficiency = 0.7, memory_efficiency = 0.8;  // large bf16 GEMM; streaming copy (microbenchmarks)
+  // What the linear layers of a real serving step reach (docs/fidelity.md, "Default model and its validation"):
+  // large-batch GEMMs at each precision, as a fraction of that precision's peak, and the weight read of
+  // small-batch (decode) GEMVs, as a fraction of memory_bandwidth_gb_s.
+  double linear_bf16_efficiency = 0, linear_fp8_efficiency = 0, linear_int8_efficiency = 0, weight_read_efficiency = 0;
 };
 
 struct HostPower {

@@ -160,19 +160,24 @@ void merge_config(ConfigNode& base, const ConfigNode& overlay) {
 }
 
 void apply_override(ConfigNode& root, const std::string& assignment) {
-  const SourceLocation where{"--set " + assignment, 0, 0};
+  // The override is its own one-line source: errors point at the column of `key.path=value` at fault.
+  const SourceLocation where{"--set " + assignment, 1, 1};
+  const auto at_column = [&](std::string::size_type index) {
+    return SourceLocation{where.file, 1, static_cast<int>(index) + 1};
+  };
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw_input_error(where, "", "expected key.path=value");
+    throw_input_error(at_column(eq == std::string::npos ? assignment.size() : 0), "", "expected key.path=value");
   const std::string path = assignment.substr(0, eq);
-  if (eq + 1 == assignment.size()) throw_input_error(where, path, "expected a value after '=' (use null to clear a key)");
+  if (eq + 1 == assignment.size())
+    throw_input_error(at_column(eq + 1), path, "expected a value after '=' (use null to clear a key)");
   ConfigNode value = parse_yaml_text(assignment.substr(eq + 1), where.file);
   ConfigNode* node = &root;
   std::string::size_type start = 0;
   while (true) {
     const auto dot = path.find('.', start);
     const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw_input_error(where, path, "empty key in the dotted path");
+    if (key.empty()) throw_input_error(at_column(start), path, "empty key in the dotted path");
     if (dot == std::string::npos) {
       node->set(key, std::move(value), where);
       return;

@@ -71,6 +71,15 @@ void FieldReader::error(std::string_view key, std::string message) {
   errors_.add(where(key), path_of(key), std::move(message));
 }
 
+void FieldReader::error_in_file(std::string_view key, const SourceLocation& in_file, const std::string& key_path,
+                                const std::string& message) {
+  const std::string path = key_path.empty() ? path_of(key) : key_path;
+  if (in_file.line > 0)
+    errors_.add(in_file, path, message);
+  else
+    errors_.add(where(key), path, in_file.file + ": " + message);
+}
+
 bool FieldReader::has(std::string_view key) const {
   const ConfigNode* value = node_ ? node_->find(key) : nullptr;
   return value && !value->is_null();

@@ -39,6 +39,10 @@ class FieldReader {
 
   // An error about `key` in this mapping, located at the key's value when present.
   void error(std::string_view key, std::string message);
+  // An error inside the file `key` names (a trace, lengths, weather CSV, a calibration profile), at
+  // `where` in that file; one with no line there (the file cannot be opened, or is not such a file) is
+  // located at the key instead, naming the file. `key_path` empty: the key's own path.
+  void error_in_file(std::string_view key, const SourceLocation& where, const std::string& key_path, const std::string& message);
   SourceLocation where(std::string_view key) const;
   std::string path_of(std::string_view key) const;
   const ConfigNode* node() const { return node_; }

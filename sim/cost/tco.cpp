@@ -40,6 +40,14 @@ double cloud_monthly_cost(int gpus, const Money& price_per_gpu_hour, Currency cu
   return gpus * kHoursPerMonth * convert(price_per_gpu_hour, currency, rates);
 }
 
+double api_monthly_cost(double input_tokens_per_s, double output_tokens_per_s, const Money& per_million_input,
+                        const Money& per_million_output, Currency currency, const ExchangeRates& rates) {
+  const double seconds = kHoursPerMonth * 3600;
+  return seconds / 1e6 *
+         (input_tokens_per_s * convert(per_million_input, currency, rates) +
+          output_tokens_per_s * convert(per_million_output, currency, rates));
+}
+
 std::optional<double> payback_months(const PaybackInputs& in) {
   double saving = in.monthly_cloud - in.monthly_private_operating;
   if (in.amortization_months_in_saving > 0) saving -= in.capex / in.amortization_months_in_saving;

@@ -54,6 +54,11 @@ double cost_per_million_output_tokens(double capex_total, double amortization_ye
 // Renting `gpus` cloud GPUs for a month (kHoursPerMonth hours) at a $/GPU-hour price.
 double cloud_monthly_cost(int gpus, const Money& price_per_gpu_hour, Currency currency, const ExchangeRates& rates);
 
+// What an LLM API charges per month for the tokens a deployment serves (tokens/s held all month), at
+// prices per million input and output tokens.
+double api_monthly_cost(double input_tokens_per_s, double output_tokens_per_s, const Money& per_million_input,
+                        const Money& per_million_output, Currency currency, const ExchangeRates& rates);
+
 struct PaybackInputs {
   double capex = 0;
   double monthly_cloud = 0;              // what renting the same capacity costs per month

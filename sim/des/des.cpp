@@ -58,6 +58,32 @@ sg4::Link* make_link(sg4::NetZone* zone, const std::string& name, const LinkPara
   return zone->create_link(name, params.bytes_per_s)->set_latency(latency_s)->seal();
 }
 
+// A link seen from its two ends: `up` carries what leaves a server (or rack), `down` what arrives; one
+// shared link unless the link is full duplex.
+struct DuplexLink {
+  sg4::Link *up, *down;
+};
+DuplexLink make_duplex_link(sg4::NetZone* zone, const std::string& name, const LinkParams& params) {
+  if (!params.full_duplex) {
+    sg4::Link* shared = make_link(zone, name, params);
+    return {shared, shared};
+  }
+  return {make_link(zone, name + "-up", params), make_link(zone, name + "-down", params)};
+}
+
+// One route each way: `forward` from src to dst, `backward` from dst to src.
+void add_routes(sg4::NetZone* zone, simgrid::kernel::routing::NetPoint* src, simgrid::kernel::routing::NetPoint* dst,
+                simgrid::kernel::routing::NetPoint* gw_src, simgrid::kernel::routing::NetPoint* gw_dst,
+                const std::vector<sg4::Link*>& forward, const std::vector<sg4::Link*>& backward) {
+  auto in_route = [](const std::vector<sg4::Link*>& links) {
+    std::vector<sg4::LinkInRoute> route;
+    for (sg4::Link* link : links) route.emplace_back(link);
+    return route;
+  };
+  zone->add_route(src, dst, gw_src, gw_dst, in_route(forward), false);
+  zone->add_route(dst, src, gw_dst, gw_src, in_route(backward), false);
+}
+
 }  // namespace
 
 Simulation::Simulation() {
@@ -110,7 +136,7 @@ Platform Simulation::build(const NetworkLayout& layout) {
   struct BuiltRack {
     sg4::NetZone* zone;
     simgrid::kernel::routing::NetPoint* tor;
-    sg4::Link* uplink;
+    DuplexLink uplink;
   };
   std::vector<BuiltRack> racks;
   for (const auto& rack : layout.racks) {
@@ -118,29 +144,28 @@ Platform Simulation::build(const NetworkLayout& layout) {
     zone->set_parent(root);
     auto* tor = zone->create_router(rack.name + "-tor");
     std::vector<HostRef> hosts;
-    std::vector<sg4::Link*> nics;
+    std::vector<DuplexLink> nics;
     for (const auto& server : rack.servers) {
       auto* host = zone->create_host(server, 1e9);
-      auto* nic = make_link(zone, server + "-nic", rack.server_link);
-      zone->add_route(host->get_netpoint(), tor, nullptr, nullptr, {sg4::LinkInRoute(nic)});
+      const DuplexLink nic = make_duplex_link(zone, server + "-nic", rack.server_link);
+      add_routes(zone, host->get_netpoint(), tor, nullptr, nullptr, {nic.up}, {nic.down});
       hosts.push_back({host});
       nics.push_back(nic);
     }
     for (std::size_t a = 0; a < hosts.size(); ++a)
       for (std::size_t b = a + 1; b < hosts.size(); ++b)
-        zone->add_route(hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr,
-                        {sg4::LinkInRoute(nics[a]), sg4::LinkInRoute(nics[b])});
+        add_routes(zone, hosts[a].host->get_netpoint(), hosts[b].host->get_netpoint(), nullptr, nullptr, {nics[a].up, nics[b].down},
+                   {nics[b].up, nics[a].down});
     zone->seal();
-    auto* uplink = make_link(root, rack.name + "-uplink", rack.uplink);
-    racks.push_back({zone, tor, uplink});
+    racks.push_back({zone, tor, make_duplex_link(root, rack.name + "-uplink", rack.uplink)});
     platform.servers.push_back(std::move(hosts));
   }
   for (std::size_t a = 0; a < racks.size(); ++a) {
-    root->add_route(racks[a].zone->get_netpoint(), frontend->get_netpoint(), racks[a].tor, border,
-                    {sg4::LinkInRoute(racks[a].uplink), sg4::LinkInRoute(spine)});
+    add_routes(root, racks[a].zone->get_netpoint(), frontend->get_netpoint(), racks[a].tor, border, {racks[a].uplink.up, spine},
+               {spine, racks[a].uplink.down});
     for (std::size_t b = a + 1; b < racks.size(); ++b)
-      root->add_route(racks[a].zone->get_netpoint(), racks[b].zone->get_netpoint(), racks[a].tor, racks[b].tor,
-                      {sg4::LinkInRoute(racks[a].uplink), sg4::LinkInRoute(spine), sg4::LinkInRoute(racks[b].uplink)});
+      add_routes(root, racks[a].zone->get_netpoint(), racks[b].zone->get_netpoint(), racks[a].tor, racks[b].tor,
+                 {racks[a].uplink.up, spine, racks[b].uplink.down}, {racks[b].uplink.up, spine, racks[a].uplink.down});
   }
   root->seal();
   return platform;
@@ -156,6 +181,15 @@ void Simulation::run_until(double end_time) { g_engine->run_until(end_time); }
 long long Simulation::events() const { return g_event_count; }
 
 double now() { return sg4::Engine::get_clock(); }
+
+double transfer_all(const std::vector<Transfer>& transfers) {
+  const double start = now();
+  std::vector<sg4::CommPtr> comms;
+  for (const Transfer& t : transfers)
+    comms.push_back(sg4::Comm::sendto_async(t.from.host, t.to.host, static_cast<uint64_t>(t.bytes)));
+  sg4::Comm::wait_all(comms);
+  return now() - start;
+}
 
 void sleep_until(double time) { sg4::this_actor::sleep_until(time); }
 

@@ -24,6 +24,8 @@ struct Message {
 struct LinkParams {
   double bytes_per_s = 1e9;
   double latency_s = 1e-6;
+  // Full duplex: each direction has bytes_per_s of its own (a NIC or switch port); else both share it.
+  bool full_duplex = false;
 };
 
 struct RackLayout {
@@ -50,6 +52,15 @@ struct Platform {
   HostRef users, balancer;
   std::vector<std::vector<HostRef>> servers;  // [rack][server]
 };
+
+// Bytes from one server to another.
+struct Transfer {
+  HostRef from, to;
+  double bytes = 0;
+};
+// Starts every transfer now and returns when the last has arrived: the seconds they took together on
+// the platform's links, contention included. Called from an actor.
+double transfer_all(const std::vector<Transfer>& transfers);
 
 class Simulation {
  public:

@@ -43,9 +43,9 @@ void PueTracker::add(double start_s, double duration_s, const PowerTotals& power
   while (t < end) {
     const long hour = static_cast<long>(std::floor(t / 3600));
     const double hour_end = std::min(end, (hour + 1) * 3600.0);
-    HourEnergy& bucket = hours_[hour];
-    bucket.it_kwh += power.it_kw * (hour_end - t) / 3600;
-    bucket.facility_kwh += power.facility_kw() * (hour_end - t) / 3600;
+    HourPue& bucket = hours_[hour];
+    bucket.duration_s += hour_end - t;
+    if (power.it_kw > 0) bucket.pue_time_integral += power.facility_kw() / power.it_kw * (hour_end - t);
     t = hour_end;
   }
 }
@@ -59,9 +59,9 @@ PueSummary PueTracker::summary(double target_pue) const {
   s.pue_mean = pue_time_integral_ / duration_s_;
   s.pue_energy_weighted = s.it_kwh > 0 ? s.facility_kwh / s.it_kwh : 0;
   s.cooling_share = s.facility_kwh > 0 ? s.cooling_kwh / s.facility_kwh : 0;
-  for (const auto& [hour, energy] : hours_) {
-    if (energy.it_kwh <= 0) continue;
-    const double pue = energy.facility_kwh / energy.it_kwh;
+  for (const auto& [hour, bucket] : hours_) {
+    if (bucket.pue_time_integral <= 0) continue;
+    const double pue = bucket.pue_time_integral / bucket.duration_s;
     if (pue > s.pue_worst_hour) {
       s.pue_worst_hour = pue;
       s.worst_hour_start_s = hour * 3600.0;

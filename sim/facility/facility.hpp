@@ -50,7 +50,7 @@ struct PueSummary {
   double facility_kw_mean = 0;
   double pue_mean = 0;             // time-weighted mean of the interval PUEs
   double pue_energy_weighted = 0;  // facility kWh / IT kWh over the simulated period
-  double pue_worst_hour = 0;       // highest facility kWh / IT kWh of any clock hour of simulated time
+  double pue_worst_hour = 0;       // highest time-weighted PUE of any clock hour of simulated time (≥ pue_mean)
   double worst_hour_start_s = 0;
   double cooling_share = 0;        // cooling kWh / facility kWh
   double hours_above_target = 0;   // clock hours whose PUE exceeded the target
@@ -63,14 +63,17 @@ class PueTracker {
   PueSummary summary(double target_pue) const;
 
  private:
-  struct HourEnergy {
-    double it_kwh = 0;
-    double facility_kwh = 0;
+  // A clock hour's PUE is the same statistic as the mean, over that hour: the time-weighted mean of
+  // its intervals' PUEs. The mean over the run is a duration-weighted average of these, so the worst
+  // hour is never below it (an energy-weighted hour can be: low-load intervals weigh little).
+  struct HourPue {
+    double duration_s = 0;
+    double pue_time_integral = 0;
   };
   PueSummary sums_;
   double duration_s_ = 0;
   double pue_time_integral_ = 0;
-  std::map<long, HourEnergy> hours_;
+  std::map<long, HourPue> hours_;
 };
 
 // A hall with the mean IT load it carried in the simulation.

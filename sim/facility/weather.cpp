@@ -147,7 +147,8 @@ WeatherFileError::WeatherFileError(std::string file, int line, std::string field
     : std::runtime_error(file + ":" + std::to_string(line) + ": error: " + field + ": " + message),
       file_(std::move(file)),
       line_(line),
-      field_(std::move(field)) {}
+      field_(std::move(field)),
+      message_(std::move(message)) {}
 
 WeatherSeries load_weather_csv(const std::string& path) {
   std::ifstream in(path);

@@ -66,11 +66,13 @@ class WeatherFileError : public std::runtime_error {
   const std::string& file() const { return file_; }
   int line() const { return line_; }
   const std::string& field() const { return field_; }
+  const std::string& message() const { return message_; }  // what was expected, without the place
 
  private:
   std::string file_;
   int line_;
   std::string field_;
+  std::string message_;
 };
 
 // CSV with a header row naming its columns: `hour` (hour of year) or `timestamp`

@@ -53,6 +53,7 @@ class CalibratedModel final : public PerformanceModel {
   StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
   StepCost attention_cost(const BatchShape& batch) const override;
   std::string description() const override;
+  ModelFidelity fidelity() const override;
 
  private:
   void add(StepCost& cost, double measured_us, const OperatorLoad& measured, const OperatorLoad& wanted, double count,

@@ -41,17 +41,19 @@ CapacityEstimate estimate_capacity(const Scenario& s, const PerformanceModel& pe
     shape.decode_sequences = shape.logits_rows = batch;
     shape.decode_context_tokens = batch * mean_context;
     const double step_s = performance.step(shape).seconds();
+    if (batch == 1) c.decode_step_s_at_batch_1 = step_s;
     if (step_s > tpot_limit) break;
     shape.clear();
     shape.prefills.push_back({static_cast<int>(prompt), 0});
     shape.logits_rows = 1;
     const double prefill_s = performance.step(shape).seconds();
+    if (batch == 1) c.prefill_s_mean_prompt = prefill_s;
     const double rate = 1.0 / (prefill_s + output * step_s / batch);
     if (rate > best_rate) best_rate = rate, c.batch_at_slo = batch;
   }
   c.replica_requests_per_s = best_rate;
   if (best_rate > 0)
-    c.estimated_min_gpus = std::ceil(offered_requests_per_s / best_rate) * s.deployment.tensor_parallel;
+    c.estimated_min_gpus = std::ceil(offered_requests_per_s / best_rate) * s.deployment.gpus_per_replica();
   return c;
 }
 

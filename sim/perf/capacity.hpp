@@ -12,6 +12,8 @@ struct CapacityEstimate {
   double offered_requests_per_s = 0;
   double replica_requests_per_s = 0;  // sustainable by one replica under the TPOT SLO (analytic)
   int batch_at_slo = 0;               // the decode batch that sustains it
+  double decode_step_s_at_batch_1 = 0;  // the fastest decode step (one sequence, mean context): TPOT's floor
+  double prefill_s_mean_prompt = 0;     // one mean prompt alone: TTFT's floor
   double estimated_min_gpus = 0;
 };
 

@@ -1,18 +1,29 @@
 #include "perf/model_factory.hpp"
 
 #include "perf/calibrated_model.hpp"
+#include "perf/fitted_model.hpp"
+#include "perf/parallel_layout_model.hpp"
 #include "perf/roofline_model.hpp"
+#include "perf/speculation_and_cache.hpp"
 
 namespace aidc {
 
 std::unique_ptr<PerformanceModel> make_performance_model(const Scenario& s, const Catalog& catalog) {
-  if (s.performance.model == "calibrated")
-    return std::make_unique<CalibratedModel>(*s.performance.profile, *catalog.model(s.deployment.model),
-                                             *catalog.gpu(s.datacenter.gpu), *catalog.server(s.datacenter.server_type),
-                                             s.deployment);
-  return std::make_unique<RooflineModel>(*catalog.model(s.deployment.model), *catalog.gpu(s.datacenter.gpu),
-                                         *catalog.server(s.datacenter.server_type), s.deployment,
-                                         s.performance.step_overhead_ms * 1e-3);
+  const ModelConfig& model = *catalog.model(s.deployment.model);
+  const GpuSpec& gpu = *catalog.gpu(s.datacenter.gpu);
+  const ServerSpec& server = *catalog.server(s.datacenter.server_type);
+  const DeploymentSpec& d = s.deployment;
+  std::unique_ptr<PerformanceModel> single;
+  if (s.performance.model == "calibrated" && s.performance.profile->fit)
+    single = std::make_unique<FittedModel>(*s.performance.profile, gpu, d);
+  else if (s.performance.model == "calibrated")
+    single = std::make_unique<CalibratedModel>(*s.performance.profile, model, gpu, server, d);
+  else
+    single = std::make_unique<RooflineModel>(model, gpu, server, d, s.performance.step_overhead_ms * 1e-3);
+  if (d.pipeline_parallel > 1 || d.data_parallel_attention)
+    single = std::make_unique<ParallelLayoutModel>(std::move(single), model, gpu, server, s.datacenter, d,
+                                                   s.performance.step_overhead_ms * 1e-3);
+  return with_speculation_and_cache(std::move(single), d, model.layers);
 }
 
 }  // namespace aidc

@@ -39,26 +39,44 @@ des::NetworkLayout make_network_layout(const DatacenterSpec& dc) {
 }
 
 // pack: fill each server before the next (fewest servers powered); spread: one replica per server
-// in turn, across racks first (most failure isolation, least rack power density).
+// in turn, across racks first (most failure isolation, least rack power density). A replica larger
+// than a server takes whole consecutive servers (rack by rack) whatever the policy.
 std::vector<ReplicaPlacement> place_replicas(const DatacenterSpec& dc, const ServerSpec& server,
                                              const DeploymentSpec& d) {
-  const int slots_per_server = server.gpus_per_server / d.tensor_parallel;
+  const int gpus = d.gpus_per_replica();
   const int servers = dc.servers();
   std::vector<ReplicaPlacement> placements;
   for (int r = 0; r < d.replicas; ++r) {
     int server_index, slot;
-    if (d.placement == "spread") {
+    if (gpus > server.gpus_per_server) {
+      server_index = r * (gpus / server.gpus_per_server);
+      slot = 0;
+    } else if (d.placement == "spread") {
       const int turn = r % servers;
       // Walk racks first: server k of rack 0, then of rack 1, ...
       server_index = (turn % dc.racks()) * dc.servers_per_rack + turn / dc.racks();
       slot = r / servers;
     } else {
+      const int slots_per_server = server.gpus_per_server / gpus;
       server_index = r / slots_per_server;
       slot = r % slots_per_server;
     }
-    placements.push_back({server_index / dc.servers_per_rack, server_index % dc.servers_per_rack, slot * d.tensor_parallel});
+    placements.push_back({server_index / dc.servers_per_rack, server_index % dc.servers_per_rack, slot * gpus});
   }
   return placements;
+}
+
+std::string layout_text(const DeploymentSpec& d, const ServerSpec& server) {
+  std::string text = d.data_parallel_attention
+                         ? "expert_parallel " + std::to_string(d.expert_parallel) + " with data_parallel_attention (" +
+                               std::to_string(d.attention_groups()) + " groups of tensor_parallel " + std::to_string(d.tensor_parallel) + ")"
+                         : "tensor_parallel " + std::to_string(d.tensor_parallel);
+  if (d.pipeline_parallel > 1) text += " x pipeline_parallel " + std::to_string(d.pipeline_parallel);
+  if (!d.data_parallel_attention && d.expert_parallel > 1) text += ", expert_parallel " + std::to_string(d.expert_parallel);
+  const int gpus = d.gpus_per_replica();
+  if (gpus > server.gpus_per_server)
+    text += " (" + std::to_string(gpus) + " GPUs on " + std::to_string(gpus / server.gpus_per_server) + " servers)";
+  return text;
 }
 
 }  // namespace aidc

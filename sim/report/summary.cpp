@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "common/statistics.hpp"
 #include "report/facility_report.hpp"
+#include "report/model_report.hpp"
 
 namespace aidc {
 namespace {
@@ -83,17 +84,34 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
   }
   const double p = s.slo.percentile;
   const double ttft_p = percentile(ttft, p), tpot_p = percentile(tpot, p), e2e_p = percentile(e2e, p);
-  const bool slo_met = !ttft.empty() && (!s.slo.ttft_s || ttft_p <= *s.slo.ttft_s) &&
-                       (!s.slo.tpot_s || tpot_p <= *s.slo.tpot_s) && (!s.slo.e2e_s || e2e_p <= *s.slo.e2e_s);
+  // Every bound set needs samples: one without ("no data") is never a pass.
+  const auto within = [](const std::optional<double>& bound, const std::vector<double>& sample, double measured) {
+    return !bound || (!sample.empty() && measured <= *bound);
+  };
+  const bool slo_met = !ttft.empty() && within(s.slo.ttft_s, ttft, ttft_p) && within(s.slo.tpot_s, tpot, tpot_p) &&
+                       within(s.slo.e2e_s, e2e, e2e_p);
 
   const TimeSeries& series = run.series;
-  double busy = 0, kv = 0, covered = 0;
+  double busy = 0, kv = 0, covered = 0, running = 0, samples = 0;
   for (std::size_t b = 0; b < series.bins(); ++b) {
     const double bin_start = static_cast<double>(b) * series.interval();
     if (bin_start + 1e-9 < warmup) continue;
     covered += std::min(series.interval(), end - bin_start);
     for (int r = 0; r < series.replicas(); ++r) busy += series.busy_s(r, b), kv += series.kv_fraction_s(r, b);
+    running += series.in_flight(b) - series.queued(b), samples += 1;
   }
+  // What the GPUs' time was spent on, not whether a kernel ran ("busy" is near 100% at any load, like
+  // nvidia-smi's utilization.gpu): the roofline runs a compute-bound second at the compute roof and a
+  // memory-bound one at the bandwidth roof, so MFU and MBU are those seconds times the roofs' share of
+  // peak, over the run's replica-seconds. Batch occupancy: sequences in the batches / batch slots.
+  const GpuSpec& gpu = *catalog.gpu(s.datacenter.gpu);
+  double compute_s = 0, memory_s = 0;
+  for (const StepCost& w : run.work_done) compute_s += w.compute_bound_s, memory_s += w.memory_bound_s;
+  const double run_replica_seconds = run.simulated_s * s.deployment.replicas;
+  const double mfu = run_replica_seconds > 0 ? compute_s * gpu.compute_efficiency / run_replica_seconds : 0;
+  const double mbu = run_replica_seconds > 0 ? memory_s * gpu.memory_efficiency / run_replica_seconds : 0;
+  const double slots = static_cast<double>(s.deployment.replicas) * s.deployment.max_batch_sequences;
+  const double occupancy = samples > 0 && slots > 0 ? running / samples / slots : 0;
   const double replica_seconds = covered * series.replicas();
   const ServerSpec& server = *catalog.server(s.datacenter.server_type);
   auto optional = [](const std::optional<double>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); };
@@ -111,15 +129,19 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
               {"ttft_s", optional(s.slo.ttft_s)},
               {"tpot_s", optional(s.slo.tpot_s)},
               {"e2e_s", optional(s.slo.e2e_s)},
-              {"ttft_at_percentile_s", ttft_p},
-              {"tpot_at_percentile_s", tpot_p},
-              {"e2e_at_percentile_s", e2e_p},
+              // null when no request gave a sample: "no data", never a pass
+              {"ttft_at_percentile_s", ttft.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(ttft_p)},
+              {"tpot_at_percentile_s", tpot.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(tpot_p)},
+              {"e2e_at_percentile_s", e2e.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(e2e_p)},
               {"attainment", judged > 0 ? static_cast<double>(met) / static_cast<double>(judged) : 0.0},
               {"met", slo_met}};
   j["gpus"] = {{"type", s.datacenter.gpu},
-               {"count", s.deployment.replicas * s.deployment.tensor_parallel},
+               {"count", s.deployment.replicas * s.deployment.gpus_per_replica()},
                {"installed", s.datacenter.servers() * server.gpus_per_server},
-               {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0}};
+               {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0},  // kernels running: not a load measure
+               {"mfu", mfu},
+               {"mbu", mbu},
+               {"batch_occupancy_mean", occupancy}};
   j["kv_cache"] = {{"utilization_mean", replica_seconds > 0 ? kv / replica_seconds : 0.0},
                    {"preemptions", run.preemptions},
                    {"blocks_per_replica", run.kv_blocks_per_replica.empty() ? 0 : run.kv_blocks_per_replica.front()},
@@ -141,7 +163,11 @@ nlohmann::ordered_json summarize_run(const Scenario& s, const Catalog& catalog, 
   double offered = 0;
   for (const auto& r : run.requests) offered += r.arrival_s >= s.simulation.warmup_s ? 1 : 0;
   offered /= s.simulation.duration_s - s.simulation.warmup_s;
-  return make_summary(s, catalog, run, estimate_capacity(s, performance, offered));
+  // The model's block first: the capacity estimate asks the model about batches the run never ran.
+  nlohmann::ordered_json model = model_summary(performance);
+  nlohmann::ordered_json j = make_summary(s, catalog, run, estimate_capacity(s, performance, offered));
+  j["model"] = std::move(model);
+  return j;
 }
 
 void write_requests_csv(std::ostream& out, const RunRecord& run, const ExtraRequestColumns* extra) {
@@ -217,6 +243,7 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
        std::to_string(s.deployment.replicas) + " replicas of " + s.deployment.model + " (" + to_string(s.deployment.precision) +
        ", TP " + std::to_string(s.deployment.tensor_parallel) + ")");
   line("  " + j["performance_model"].get<std::string>());
+  out += model_text_report(j);
   line("");
   const auto& r = j["requests"];
   line("Requests: " + std::to_string(r["arrived"].get<long long>()) + " arrived, " +
@@ -241,7 +268,10 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   if (measured)
     line("GPU busy time, KV cache use and preemptions are the server's: read its /metrics");
   else
-    line(format("GPUs busy %.0f%% of the time; ", 100 * j["gpus"]["utilization_mean"].get<double>()) +
+    line(format("GPUs used: %.1f%% of peak compute (MFU), ", 100 * j["gpus"]["mfu"].get<double>()) +
+         format("%.1f%% of peak memory bandwidth (MBU); ", 100 * j["gpus"]["mbu"].get<double>()) +
+         format("batches %.0f%% full on average (of ", 100 * j["gpus"]["batch_occupancy_mean"].get<double>()) +
+         std::to_string(s.deployment.max_batch_sequences) + " sequences); " +
          format("KV cache %.0f%% full on average; ", 100 * j["kv_cache"]["utilization_mean"].get<double>()) +
          std::to_string(j["kv_cache"]["preemptions"].get<long long>()) + " preemptions");
   line("");
@@ -251,6 +281,10 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
        format(" - %.1f%% of requests within every bound", 100 * slo["attainment"].get<double>()));
   auto bound = [&](const char* name, const char* key, const char* measured) {
     if (slo[key].is_null()) return;
+    if (slo[measured].is_null()) {
+      line("  " + std::string(name) + " " + pct + " no data (no request gave a sample) <= " + ms(slo[key].get<double>()) + "  NOT JUDGED");
+      return;
+    }
     const double limit = slo[key].get<double>(), value = slo[measured].get<double>();
     line("  " + std::string(name) + " " + pct + " " + ms(value) + (value <= limit ? " <= " : " >  ") + ms(limit) +
          (value <= limit ? "  ok" : "  MISSED"));
@@ -302,7 +336,8 @@ void write_run_outputs(const std::string& dir, const Scenario& scenario, const n
   write_file_atomically(dir + "/timeseries.csv", timeseries_csv(run));
   write_file_atomically(dir + "/scenario.yaml", to_yaml(scenario.resolved));
   write_file_atomically(dir + "/report.txt", text_report(scenario, summary));
-  write_file_atomically(dir + "/summary.json", summary.dump(2) + "\n");
+  // Invalid UTF-8 (a Latin-1 path in a description) becomes U+FFFD instead of stopping the run here.
+  write_file_atomically(dir + "/summary.json", summary.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace aidc

@@ -16,7 +16,6 @@
 #include "serving/facility_runtime.hpp"
 
 namespace aidc {
-namespace {
 
 SchedulerLimits scheduler_limits(const Scenario& scenario, const Catalog& catalog) {
   const DeploymentSpec& d = scenario.deployment;
@@ -30,6 +29,8 @@ SchedulerLimits scheduler_limits(const Scenario& scenario, const Catalog& catalo
   limits.shortest_prompt_first = d.scheduler == SchedulerPolicy::ShortestPromptFirst;
   return limits;
 }
+
+namespace {
 
 void check_replica(int replica, int replicas, const char* what) {
   if (replica < 0 || replica >= replicas)
@@ -97,7 +98,7 @@ RunRecord simulate(const Scenario& scenario, const Catalog& catalog, const Perfo
 
   std::unique_ptr<WorkloadSource> own_workload;
   WorkloadSource* workload = setup.workload;
-  if (!workload) workload = (own_workload = make_workload_source(scenario.workload, scenario.simulation.seed)).get();
+  if (!workload) workload = (own_workload = make_workload_source(scenario.workload, scenario.simulation.seed, end)).get();
   const int retries = scenario.facility ? scenario.facility->failures.retries : 0;
 
   spawn(simulation, "client", platform.users, std::make_shared<ClientActor>(*workload, recorder, end, record.requests.size()));
@@ -112,13 +113,14 @@ RunRecord simulate(const Scenario& scenario, const Catalog& catalog, const Perfo
   if (facility) {
     const FailureSpec& failures = scenario.facility->failures;
     spawn(simulation, "failures", platform.balancer,
-          std::make_shared<FailureActor>(failures, scripted_failures(failures, placements), d.replicas, d.tensor_parallel,
+          std::make_shared<FailureActor>(failures, scripted_failures(failures, placements), d.replicas, d.gpus_per_replica(),
                                          failures.repair_s + facility->weight_reload_s(), end, scenario.simulation.seed));
   }
   spawn(simulation, "monitor", platform.balancer, std::make_shared<MonitorActor>(recorder, end, setup.progress), false);
   simulation.run_until(end);
   if (facility) facility->finish(record, recorder.work_done(), recorder.serving());
   record.simulated_s = end;
+  record.work_done = recorder.work_done();
   record.events = simulation.events();
   record.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   record.performance_model = performance.description();  // after the run: it reports extrapolation counts

@@ -37,6 +37,9 @@ struct RunSetup {
   ProgressSink* progress = nullptr;
 };
 
+// A replica's scheduler limits, from the scenario's deployment and model (the live twin's mirror uses the same).
+SchedulerLimits scheduler_limits(const Scenario& scenario, const Catalog& catalog);
+
 // std::invalid_argument when the start state cannot be (a replica out of range, progress no run
 // reaches, more KV than a replica has).
 RunRecord simulate(const Scenario& scenario, const Catalog& catalog, const PerformanceModel& performance,

@@ -228,7 +228,7 @@ FacilitySpec read_facility(FieldReader r, int halls, int racks, int replicas, Pa
     try {
       facility::load_weather_csv(f.weather);
     } catch (const facility::WeatherFileError& e) {
-      r.errors().add({e.file(), e.line(), 1}, r.path_of("weather") + " (column " + e.field() + ")", e.what());
+      r.error_in_file("weather", {e.file(), e.line(), 1}, r.path_of("weather") + " (column " + e.field() + ")", e.message());
     } catch (const std::exception& e) {
       r.error("weather", std::string("expected hong_kong or a weather CSV: ") + e.what());
     }

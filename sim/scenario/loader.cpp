@@ -9,6 +9,7 @@
 #include "core/calibration/reader.hpp"
 #include "core/common/error.hpp"
 #include "perf/memory_plan.hpp"
+#include "platform/layout.hpp"
 #include "scenario/schema.hpp"
 #include "workload/csv_input.hpp"
 
@@ -140,7 +141,7 @@ LengthDistribution read_lengths(FieldReader& parent, std::string_view key) {
       try {
         load_empirical_lengths(file, d.samples, d.weights);
       } catch (const InputErrors& e) {
-        for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("file"), err.key_path), err.message);
+        for (const auto& err : e.errors()) r.error_in_file("file", err.where, nested_path(r.path_of("file"), err.key_path), err.message);
       }
   }
   r.finish();
@@ -219,6 +220,13 @@ void read_deployment(FieldReader r, DeploymentSpec& d) {
   d.replicas = static_cast<int>(read_integer(r, "replicas"));
   d.tensor_parallel = static_cast<int>(read_integer(r, "tensor_parallel"));
   d.expert_parallel = static_cast<int>(read_integer(r, "expert_parallel"));
+  d.pipeline_parallel = static_cast<int>(read_integer(r, "pipeline_parallel"));
+  d.data_parallel_attention = read_flag(r, "data_parallel_attention");
+  d.redundant_experts = static_cast<int>(read_integer(r, "redundant_experts"));
+  d.expert_load_skew = read_number(r, "expert_load_skew");
+  d.overlap_communication = read_flag(r, "overlap_communication");
+  d.mtp_acceptance = read_number(r, "mtp_acceptance");
+  d.prefix_cache_hit_rate = read_number(r, "prefix_cache_hit_rate");
   d.placement = read_choice(r, "placement");
   d.max_batch_sequences = static_cast<int>(read_integer(r, "max_batch_sequences"));
   d.max_batch_tokens = static_cast<int>(read_integer(r, "max_batch_tokens"));
@@ -261,7 +269,8 @@ void read_workload(FieldReader r, WorkloadSpec& w) {
       try {
         w.trace = std::make_shared<const std::vector<TraceRow>>(load_trace(w.trace_file));
       } catch (const InputErrors& e) {
-        for (const auto& err : e.errors()) r.errors().add(err.where, nested_path(r.path_of("trace_file"), err.key_path), err.message);
+        for (const auto& err : e.errors())
+          r.error_in_file("trace_file", err.where, nested_path(r.path_of("trace_file"), err.key_path), err.message);
       }
   }
   w.prompt_tokens = read_lengths(r, "prompt_tokens");
@@ -308,7 +317,7 @@ void read_calibration(FieldReader& root, Scenario& s) {
   try {
     s.performance.profile = std::make_shared<const CalibrationProfile>(read_calibration_profile(s.performance.calibration));
   } catch (const FileErrors& e) {
-    for (const auto& p : e.problems()) root.errors().add({e.file(), p.line, p.column}, p.key, p.message);
+    for (const auto& p : e.problems()) perf.error_in_file("calibration", {e.file(), p.line, p.column}, p.key, p.message);
     return;
   }
   const CalibrationProfile::Metadata& measured = s.performance.profile->metadata;
@@ -317,6 +326,49 @@ void read_calibration(FieldReader& root, Scenario& s) {
   if (measured.precision != to_string(s.deployment.precision))
     perf.error("calibration", "profile measured " + measured.precision + " but deployment.precision is " +
                                   to_string(s.deployment.precision));
+}
+
+// Tensor parallelism stays inside a server (NVLink); pipeline stages, or expert parallelism with
+// data-parallel attention, take a replica across servers, whole servers at a time.
+void check_layout(FieldReader& dep, const DeploymentSpec& d, const ServerSpec& server, const ModelConfig& model) {
+  const int per_server = server.gpus_per_server;
+  const std::string server_name = " (GPUs per '" + server.id + "' server)";
+  if (d.tensor_parallel > per_server)
+    dep.error("tensor_parallel", "expected at most " + std::to_string(per_server) + server_name +
+                                     "; tensor parallelism stays inside a server: span servers with pipeline_parallel, or "
+                                     "for MoE models expert_parallel with data_parallel_attention");
+  else if (per_server % d.tensor_parallel != 0)
+    dep.error("tensor_parallel", "expected a divisor of " + std::to_string(per_server) + server_name);
+  if (model.heads % d.tensor_parallel != 0)
+    dep.error("tensor_parallel", "expected a divisor of the model's " + std::to_string(model.heads) + " attention heads");
+  if (d.expert_parallel > 1 && !model.is_moe())
+    dep.error("expert_parallel", "model '" + model.name + "' has no experts; expected 1");
+  if (d.data_parallel_attention) {
+    if (!model.is_moe()) dep.error("data_parallel_attention", "model '" + model.name + "' has no experts; expected false");
+    if (d.pipeline_parallel != 1) dep.error("pipeline_parallel", "expected 1 with data_parallel_attention");
+    if (d.expert_parallel % d.tensor_parallel != 0)
+      dep.error("expert_parallel", "expected a multiple of tensor_parallel (" + std::to_string(d.tensor_parallel) +
+                                       "): attention runs in groups of tensor_parallel GPUs");
+    const int experts = model.moe.n_routed_experts + d.redundant_experts;
+    if (model.is_moe() && experts % d.expert_parallel != 0)
+      dep.error("redundant_experts", std::to_string(model.moe.n_routed_experts) + " routed + " + std::to_string(d.redundant_experts) +
+                                         " redundant experts per layer do not split evenly over expert_parallel " +
+                                         std::to_string(d.expert_parallel) + " GPUs");
+  } else {
+    if (d.tensor_parallel % d.expert_parallel != 0)
+      dep.error("expert_parallel", "expected a divisor of tensor_parallel (experts spread over the replica's GPUs), or "
+                                   "data_parallel_attention: true to spread them over servers");
+    if (d.redundant_experts > 0) dep.error("redundant_experts", "expected 0 without data_parallel_attention");
+  }
+  if (d.pipeline_parallel > model.layers)
+    dep.error("pipeline_parallel", "expected at most the model's " + std::to_string(model.layers) + " layers");
+  const int gpus = d.gpus_per_replica();
+  if (gpus > per_server && gpus % per_server != 0)
+    dep.error(d.data_parallel_attention ? "expert_parallel" : "pipeline_parallel",
+              "a replica of " + std::to_string(gpus) + " GPUs spans servers: expected a multiple of " + std::to_string(per_server) +
+                  server_name);
+  if (d.mtp_acceptance > 0 && model.arch != Arch::DeepseekV3)
+    dep.error("mtp_acceptance", "model '" + model.name + "' has no multi-token prediction module (DeepSeek-V3/R1 only); expected 0");
 }
 
 void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalog) {
@@ -338,21 +390,11 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   const DeploymentSpec& d = s.deployment;
   if (!server->accepts(*gpu))
     dc.error("gpu", "a " + gpu->form_factor + " GPU does not fit server type '" + server->id + "'");
-  if (d.tensor_parallel > server->gpus_per_server)
-    dep.error("tensor_parallel", "expected at most " + std::to_string(server->gpus_per_server) +
-                                     " (GPUs per '" + server->id + "' server); replicas do not span servers");
-  else if (server->gpus_per_server % d.tensor_parallel != 0)
-    dep.error("tensor_parallel", "expected a divisor of " + std::to_string(server->gpus_per_server) + " GPUs per server");
-  if (model->heads % d.tensor_parallel != 0)
-    dep.error("tensor_parallel", "expected a divisor of the model's " + std::to_string(model->heads) + " attention heads");
-  if (d.tensor_parallel % d.expert_parallel != 0)
-    dep.error("expert_parallel", "expected a divisor of tensor_parallel (experts spread over the replica's GPUs)");
-  if (d.expert_parallel > 1 && !model->is_moe())
-    dep.error("expert_parallel", "model '" + model->name + "' has no experts; expected 1");
+  check_layout(dep, d, *server, *model);
   const long long gpus = 1LL * s.datacenter.servers() * server->gpus_per_server;
-  if (1LL * d.replicas * d.tensor_parallel > gpus)
-    dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.tensor_parallel) +
-                              " GPUs need " + std::to_string(1LL * d.replicas * d.tensor_parallel) + " GPUs but the datacenter has " +
+  if (1LL * d.replicas * d.gpus_per_replica() > gpus)
+    dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.gpus_per_replica()) +
+                              " GPUs need " + std::to_string(1LL * d.replicas * d.gpus_per_replica()) + " GPUs but the datacenter has " +
                               std::to_string(gpus));
   // A trace's requests that cannot fit are rejected one by one at run time, as a server would;
   // a length distribution that can produce them is a mistake in the scenario.
@@ -365,13 +407,13 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
                           model->name + "'s context of " + std::to_string(model->max_position) + " tokens (max_position_embeddings)");
   s.memory = plan_memory(*model, *gpu, d);
   const MemoryPlan& memory = s.memory;
-  if (memory.kv_capacity_tokens < longest) {
-    char message[400];
+  if (memory.kv_tokens_per_attention_group < longest) {
+    char message[600];
     std::snprintf(message, sizeof message,
                   "does not fit: %.1f GB of %s weights per GPU + %.1f GB reserve leave room for %lld KV tokens, "
-                  "but one request may need %.0f (longest prompt + output) on %s with tensor_parallel %d",
+                  "but one request may need %.0f (longest prompt + output) on %s with %s",
                   memory.weight_bytes_per_gpu / 1e9, to_string(d.precision), d.activation_reserve_gb,
-                  memory.kv_capacity_tokens, longest, gpu->id.c_str(), d.tensor_parallel);
+                  memory.kv_tokens_per_attention_group, longest, gpu->id.c_str(), layout_text(d, *server).c_str());
     dep.error("model", message);
   }
   if (!from_trace && d.chunked_prefill_tokens == 0 && s.workload.prompt_tokens.upper_bound() > d.max_batch_tokens)

@@ -51,6 +51,16 @@ struct DeploymentSpec {
   int replicas = 1;
   int tensor_parallel = 1;
   int expert_parallel = 1;
+  // Replicas that span servers (docs/deepseek-scale.md): pipeline stages across servers, or, for MoE
+  // models, attention data-parallel over expert_parallel / tensor_parallel groups with the routed
+  // experts sharded over all expert_parallel GPUs (DeepSeek's EP32/EP144 layouts).
+  int pipeline_parallel = 1;
+  bool data_parallel_attention = false;
+  int redundant_experts = 0;             // extra copies of hot experts per MoE layer (DeepSeek's EPLB)
+  double expert_load_skew = 1.0;         // routed tokens on the busiest GPU / the mean: the slowest rank sets the step
+  bool overlap_communication = false;    // two micro-batches: all-to-all hidden behind the other's compute
+  double mtp_acceptance = 0;             // multi-token prediction: acceptance of the one draft token; 0 = off
+  double prefix_cache_hit_rate = 0;      // share of prompt tokens whose KV is served from the prefix cache
   std::string placement = "pack";  // pack | spread
   int max_batch_sequences = 256;
   int max_batch_tokens = 8192;          // tokens processed per iteration, prefill and decode together
@@ -59,6 +69,9 @@ struct DeploymentSpec {
   double kv_cache_memory_fraction = 0.9;  // of GPU memory usable for weights + KV cache
   double activation_reserve_gb = 2.0;     // per GPU, for activations, CUDA graphs and workspace
   SchedulerPolicy scheduler = SchedulerPolicy::FirstComeFirstServed;
+  int gpus_per_replica() const { return data_parallel_attention ? expert_parallel : tensor_parallel * pipeline_parallel; }
+  // Attention instances of a replica, each with its own sequences and KV cache.
+  int attention_groups() const { return data_parallel_attention ? expert_parallel / tensor_parallel : 1; }
 };
 
 enum class BalancerPolicy { RoundRobin, LeastOutstanding, ConsistentHash, PowerOfTwoChoices };

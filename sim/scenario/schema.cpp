@@ -262,10 +262,33 @@ std::vector<Key> scenario_keys() {
           .choice_of<Precision>().knob().member(&Scenario::deployment, &Dep::kv_cache_precision),
       Key("deployment.replicas", KT::Integer, "Model instances; each is one inference engine with its own batch and KV cache.")
           .range(1, 1 << 20).knob().member(&Scenario::deployment, &Dep::replicas),
-      Key("deployment.tensor_parallel", KT::Integer, "GPUs per replica (weights and attention heads sharded over them).")
+      Key("deployment.tensor_parallel", KT::Integer,
+          "GPUs of one server that shard every weight matrix and the attention heads (a replica's GPUs unless pipeline or data-parallel attention spans servers).")
           .range(1, 64).knob().member(&Scenario::deployment, &Dep::tensor_parallel),
-      Key("deployment.expert_parallel", KT::Integer, "For MoE models: the routed experts are split over this many of the replica's GPUs.")
-          .range(1, 64).knob().member(&Scenario::deployment, &Dep::expert_parallel),
+      Key("deployment.expert_parallel", KT::Integer,
+          "For MoE models: the routed experts are split over this many GPUs; within `tensor_parallel`, or with `data_parallel_attention` the replica's GPUs, across servers.")
+          .range(1, 4096).knob().member(&Scenario::deployment, &Dep::expert_parallel),
+      Key("deployment.pipeline_parallel", KT::Integer,
+          "Pipeline stages, each `tensor_parallel` GPUs holding a share of the layers; a replica spans servers when stages × TP exceeds one.")
+          .range(1, 64).knob().member(&Scenario::deployment, &Dep::pipeline_parallel),
+      Key("deployment.data_parallel_attention", KT::Flag,
+          "MoE only: the replica is `expert_parallel` GPUs; attention, dense layers and shared experts run data-parallel in groups of `tensor_parallel` GPUs, each with its own sequences and KV cache.")
+          .knob().member(&Scenario::deployment, &Dep::data_parallel_attention),
+      Key("deployment.redundant_experts", KT::Integer,
+          "With `data_parallel_attention`: extra copies of hot routed experts per MoE layer (DeepSeek's EPLB keeps 32).")
+          .range(0, 4096).knob().member(&Scenario::deployment, &Dep::redundant_experts),
+      Key("deployment.expert_load_skew", KT::Number,
+          "Routed tokens on the busiest expert-parallel GPU / the mean (1 = uniform routing); the slowest rank sets the step.")
+          .unit("ratio").range(1, 64).knob().member(&Scenario::deployment, &Dep::expert_load_skew),
+      Key("deployment.overlap_communication", KT::Flag,
+          "Two micro-batches per step, one's all-to-all hidden behind the other's compute (DeepSeek's dual-batch overlap).")
+          .knob().member(&Scenario::deployment, &Dep::overlap_communication),
+      Key("deployment.mtp_acceptance", KT::Number,
+          "Multi-token prediction (DeepSeek-V3/R1): acceptance rate of the one draft token per step, so a step yields 1 + this many tokens per sequence; 0 = off (DeepSeek-V3 report: 0.85-0.90).")
+          .unit("fraction").range(0, 1).knob().member(&Scenario::deployment, &Dep::mtp_acceptance),
+      Key("deployment.prefix_cache_hit_rate", KT::Number,
+          "Share of prompt tokens whose KV comes from the prefix cache instead of being computed (DeepSeek reports 0.563).")
+          .unit("fraction").range(0, 0.99).knob().member(&Scenario::deployment, &Dep::prefix_cache_hit_rate),
       Key("deployment.placement", KT::Choice,
           "`pack`: fill each server's GPUs before the next; `spread`: one replica per server in turn, racks first.")
           .choices({"pack", "spread"}).knob().member(&Scenario::deployment, &Dep::placement),
@@ -440,7 +463,7 @@ std::vector<Key> scenario_keys() {
       Key("facility.alerts.<name>.for_s", KT::Number, "How long the comparison must hold before the alert fires.")
           .unit("s").range(0, kMaxSeconds).by_default(0.0),
       Key("facility.halls", KT::List, "1 hall (applied to all) or `datacenter.halls` entries, each {power, cooling}."),
-      Key(hall + "design_it_kw", KT::Number, "Design IT load; none: Σ server nameplate + switches.")
+      Key(hall + "design_it_kw", KT::Number, "Design IT load; none: the planned peak, Σ servers with GPUs at their power limit, CPUs and fans at full (at most the nameplate), + switches.")
           .unit("kW").range(1e-3, kMaxKw).nullable().member(&Scenario::facility, &F::halls, &HallSpec::design_it_kw),
       Key(hall + "power.ups_redundancy", KT::Number, "UPS capacity / design load (2 = 2N).")
           .range(1, 3).member(&Scenario::facility, &F::halls, &HallSpec::ups_redundancy),

@@ -70,8 +70,13 @@ FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalo
            h.fans_idle_w, h.fans_max_w, spec_.psu_efficiency};
 
   const int racks_per_hall = dc.rows_per_hall * dc.racks_per_row;
-  const double rack_design_kw =
-      (dc.servers_per_rack * server_.max_power_w + spec_.switches_per_rack * spec_.switch_w) / 1000;
+  // The design IT load, unless the hall sets it: the planned peak, every server with its GPUs at their
+  // power limit (TDP or the operator's cap), CPUs and fans flat out, never above the nameplate. The
+  // nameplate itself (DGX H100: 10.2 kW vs ~7.7 kW so modelled) oversizes fans, pumps and chillers
+  // and inflates the PUE at the load the hall really carries.
+  const double server_peak_w = std::min(
+      server_.max_power_w, server_wall_power_w(host_, server_.gpus_per_server * gpu_power_.power_limit_w, 1.0, 1.0));
+  const double rack_design_kw = (dc.servers_per_rack * server_peak_w + spec_.switches_per_rack * spec_.switch_w) / 1000;
   for (const HallSpec& hs : spec_.halls) {
     Hall hall;
     hall.model.power = hs.power;
@@ -110,7 +115,7 @@ FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalo
   const int gpus_per_rack = dc.servers_per_rack * server_.gpus_per_server;
   for (std::size_t replica = 0; replica < placements.size(); ++replica) {
     const ReplicaPlacement& p = placements[replica];
-    for (int g = 0; g < scenario.deployment.tensor_parallel; ++g)
+    for (int g = 0; g < scenario.deployment.gpus_per_replica(); ++g)
       gpus_[static_cast<std::size_t>(p.rack * gpus_per_rack + p.server * server_.gpus_per_server + p.first_gpu + g)].replica =
           static_cast<int>(replica);
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "perf/performance_model.hpp"
 #include "serving/facility_record.hpp"
 #include "core/serving/request.hpp"
 
@@ -63,6 +64,7 @@ struct RunRecord {
   std::vector<long long> kv_blocks_per_replica;
   long long max_kv_blocks_used = 0;  // the highest any replica ever held
   std::string performance_model;
+  std::vector<StepCost> work_done;  // per replica, the whole run at nominal clocks: compute- and memory-bound seconds
   std::optional<FacilityRecord> facility;  // when the scenario has facility: or cost:
 };
 

@@ -128,4 +128,30 @@ void load_empirical_lengths(const std::string& path, std::vector<double>& tokens
   errors.throw_if_any();
 }
 
+std::vector<CompletedRequestRow> load_completed_requests(const std::string& path) {
+  const CsvTable table = read_csv(path);
+  require_header(path, table, {"id", "arrival_s", "first_token_s", "finish_s", "prompt_tokens", "output_tokens", "replica", "status"});
+  std::vector<CompletedRequestRow> rows;
+  ErrorList errors;
+  constexpr double kMaxTime = 1e9, kMaxTokens = 1e9;
+  for (const auto& row : table.rows) {
+    if (row.cells.size() < 8) {
+      errors.add({path, row.line, 1}, "", "expected at least 8 columns");
+      continue;
+    }
+    if (row.cells[7] != "completed") continue;
+    CompletedRequestRow r;
+    r.arrival_s = cell_number(path, table, row, 1, 0, kMaxTime, false, errors);
+    r.first_token_s = cell_number(path, table, row, 2, 0, kMaxTime, false, errors);
+    r.finish_s = cell_number(path, table, row, 3, 0, kMaxTime, false, errors);
+    r.prompt_tokens = static_cast<int>(cell_number(path, table, row, 4, 1, kMaxTokens, true, errors));
+    r.output_tokens = static_cast<int>(cell_number(path, table, row, 5, 1, kMaxTokens, true, errors));
+    if (r.first_token_s < r.arrival_s || r.finish_s < r.first_token_s)
+      errors.add({path, row.line, row.columns[2]}, "first_token_s", "expected arrival_s <= first_token_s <= finish_s");
+    rows.push_back(r);
+  }
+  errors.throw_if_any();
+  return rows;
+}
+
 }  // namespace aidc

@@ -20,4 +20,13 @@ std::vector<TraceRow> load_trace(const std::string& path);
 // Columns: tokens[,weight]; header required. Weights default to 1.
 void load_empirical_lengths(const std::string& path, std::vector<double>& tokens, std::vector<double>& weights);
 
+// A run's requests.csv as `aidc run` and `aidc load` write it (columns id,arrival_s,first_token_s,
+// finish_s,prompt_tokens,output_tokens,replica,status, then any more): the completed requests, for
+// `aidc calibrate`.
+struct CompletedRequestRow {
+  double arrival_s = 0, first_token_s = 0, finish_s = 0;
+  int prompt_tokens = 0, output_tokens = 0;
+};
+std::vector<CompletedRequestRow> load_completed_requests(const std::string& path);
+
 }  // namespace aidc

@@ -24,8 +24,8 @@ void ClosedLoopSource::take_due(double now, std::vector<SourceRequest>& due) {
 
 void ClosedLoopSource::answered(int user, double now) { wakeups_.push({now + sample_think_time(w_, rng_), user}); }
 
-OpenLoopSource::OpenLoopSource(const WorkloadSpec& workload, unsigned long long seed)
-    : w_(workload), rng_(seed), prompts_(workload.prompt_tokens), outputs_(workload.output_tokens), arrivals_(workload) {
+OpenLoopSource::OpenLoopSource(const WorkloadSpec& workload, unsigned long long seed, double end_s)
+    : w_(workload), rng_(seed), prompts_(workload.prompt_tokens), outputs_(workload.output_tokens), arrivals_(workload, end_s) {
   next_ = arrivals_.next_after(0.0, rng_);
 }
 

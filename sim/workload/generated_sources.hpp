@@ -30,11 +30,11 @@ class ClosedLoopSource final : public WorkloadSource {
   std::priority_queue<Wakeup, std::vector<Wakeup>, std::greater<>> wakeups_;
 };
 
-// Requests arriving by the scenario's arrival process, whatever happens to earlier ones; each from a
-// session drawn uniformly.
+// Requests arriving by the scenario's arrival process until `end_s`, whatever happens to earlier ones;
+// each from a session drawn uniformly.
 class OpenLoopSource final : public WorkloadSource {
  public:
-  OpenLoopSource(const WorkloadSpec& workload, unsigned long long seed);
+  OpenLoopSource(const WorkloadSpec& workload, unsigned long long seed, double end_s);
   double next_due() override { return next_; }
   void take_due(double now, std::vector<SourceRequest>& due) override;
 

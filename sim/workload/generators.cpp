@@ -25,8 +25,8 @@ int LengthSampler::sample(Rng& rng) {
   return std::max(1, static_cast<int>(value));
 }
 
-ArrivalProcess::ArrivalProcess(const WorkloadSpec& w)
-    : schedule_(w.schedule), gamma_(w.arrival == "gamma"), shape_(1.0 / (w.burstiness * w.burstiness)) {}
+ArrivalProcess::ArrivalProcess(const WorkloadSpec& w, double end_s)
+    : schedule_(w.schedule), gamma_(w.arrival == "gamma"), shape_(1.0 / (w.burstiness * w.burstiness)), end_s_(end_s) {}
 
 double ArrivalProcess::next_positive_rate_time(double t) const {
   if (schedule_.rate_at(t) > 0) return t;
@@ -38,7 +38,7 @@ double ArrivalProcess::next_positive_rate_time(double t) const {
 
 double ArrivalProcess::next_after(double now, Rng& rng) {
   double t = next_positive_rate_time(now);
-  if (!std::isfinite(t)) return t;
+  if (t > end_s_) return std::numeric_limits<double>::infinity();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   if (gamma_) {
     const double rate = schedule_.rate_at(t);
@@ -47,10 +47,11 @@ double ArrivalProcess::next_after(double now, Rng& rng) {
   const double peak = schedule_.max_rate();
   while (true) {
     t += std::exponential_distribution<double>(peak)(rng);
+    if (t > end_s_) return std::numeric_limits<double>::infinity();
     const double rate = schedule_.rate_at(t);
     if (rate <= 0) {
       t = next_positive_rate_time(t);
-      if (!std::isfinite(t)) return t;
+      if (t > end_s_) return std::numeric_limits<double>::infinity();
       continue;
     }
     if (unit(rng) * peak <= rate) return t;

@@ -25,8 +25,11 @@ class LengthSampler {
 // Gamma: renewal process with the requested coefficient of variation at the current rate.
 class ArrivalProcess {
  public:
-  explicit ArrivalProcess(const WorkloadSpec& workload);
-  // The next arrival strictly after `now`; +infinity when the rate stays zero from now on.
+  // Arrivals stop at `end_s` (the run's duration): thinning under a rate far below the schedule's peak
+  // (a last step of 1e-9/s after 100/s) would otherwise draw ~10¹¹ candidates for the next one.
+  ArrivalProcess(const WorkloadSpec& workload, double end_s);
+  // The next arrival strictly after `now`; +infinity when the rate stays zero from now on or none
+  // comes before end_s.
   double next_after(double now, Rng& rng);
 
  private:
@@ -34,6 +37,7 @@ class ArrivalProcess {
   const RateSchedule schedule_;
   const bool gamma_;
   const double shape_;  // gamma shape k = 1 / cv^2
+  const double end_s_;
 };
 
 double sample_think_time(const WorkloadSpec& workload, Rng& rng);

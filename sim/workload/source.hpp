@@ -28,7 +28,8 @@ class WorkloadSource {
   virtual void answered(int /*user*/, double /*now*/) {}
 };
 
-// The source the scenario's workload describes, its draws seeded with `seed`.
-std::unique_ptr<WorkloadSource> make_workload_source(const WorkloadSpec& workload, unsigned long long seed);
+// The source the scenario's workload describes, its draws seeded with `seed`; nothing is due after
+// `end_s` (the run's duration).
+std::unique_ptr<WorkloadSource> make_workload_source(const WorkloadSpec& workload, unsigned long long seed, double end_s);
 
 }  // namespace aidc

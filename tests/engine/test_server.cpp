@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "engine_test_support.h"
+#include "server_process.h"
 #include "tokenizer/tokenizer.h"
 // Last: httplib.h pulls in <resolv.h>, whose `_res` macro clashes with other headers.
 #include <httplib.h>
@@ -39,6 +40,7 @@ constexpr int kVocab = 1500;  // the test tokenizer's vocabulary: the model dire
 using test::ChildRun;
 using test::read_all;
 using test::run_command;
+using test::ServerProcess;
 
 // A temp directory holding the model directory the text tests serve: tiny-llama's config with the
 // test tokenizer's vocabulary, tokenizer.json and tokenizer_config.json (bos/eos, a DeepSeek chat template).
@@ -60,67 +62,6 @@ class Workspace {
  private:
   static inline int counter_ = 0;
   fs::path root_;
-};
-
-// The server as a child process; killed (if still running) when this goes away.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& model, const std::vector<std::string>& extra, const fs::path& log) {
-    std::vector<std::string> args = {AIDC_ENGINE_BINARY, "serve", "--model", model, "--random-weights", "--backend", "cpu",
-                                     "--port", "0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* err = std::freopen(log.c_str(), "w", stderr);
-      (void)err;
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
-    for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until && port_ == 0;) {
-      std::smatch m;
-      const std::string text = read_all(log);
-      if (std::regex_search(text, m, listening)) port_ = std::stoi(m[1]);
-      else if (exited()) break;
-      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    log_ = log;
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  std::string log() const { return read_all(log_); }
-  void signal(int sig) const { kill(pid_, sig); }
-  // The exit code once it exits within `limit`; -1 if it does not (or died by a signal).
-  int wait_exit(std::chrono::seconds limit) {
-    for (auto until = Clock::now() + limit; Clock::now() < until;) {
-      if (exited()) return exit_code_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-
- private:
-  bool exited() {
-    if (reaped_) return true;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    reaped_ = true;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return true;
-  }
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool reaped_ = false;
-  int exit_code_ = -1;
-  fs::path log_;
 };
 
 struct Answer {
@@ -416,15 +357,19 @@ TEST_F(Server, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
   expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"max_tokens", "ten"}}), 400, "max_tokens");
   expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"max_tokens", 0}}), 400, "max_tokens");
   expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"stream", "yes"}}), 400, "stream");
+  // Found against fuzz_http's rule that an accepted temperature is a finite float: 1e300 became infinity.
+  expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"temperature", 1e300}}), 400, "temperature");
+  expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"temperature", -0.5}}), 400, "temperature");
   expect_error(post(port_, "/v1/completions", json{{"prompt", {1, kVocab + 5}}}), 400, "outside the vocabulary");
   expect_error(post(port_, "/v1/completions", json{{"prompt", test::prompt(2100, kVocab)}}), 400, "context");
   expect_error(post(port_, "/v1/completions", json{{"prompt", {1, 2}}, {"model", "gpt-4"}}), 404, "gpt-4");
   expect_error(post(port_, "/v1/chat/completions", json{{"messages", {{{"role", "wizard"}, {"content", "x"}}}}}), 400,
                "role");
   expect_error(post(port_, "/v1/completions", std::string("[1, 2]")), 400, "JSON object");
-  // Nesting a million deep: refused without recursing through it (a stack overflow would end the server).
+  // Nesting a million deep: refused before parsing (kMaxJsonNesting; a recursion through it would end the server).
   const std::string nested = std::string(1'000'000, '[') + std::string(1'000'000, ']');
-  expect_error(post(port_, "/v1/completions", "{\"prompt\": " + nested + "}"), 400, "must be an integer, got an array");
+  expect_error(post(port_, "/v1/completions", "{\"prompt\": " + nested + "}"), 400, "nested deeper than 64 levels");
+  expect_error(post(port_, "/v1/completions", "{\"model\": " + nested + "}"), 400, "nested deeper than 64 levels");
   // Malformed HTTP on a raw socket: an error answer, and the server lives on.
   const int sock = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

@@ -119,13 +119,25 @@ private slots:
         qputenv("FAKE_AIDC_MODE", "invalid");
         validation.validateNow();
         QTRY_COMPARE(validated.count(), 1);
-        QCOMPARE(validation.issues().size(), 3);
-        QCOMPARE(validation.issues().first().path, QStringLiteral("deployment.replicas"));
-        QCOMPARE(validation.issues().first().file, m_document.filePath());
+        const QVector<ValidationIssue> onDisk = validation.issues();
+        QCOMPARE(onDisk.size(), 3);
+        QCOMPARE(onDisk.first().path, QStringLiteral("deployment.replicas"));
+        QCOMPARE(onDisk.first().file, m_document.filePath());
+
+        // Issue 12: messages pointed at lines of a re-emitted snapshot while naming the file on disk. A
+        // saved document is validated in place (above: its own path and lines); unsaved edits are named
+        // as such, with the YAML tab's lines.
+        m_document.setValue(QStringLiteral("deployment.replicas"), QStringLiteral("0"));
+        validation.validateNow();
+        QTRY_COMPARE(validated.count(), 2);
+        const QVector<ValidationIssue> unsaved = validation.issues();
+        QVERIFY(!unsaved.isEmpty());
+        QVERIFY2(unsaved.first().file.contains(QStringLiteral("unsaved; lines of the YAML tab")), qPrintable(unsaved.first().file));
+        QVERIFY(m_document.load(m_document.filePath()));
 
         qputenv("FAKE_AIDC_MODE", "ok");
         validation.validateNow();
-        QTRY_COMPARE(validated.count(), 2);
+        QTRY_COMPARE(validated.count(), 3);
         QVERIFY(validation.issues().isEmpty());
     }
 };

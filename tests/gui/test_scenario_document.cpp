@@ -2,6 +2,7 @@
 #include "core/ScenarioDocument.h"
 #include "core/ScenarioTreeModel.h"
 
+#include <QFile>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -69,6 +70,30 @@ private slots:
         // Setting the same value again is no change.
         document.setValue(QStringLiteral("facility.cooling"), QStringLiteral("liquid"));
         QCOMPARE(changed.count(), 4);
+    }
+
+    // Issue 12: the YAML tab (and Save) dropped the user's comments. Editing a value keeps them, and the
+    // validation snapshot has the same lines; a new key re-emits the tree (yaml-cpp keeps no comments).
+    void editsKeepTheFilesComments()
+    {
+        ScenarioDocument document;
+        const QString text = QStringLiteral("# sized for 5,000 users\nname: colo  # the quote of 2026-03\n"
+                                            "deployment:\n  replicas: 4   # N+1\n  model: DeepSeek-R1-Distill-Qwen-32B\n");
+        QVERIFY(document.loadFromText(text, QStringLiteral("colo.yaml")));
+        QCOMPARE(document.toYaml(), text);
+        document.setValue(QStringLiteral("deployment.replicas"), QStringLiteral("12"));
+        QCOMPARE(document.toYaml(), QString(text).replace(QStringLiteral("replicas: 4"), QStringLiteral("replicas: 12")));
+        QCOMPARE(document.value(QStringLiteral("deployment.replicas")), QStringLiteral("12"));
+        QTemporaryDir dir;
+        QString error;
+        const QString snapshot = dir.filePath(QStringLiteral("snapshot.yaml"));
+        QVERIFY2(document.writeSnapshot(snapshot, &error), qPrintable(error));
+        QFile written(snapshot);
+        QVERIFY(written.open(QIODevice::ReadOnly));
+        QCOMPARE(QString::fromUtf8(written.readAll()), document.toYaml());
+        document.setValue(QStringLiteral("deployment.tensor_parallel"), QStringLiteral("2"));
+        QCOMPARE(document.value(QStringLiteral("deployment.tensor_parallel")), QStringLiteral("2"));
+        QVERIFY(!document.toYaml().contains(u'#'));
     }
 
     void brokenYamlSaysWhere()

@@ -56,11 +56,34 @@ private slots:
     {
         const QVector<DesignPoint> points = designPointsFromPlan(fixtureTable("plan.csv"), QStringLiteral("e2e_p99_s"));
         QCOMPARE(points.size(), 3);
-        QCOMPARE(points[2].label, QStringLiteral("H200-SXM ×4 TP8 batch 128"));
+        QCOMPARE(points[2].label, QStringLiteral("H200-SXM ×4 servers bf16 TP8 batch 128"));
+        QCOMPARE(points[2].costUsd, 1500000.0);
+        QCOMPARE(points[2].facilityKw, 50.3);
+        QVERIFY(!points[0].sloMet && points[1].sloMet);
         // Equal GPU counts: the faster passing point wins; by capex the cheaper H100 configuration fails the SLO.
         QCOMPARE(cheapestPassing(points, CostAxis::Gpus), 2);
         QCOMPARE(cheapestPassing(points, CostAxis::CapexUsd), 2);
         QCOMPARE(paretoFrontier(points, CostAxis::Gpus), (QVector<int>{2}));
+        QCOMPARE(cheapestPassing(points, CostAxis::FacilityKw), 2);
+    }
+
+    // Issue 12: planning an H100 scenario from the GUI searched every GPU and answered MI300X × 9. The
+    // tab's filter, objective and limits reach aidc plan as its options.
+    void planSettingsBecomePlanOptions()
+    {
+        PlanSettings settings;
+        settings.gpus = {QStringLiteral("H100-SXM")};
+        settings.objective = QStringLiteral("cost_per_mtok");
+        settings.budget = 2e6;
+        settings.rackKw = 15;
+        settings.nPlusOne = true;
+        settings.margin = 0.2;
+        QCOMPARE(planArguments(settings, 3),
+                 (QStringList{QStringLiteral("-j"), QStringLiteral("3"), QStringLiteral("--gpus"), QStringLiteral("H100-SXM"),
+                              QStringLiteral("--objective"), QStringLiteral("cost_per_mtok"), QStringLiteral("--budget"),
+                              QStringLiteral("2000000"), QStringLiteral("--rack-kw"), QStringLiteral("15"),
+                              QStringLiteral("--n-plus-one"), QStringLiteral("--margin"), QStringLiteral("0.2")}));
+        QCOMPARE(planArguments(PlanSettings{}, 1), (QStringList{QStringLiteral("-j"), QStringLiteral("1")}));
     }
 
     void controllerRunsSweepAndPlan()
@@ -74,12 +97,12 @@ private slots:
         QString error;
         QVERIFY2(controller.startSweep(document, QStringLiteral("deployment.replicas"), {QStringLiteral("2"), QStringLiteral("4")}, 2, &error),
                  qPrintable(error));
-        QVERIFY(!controller.startPlan(document, 2, &error));   // one study at a time
+        QVERIFY(!controller.startPlan(document, PlanSettings{}, 2, &error));   // one study at a time
         QTRY_COMPARE(finished.count(), 1);
         QVERIFY(finished.first().at(0).toBool());
         QCOMPARE(controller.table().rows.size(), 6);
 
-        QVERIFY(controller.startPlan(document, 2, &error));
+        QVERIFY(controller.startPlan(document, PlanSettings{}, 2, &error));
         QTRY_COMPARE(finished.count(), 2);
         QCOMPARE(controller.kind(), StudyController::Kind::Plan);
         QCOMPARE(controller.planWinner().value(u"gpu").toString(), QStringLiteral("H200-SXM"));
@@ -93,7 +116,7 @@ private slots:
         QCOMPARE(controller.table().rows.size(), 6);
 
         qputenv("FAKE_AIDC_MODE", "invalid");
-        QVERIFY(controller.startPlan(document, 2, &error));
+        QVERIFY(controller.startPlan(document, PlanSettings{}, 2, &error));
         QTRY_COMPARE(finished.count(), 4);
         QVERIFY(!finished.last().at(0).toBool());
         QVERIFY(finished.last().at(1).toString().contains(QStringLiteral("must be at least 1")));

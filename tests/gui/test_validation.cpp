@@ -2,7 +2,12 @@
 #include "core/Validation.h"
 
 #include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include "core/ScenarioDocument.h"
+#include "core/ValidationController.h"
 
 class TestValidation : public QObject {
     Q_OBJECT
@@ -56,6 +61,30 @@ private slots:
         QCOMPARE(mapped.messagesByField.value(QStringLiteral("datacenter.gpu")), QStringList{QStringLiteral("unknown GPU")});
         QVERIFY(!mapped.messagesByField.contains(QStringLiteral("datacenter")));
         QCOMPARE(mapped.unmatched.size(), 2);
+    }
+
+    // Issue 17: the editor said "No problems found." for an empty file that `aidc validate` rejects. The
+    // real aidc (AIDC_BIN, set by ctest) must give the editor the CLI's own answer.
+    void anEmptyFileIsRejectedAsTheCliRejectsIt()
+    {
+        const QByteArray aidc = qgetenv("AIDC_BIN");
+        if (aidc.isEmpty())
+            QSKIP("AIDC_BIN is not set (ctest sets it to the built aidc)");
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("empty.yaml"));
+        QFile empty(path);
+        QVERIFY(empty.open(QIODevice::WriteOnly));
+        empty.close();
+        ScenarioDocument document;
+        QVERIFY(document.load(path));
+        ValidationController validation(&document, QString::fromLocal8Bit(aidc));
+        QSignalSpy validated(&validation, &ValidationController::validated);
+        validation.validateNow();
+        QTRY_COMPARE_WITH_TIMEOUT(validated.count(), 1, 30000);
+        QCOMPARE(validation.issues().size(), 1);
+        QVERIFY2(validation.issues().first().message.contains(QStringLiteral("expected a mapping")),
+                 qPrintable(validation.issues().first().message));
+        QCOMPARE(validation.issues().first().line, 1);
     }
 };
 

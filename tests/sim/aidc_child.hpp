@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace aidc_test {
@@ -60,14 +63,21 @@ inline std::string read_file(const std::string& path) {
   return buffer.str();
 }
 
-// Runs `aidc args...` in `cwd` (so relative default outputs land there), capturing stdout and stderr.
-inline ChildResult run_aidc(const std::vector<std::string>& args, const std::string& cwd) {
-  const std::string out_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stdout";
-  const std::string err_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stderr";
-  const pid_t pid = fork();
-  if (pid == 0) {
+// A started `aidc args...` whose stdout and stderr go to files beside its working folder.
+struct RunningAidc {
+  pid_t pid = -1;
+  std::string out_file, err_file;
+};
+
+// Starts `aidc args...` in `cwd` (so relative default outputs land there).
+inline RunningAidc start_aidc(const std::vector<std::string>& args, const std::string& cwd) {
+  RunningAidc child;
+  child.out_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stdout";
+  child.err_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stderr";
+  child.pid = fork();
+  if (child.pid == 0) {
     if (chdir(cwd.c_str()) != 0) _exit(127);
-    if (!freopen(out_file.c_str(), "w", stdout) || !freopen(err_file.c_str(), "w", stderr)) _exit(127);
+    if (!freopen(child.out_file.c_str(), "w", stdout) || !freopen(child.err_file.c_str(), "w", stderr)) _exit(127);
     std::vector<char*> argv;
     std::vector<std::string> copy = args;
     copy.insert(copy.begin(), kAidc);
@@ -76,16 +86,35 @@ inline ChildResult run_aidc(const std::vector<std::string>& args, const std::str
     execv(kAidc.c_str(), argv.data());
     _exit(127);
   }
+  return child;
+}
+
+// Waits for it to end, killing it (SIGKILL: exit code 137) when it runs past `timeout_s`; returns what
+// it printed.
+inline ChildResult finish_aidc(const RunningAidc& child, double timeout_s = 1e9) {
   int status = 0;
-  waitpid(pid, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (waitpid(child.pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child.pid, SIGKILL);
+      waitpid(child.pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   ChildResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_file);
-  r.err = read_file(err_file);
+  r.out = read_file(child.out_file);
+  r.err = read_file(child.err_file);
   std::error_code ignored;
-  fs::remove(out_file, ignored);
-  fs::remove(err_file, ignored);
+  fs::remove(child.out_file, ignored);
+  fs::remove(child.err_file, ignored);
   return r;
+}
+
+// Runs `aidc args...` in `cwd` to its end, capturing stdout and stderr.
+inline ChildResult run_aidc(const std::vector<std::string>& args, const std::string& cwd) {
+  return finish_aidc(start_aidc(args, cwd));
 }
 
 inline std::string describe(const ChildResult& r) {

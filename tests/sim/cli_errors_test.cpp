@@ -149,12 +149,12 @@ TEST(CliBadInput, CircularExtends) {
 
 TEST(CliBadInput, SetWithoutEquals) {
   expect_bad_input(kBad + "valid.yaml", {"deployment.replicas"},
-                   {"--set deployment.replicas", "", {"expected key.path=value"}});
+                   {"--set deployment.replicas:1:20", "", {"expected key.path=value"}});  // where the '=' is missing
 }
 
 TEST(CliBadInput, SetWithUnknownKeySuggests) {
   expect_bad_input(kBad + "valid.yaml", {"deployment.replicsa=2"},
-                   {"--set deployment.replicsa=2", "deployment.replicsa", {"unknown key", "did you mean 'replicas'"}});
+                   {"--set deployment.replicsa=2:1:1", "deployment.replicsa", {"unknown key", "did you mean 'replicas'"}});
 }
 
 TEST(CliBadInput, SetWithWrongType) {
@@ -173,7 +173,7 @@ TEST(CliBadInput, SetWithWrongType) {
 
 TEST(CliBadInput, SetWithEmptyKeyPath) {
   expect_bad_input(kBad + "valid.yaml", {"deployment..replicas=2"},
-                   {"--set deployment..replicas=2", "deployment..replicas", {"empty key"}});
+                   {"--set deployment..replicas=2:1:12", "deployment..replicas", {"empty key"}});  // the empty key's column
 }
 
 // Without chunked prefill a prompt must fit one batch. For a trace the prompts are the trace's rows, not

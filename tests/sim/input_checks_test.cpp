@@ -16,6 +16,7 @@
 #include "core/common/error.hpp"
 #include "facility/weather.hpp"
 #include "perf/calibrated_model.hpp"
+#include "run/work_estimate.hpp"
 #include "scenario/loader.hpp"
 #include "scenario/schema.hpp"
 #include "workload/csv_input.hpp"
@@ -108,6 +109,18 @@ TEST(YamlInput, ErrorsInASetOverrideNameTheOverride) {
   }
 }
 
+// Each names the override at line 1 and the column at fault (they printed `--set …: error:` without one).
+TEST(YamlInput, SetSyntaxErrorsPointAtTheirColumn) {
+  ConfigNode root = parse_yaml_text("seed: 1\n", "base.yaml");
+  const std::pair<std::string, int> cases[] = {{"=3", 1}, {"seed", 5}, {"seed=", 6}, {"deployment..replicas=2", 12}};
+  for (const auto& [assignment, column] : cases) {
+    const auto errors = errors_of([&] { apply_override(root, assignment); });
+    ASSERT_EQ(errors.size(), 1u) << assignment;
+    EXPECT_EQ(errors[0].to_string().rfind("--set " + assignment + ":1:" + std::to_string(column) + ": error: ", 0), 0u)
+        << errors[0].to_string();
+  }
+}
+
 // ---- scenario values ----
 
 class ScenarioValues : public ::testing::Test {
@@ -117,6 +130,14 @@ class ScenarioValues : public ::testing::Test {
   }
   Catalog catalog_ = Catalog::load(kScenarios);
 };
+
+// A key the override's section lacks is reported at the override, line 1, column 1.
+TEST_F(ScenarioValues, AMissingKeyInASectionASetCreatedIsLocatedAtTheSet) {
+  const auto errors = errors_with("performance.model=calibrated");
+  ASSERT_EQ(errors.size(), 1u) << all_of(errors);
+  EXPECT_EQ(errors[0].to_string().rfind("--set performance.model=calibrated:1:1: error: performance.calibration: ", 0), 0u)
+      << errors[0].to_string();
+}
 
 // Values SimGrid aborts on or that make the run allocate without bound, and money that is no amount.
 TEST_F(ScenarioValues, ValuesThatBreakThePhysicsAreRefusedNamingTheKey) {
@@ -150,6 +171,37 @@ TEST(ScenarioSchema, EveryNumberHasAFiniteRange) {
     EXPECT_TRUE(std::isfinite(key.max)) << key.path << " has no upper bound";
     EXPECT_TRUE(std::isfinite(key.min)) << key.path << " has no lower bound";
   }
+}
+
+// ---- run size ----
+
+// The limits stop runaways, not the project's own scenarios: each shipped one runs without --allow-long.
+TEST(RunSize, EveryShippedScenarioIsWithinTheLimits) {
+  const Catalog catalog = Catalog::load(kScenarios);
+  std::vector<std::string> files = {kScenarios + "/default.yaml"};
+  for (const std::string folder : {"examples", "benchmarks"})
+    for (const auto& entry : fs::directory_iterator(kScenarios + "/" + folder))
+      if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+  for (const auto& file : files) {
+    const Scenario scenario = load_scenario(file, {}, catalog);
+    const WorkEstimate estimate = estimate_work(scenario);
+    EXPECT_LE(estimate.events(), kMaxRunEvents) << file;
+    EXPECT_LE(estimate.bytes(), kMaxRunBytes) << file;
+    EXPECT_NO_THROW(check_run_size(scenario)) << file;
+  }
+}
+
+// default.yaml: 10 000 users, each once per 30 s think time at most, over 600 s: 200 000 requests; 3
+// servers; 24 replicas checked every 2 s; 60 samples of the time series.
+TEST(RunSize, TheEstimateCountsWhatTheScenarioAsksFor) {
+  const Catalog catalog = Catalog::load(kScenarios);
+  const WorkEstimate estimate = estimate_work(load_scenario(kScenarios + "/default.yaml", {}, catalog));
+  ASSERT_EQ(estimate.terms.size(), 5u);
+  EXPECT_EQ(estimate.terms[0].what.rfind("2e+05 requests", 0), 0u) << estimate.terms[0].what;
+  EXPECT_EQ(estimate.terms[1].what, "1e+04 users");
+  EXPECT_EQ(estimate.terms[2].what.rfind("3 servers", 0), 0u) << estimate.terms[2].what;
+  EXPECT_EQ(estimate.terms[3].what, "24 replicas and 7.2e+03 health checks");
+  EXPECT_EQ(estimate.terms[4].what.rfind("60 time-series samples", 0), 0u) << estimate.terms[4].what;
 }
 
 // ---- CSV inputs ----

@@ -32,7 +32,8 @@ case "${FAKE_AIDC_MODE:-ok}" in
     exit 2 ;;
   invalid)
     if [ "$verb" = validate ]; then
-      cat "$data"/validate.json
+      # aidc names the file it was given: the document itself, or the snapshot of its unsaved edits.
+      sed "s|\"scenario.yaml\"|\"$file\"|" "$data"/validate.json
     else
       echo "$file:14:13: error: deployment.replicas: must be at least 1" >&2
     fi

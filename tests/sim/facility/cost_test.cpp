@@ -76,3 +76,16 @@ TEST(Tco, CloudRentAndCarbon) {
   EXPECT_NEAR(carbon_tonnes(1e6), 390, 1e-9);  // CLP 0.39 kg/kWh
   EXPECT_NEAR(carbon_tonnes(1e6, 0.7), 700, 1e-9);
 }
+
+// Issue 12: payback came out ~10.3 months for every size because capex and the compared cloud rent both
+// scale with the GPU count. The API comparison prices the tokens served instead: 1,000 input and 100
+// output tokens/s for a 730-hour month are 2.628e9 and 2.628e8 tokens; at $0.27 and $1.10 per million,
+// $709.56 + $289.08 = $998.64, or HK$7,789.39 at 7.8.
+TEST(Payback, ApiBillPricesTheTokensServed) {
+  const ExchangeRates rates;
+  EXPECT_NEAR(api_monthly_cost(1000, 100, {0.27, Currency::USD}, {1.10, Currency::USD}, Currency::USD, rates), 998.64, 1e-6);
+  EXPECT_NEAR(api_monthly_cost(1000, 100, {0.27, Currency::USD}, {1.10, Currency::USD}, Currency::HKD, rates), 998.64 * 7.8, 1e-6);
+  // Twice the servers at the same load: the API bill does not move, so payback doubles with capex.
+  const double bill = api_monthly_cost(1000, 100, {0.27, Currency::USD}, {1.10, Currency::USD}, Currency::USD, rates);
+  EXPECT_NEAR(*payback_months({200000, bill, 100, 0}) / *payback_months({100000, bill, 100, 0}), 2.0, 1e-12);
+}

@@ -32,6 +32,20 @@ TEST(PueTracker, IntervalsSpanningHoursAreSplit) {
   EXPECT_DOUBLE_EQ(s.worst_hour_start_s, 0);
 }
 
+// Issue 12: a near-idle half hour (PUE 3.0) beside a loaded one (1.1) gave an energy-weighted
+// "worst hour" of 56.5/50.5 = 1.119, below the 2.05 mean. The hour's PUE is now the mean's statistic.
+TEST(PueTracker, WorstHourIsNeverBelowTheMean) {
+  PueTracker tracker;
+  tracker.add(0, 1800, PowerTotals{100, 5, 5});  // PUE 1.1
+  tracker.add(1800, 1800, PowerTotals{1, 1, 1});  // PUE 3.0
+  tracker.add(3600, 3600, PowerTotals{100, 10, 10});  // PUE 1.2
+  const PueSummary s = tracker.summary(1.5);
+  EXPECT_NEAR(s.pue_mean, (1.1 + 3.0 + 2 * 1.2) / 4, 1e-12);
+  EXPECT_NEAR(s.pue_worst_hour, (1.1 + 3.0) / 2, 1e-12);
+  EXPECT_DOUBLE_EQ(s.worst_hour_start_s, 0);
+  EXPECT_GE(s.pue_worst_hour, s.pue_mean);
+}
+
 TEST(AnnualizedPue, ConstantWeatherGivesTheInstantaneousPue) {
   HallModel hall;
   hall.power.ups.rated_kw = 2000;
