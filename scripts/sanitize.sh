@@ -1,23 +1,18 @@
 #!/usr/bin/env bash
 # Builds the simulator's and the engine's CPU tests with AddressSanitizer + UndefinedBehaviorSanitizer
-# (+ LeakSanitizer) in a build directory of their own and runs them; any report fails the test that
-# caused it. GUI and CUDA are off. docs/reliability.md has the figures and the SimGrid caveat.
+# (+ LeakSanitizer) in the build directory scripts/fuzz.sh shares (scripts/sanitized-build.sh) and runs
+# them; any report fails the test that caused it. GUI and CUDA are off. docs/reliability.md has the
+# figures and the SimGrid caveat.
 #   --ci                    only the subset scripts/test.sh runs: core, the input readers (scenario,
 #                           calibration, JSON), the engine's CPU model, tokenizer, CLI and server, and the
-#                           simulator runs of the hardening suite (each binary run whole, in one process)
-#   AIDC_SANITIZE_BUILD_DIR build directory (default build-sanitize)
+#                           simulator runs of the hardening suite (each binary run whole, in one process,
+#                           nproc binaries at a time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${AIDC_SANITIZE_BUILD_DIR:-build-sanitize}
+source scripts/sanitized-build.sh
 subset=0
 [[ ${1:-} == --ci ]] && subset=1
-
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-# -O1: a third of the -O0 run time with the same reports; UBSan findings abort instead of printing on.
-flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-  -DAIDC_BUILD_GUI=OFF -DAIDC_WITH_CUDA=OFF "${launcher[@]}" >/dev/null
+configure_checks_build
 
 # SimGrid switches between actors on stacks of its own; under ASan sim/des/des.cpp makes them threads,
 # and ASan keeps no fake frames for returns (detect_stack_use_after_return=0). Leaks stay checked
@@ -32,24 +27,25 @@ left_out=(Server.SigtermFinishesInFlightRequestsAndExitsZero          # 4500 tok
 echo "sanitize: left out (wall-clock or memory bound): ${left_out[*]}"
 
 if ((subset)); then
-  suites=(core_scheduler_test core_model_test core_calibration_test core_json_nesting_test
-          sim_scenario_loader_test sim_input_checks_test sim_calibrated_model_test sim_hardening_cli_test
-          aidc_engine_tests aidc_engine_tokenizer_tests aidc_engine_input_tests aidc_engine_cli_tests
-          aidc_engine_server_tests)
-  cmake --build "$build" -j"$(nproc)" --target "${suites[@]}"
-  status=0
-  for suite in "${suites[@]}"; do
-    started=$SECONDS
-    if timeout 900 "$build/bin/$suite" --gtest_filter="-$(IFS=:; echo "${left_out[*]}")" >"$build/$suite.log" 2>&1; then
-      echo "sanitize: $suite: clean ($(grep -o '[0-9]* tests\? from [0-9]* test suites\? ran' "$build/$suite.log"), $((SECONDS - started)) s)"
+  # Longest first (docs/reliability.md has each one's time), so the two long ones run side by side.
+  suites=(sim_hardening_cli_test aidc_engine_server_tests aidc_engine_tests
+          core_scheduler_test core_model_test core_calibration_test core_json_nesting_test
+          sim_scenario_loader_test sim_input_checks_test sim_calibrated_model_test
+          aidc_engine_tokenizer_tests aidc_engine_input_tests aidc_engine_cli_tests)
+  cmake --build "$checks_build" -j"$(nproc)" --target "${suites[@]}"
+  run_suite() {
+    local suite=$1 started=$SECONDS log="$checks_build/$1.log"
+    if timeout 900 "$checks_build/bin/$suite" --gtest_filter="-$(IFS=:; echo "${left_out[*]}")" >"$log" 2>&1; then
+      echo "sanitize: $suite: clean ($(grep -o '[0-9]* tests\? from [0-9]* test suites\? ran' "$log"), $((SECONDS - started)) s)"
     else
-      status=1
-      tail -60 "$build/$suite.log" >&2
-      echo "sanitize: $suite: FAILED (log: $build/$suite.log)" >&2
+      tail -60 "$log" >&2
+      echo "sanitize: $suite: FAILED (log: $log)" >&2
+      return 1
     fi
-  done
-  exit $status
+  }
+  printf '%s\n' "${suites[@]}" | run_in_parallel run_suite
+  exit
 fi
 
-cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" --timeout 900 -E "^($(IFS='|'; echo "${left_out[*]}"))\$"
+cmake --build "$checks_build" -j"$(nproc)"
+ctest --test-dir "$checks_build" --output-on-failure -j"$(nproc)" --timeout 900 -E "^($(IFS='|'; echo "${left_out[*]}"))\$"

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ccache
   libsimgrid-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libeigen3-dev
   libgtest-dev libgmock-dev
   libcpp-httplib-dev libpcre2-dev libicu-dev haproxy prometheus
@@ -31,6 +31,8 @@ fi
 if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then export PATH=/usr/local/cuda/bin:$PATH; fi
 
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# ccache: a CI runner that keeps ~/.cache/ccache between runs recompiles only what changed (here and in
+# the sanitized build of scripts/sanitized-build.sh).
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build build -j"$jobs"
 echo "setup: built into build/bin: $(ls build/bin | tr '\n' ' ')"

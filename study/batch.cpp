@@ -20,14 +20,19 @@ struct Sweep {
 };
 
 Sweep parse_sweep(const std::string& text) {
+  // Like a --set override, the option is its own one-line source: errors point at the column at fault.
+  const auto at_column = [&](std::string::size_type index) {
+    return SourceLocation{"--sweep " + text, 1, static_cast<int>(index) + 1};
+  };
   const auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-    throw_input_error({"--sweep " + text, 0, 0}, "", "expected key.path=v1,v2,...");
+  if (eq == std::string::npos || eq == 0)
+    throw_input_error(at_column(eq == std::string::npos ? text.size() : 0), "", "expected key.path=v1,v2,...");
   Sweep sweep{text.substr(0, eq), {}};
-  std::string rest = text.substr(eq + 1);
-  for (std::size_t start = 0;;) {
-    const auto comma = rest.find(',', start);
-    sweep.values.push_back(rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+  for (std::string::size_type start = eq + 1;;) {
+    const auto comma = text.find(',', start);
+    const auto end = comma == std::string::npos ? text.size() : comma;
+    if (end == start) throw_input_error(at_column(start), sweep.key, "expected a value (v1,v2,...), got an empty one");
+    sweep.values.push_back(text.substr(start, end - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }

@@ -1,5 +1,6 @@
 // aidc plan: the deployment that meets the SLOs at the scenario's load with the best objective.
-// Candidates are (GPU, server type, precision, tensor parallelism, batch limit); a candidate the
+// Candidates are (GPU, server type, precision, replica layout, batch limit), the layout tensor parallel
+// inside a server or, for a model that needs it, spanning servers (add_layouts); a candidate the
 // analytic capacity model shows cannot meet the SLOs at any size is skipped with the limit that
 // binds. For each other candidate the fewest servers meeting the SLOs is found by bisection over the
 // sizes it can be built in (whole servers in whole, evenly filled racks), since latency only improves
@@ -19,6 +20,7 @@
 #include "cost/tco.hpp"
 #include "perf/capacity.hpp"
 #include "perf/model_factory.hpp"
+#include "platform/layout.hpp"
 #include "scenario/loader.hpp"
 #include "scenario/schema.hpp"
 
@@ -52,16 +54,31 @@ std::optional<Layout> layout_of(int servers, int most_per_rack) {
   return std::nullopt;
 }
 
+// A candidate is one replica layout of one GPU and server type at one precision and batch limit, bought
+// in whole replicas. `parallel` holds only the layout keys (tensor, pipeline and expert parallelism,
+// data-parallel attention, redundant experts); the run takes its other deployment keys from the scenario.
 struct Candidate {
   std::string gpu, server_type, precision;
-  int tensor_parallel = 1, max_batch_sequences = 256, gpus_per_server = 8;
+  DeploymentSpec parallel;
+  std::string layout;  // `parallel` in words (layout_text)
+  int max_batch_sequences = 256, gpus_per_server = 8;
   double estimated_replicas = 1;  // analytic, from the capacity model
   std::vector<Layout> sizes;      // the sizes it can be built in, smallest first, within --max-gpus
-  std::string label() const {
-    return gpu + "/" + server_type + "/" + precision + "/tp" + std::to_string(tensor_parallel) + "/b" +
-           std::to_string(max_batch_sequences);
+  int gpus_per_replica() const { return parallel.gpus_per_replica(); }
+  int servers_per_replica() const { return std::max(1, gpus_per_replica() / gpus_per_server); }
+  // tp4 (inside a server), pp2-tp8 (pipeline stages across servers), ep16 / ep24-r8 (expert parallel
+  // with data-parallel attention, with redundant experts)
+  std::string layout_name() const {
+    const DeploymentSpec& p = parallel;
+    if (p.data_parallel_attention)
+      return "ep" + std::to_string(p.expert_parallel) + (p.tensor_parallel > 1 ? "-tp" + std::to_string(p.tensor_parallel) : "") +
+             (p.redundant_experts > 0 ? "-r" + std::to_string(p.redundant_experts) : "");
+    return (p.pipeline_parallel > 1 ? "pp" + std::to_string(p.pipeline_parallel) + "-" : "") + "tp" + std::to_string(p.tensor_parallel);
   }
-  int replicas(const Layout& l) const { return l.servers * gpus_per_server / tensor_parallel; }
+  std::string label() const {
+    return gpu + "/" + server_type + "/" + precision + "/" + layout_name() + "/b" + std::to_string(max_batch_sequences);
+  }
+  int replicas(const Layout& l) const { return l.servers * gpus_per_server / gpus_per_replica(); }
 };
 
 // One run of one size of a candidate, with what its summary.json says.
@@ -88,9 +105,8 @@ struct Evaluation {
     return "meets SLO";
   }
   std::string name() const {
-    return candidate.gpu + "-" + candidate.server_type + "-" + candidate.precision + "-tp" +
-           std::to_string(candidate.tensor_parallel) + "-b" + std::to_string(candidate.max_batch_sequences) + "-s" +
-           std::to_string(layout.servers);
+    return candidate.gpu + "-" + candidate.server_type + "-" + candidate.precision + "-" + candidate.layout_name() + "-b" +
+           std::to_string(candidate.max_batch_sequences) + "-s" + std::to_string(layout.servers);
   }
 };
 
@@ -107,7 +123,11 @@ std::vector<std::string> overrides_for(const Candidate& c, const Layout& l, cons
            "datacenter.gpu=" + c.gpu, "datacenter.server_type=" + c.server_type, "datacenter.halls=1",
            "datacenter.rows_per_hall=" + std::to_string(l.rows), "datacenter.racks_per_row=" + std::to_string(l.racks_per_row),
            "datacenter.servers_per_rack=" + std::to_string(l.servers_per_rack), "deployment.precision=" + c.precision,
-           "deployment.tensor_parallel=" + std::to_string(c.tensor_parallel),
+           "deployment.tensor_parallel=" + std::to_string(c.parallel.tensor_parallel),
+           "deployment.pipeline_parallel=" + std::to_string(c.parallel.pipeline_parallel),
+           "deployment.expert_parallel=" + std::to_string(c.parallel.expert_parallel),
+           "deployment.data_parallel_attention=" + std::string(c.parallel.data_parallel_attention ? "true" : "false"),
+           "deployment.redundant_experts=" + std::to_string(c.parallel.redundant_experts),
            "deployment.replicas=" + std::to_string(c.replicas(l)),
            "deployment.max_batch_sequences=" + std::to_string(c.max_batch_sequences)})
     o.push_back(s);
@@ -121,7 +141,7 @@ struct Skipped {
 class Planner {
  public:
   Planner(const PlanOptions& options, const Catalog& catalog, const Scenario& base, RunExecutor& executor)
-      : options_(options), catalog_(catalog), base_(base), executor_(executor),
+      : options_(options), catalog_(catalog), base_(base), model_(*catalog.model(base.deployment.model)), executor_(executor),
         cost_(base.cost.value_or(CostSpec{})), tighten_(1 - options.margin.value_or(0)) {
     // Every run reports money and power: a scenario without `cost:` gets its defaults.
     run_overrides_ = options.overrides;
@@ -176,11 +196,7 @@ class Planner {
           if (const auto l = layout_of(n, per_rack)) sizes.push_back(*l);
         largest_size_ = std::max(largest_size_, sizes.empty() ? 0 : sizes.back().servers * server.gpus_per_server);
         for (const auto& precision : precisions)
-          for (int tp = 1; tp <= server.gpus_per_server; tp *= 2)
-            for (int batch : batches) {
-              Candidate c{gpu_id, server_id, precision, tp, batch, server.gpus_per_server, 1, sizes};
-              if (estimate(c)) out.push_back(c);
-            }
+          for (int batch : batches) add_layouts({gpu_id, server_id, precision, {}, "", batch, server.gpus_per_server, 1, {}}, sizes, out);
       }
     }
     // Cheapest-looking first, so pruning bites early.
@@ -220,6 +236,61 @@ class Planner {
   void skip(const std::string& candidate, const std::string& reason) {
     std::lock_guard lock(mutex_);
     skipped_.push_back({candidate, reason});
+  }
+
+  // The replica layouts of one GPU, server type, precision and batch limit (docs/plan.md, "Layouts"):
+  //  - tensor parallel inside a server: 1, 2, 4, … up to the server's GPUs;
+  //  - for a MoE model, expert parallel with data-parallel attention (attention groups of one GPU, as
+  //    DeepSeek's DP32 and DP144) over 1, 2, 4, … whole servers: EP = the replica's GPUs, at most one
+  //    routed expert per GPU, with the fewest redundant experts (no fewer than the scenario's) that make
+  //    the experts split evenly;
+  //  - pipeline stages of one whole server each, over 2, 4, … servers, only where no layout inside one
+  //    server remained: stages add KV room, not speed (docs/deepseek-scale.md).
+  // A family across servers stops at the first replica above --max-gpus, which is reported.
+  void add_layouts(const Candidate& shape, const std::vector<Layout>& sizes, std::vector<Candidate>& out) {
+    const int per_server = shape.gpus_per_server;
+    bool inside_a_server = false;
+    for (int tp = 1; tp <= per_server; tp *= 2) {
+      DeploymentSpec parallel;
+      parallel.tensor_parallel = tp;
+      inside_a_server = add(shape, parallel, sizes, out) || inside_a_server;
+    }
+    const int experts = model_.moe.n_routed_experts;
+    for (int servers = 1; model_.is_moe() && servers * per_server <= experts; servers *= 2) {
+      DeploymentSpec parallel;
+      parallel.data_parallel_attention = true;
+      parallel.expert_parallel = servers * per_server;
+      const int held = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
+      parallel.redundant_experts = held * parallel.expert_parallel - experts;
+      if (above_max_gpus(shape, parallel)) break;
+      inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
+    }
+    for (int stages = 2; !inside_a_server && stages <= model_.layers; stages *= 2) {
+      DeploymentSpec parallel;
+      parallel.tensor_parallel = per_server;
+      parallel.pipeline_parallel = stages;
+      if (above_max_gpus(shape, parallel)) break;
+      add(shape, parallel, sizes, out);
+    }
+  }
+
+  bool above_max_gpus(Candidate c, const DeploymentSpec& parallel) {
+    c.parallel = parallel;
+    if (c.gpus_per_replica() <= options_.max_gpus) return false;
+    skip(c.label(), "a replica of " + std::to_string(c.gpus_per_replica()) + " GPUs (" + std::to_string(c.servers_per_replica()) +
+                        " servers) is above --max-gpus " + std::to_string(options_.max_gpus) + ", and so are the larger ones of its kind");
+    return true;
+  }
+
+  // A candidate of this layout, built in whole replicas, unless the loader or the capacity model rules it out.
+  bool add(Candidate c, const DeploymentSpec& parallel, const std::vector<Layout>& sizes, std::vector<Candidate>& out) {
+    c.parallel = parallel;
+    c.layout = layout_text(parallel, *catalog_.server(c.server_type));
+    for (const Layout& l : sizes)
+      if (l.servers % c.servers_per_replica() == 0) c.sizes.push_back(l);
+    if (!estimate(c)) return false;
+    out.push_back(c);
+    return true;
   }
 
   // Fills the analytic replica estimate; false (with the reason recorded) when the candidate cannot
@@ -266,11 +337,11 @@ class Planner {
   };
   void note_floor(Floor& floor, double seconds, const Candidate& c) {
     if (seconds > 0 && seconds < floor.seconds)
-      floor = {seconds, c.gpu + " (" + c.precision + ", TP " + std::to_string(c.tensor_parallel) + ")"};
+      floor = {seconds, c.gpu + " (" + c.precision + ", " + c.layout + ")"};
   }
 
   int estimated_servers(const Candidate& c) const {
-    return static_cast<int>(std::ceil(c.estimated_replicas * c.tensor_parallel / c.gpus_per_server));
+    return static_cast<int>(std::ceil(c.estimated_replicas * c.gpus_per_replica() / c.gpus_per_server));
   }
   std::size_t first_size_at_least(const Candidate& c, int servers) const {
     std::size_t i = 0;
@@ -461,6 +532,7 @@ class Planner {
   const PlanOptions& options_;
   const Catalog& catalog_;
   const Scenario& base_;
+  const ModelConfig& model_;
   RunExecutor& executor_;
   CostSpec cost_;
   double tighten_;  // 1 − margin
@@ -480,7 +552,13 @@ ordered_json to_json(const Evaluation& e) {
   return {{"gpu", e.candidate.gpu},
           {"server_type", e.candidate.server_type},
           {"precision", e.candidate.precision},
-          {"tensor_parallel", e.candidate.tensor_parallel},
+          {"layout", e.candidate.layout},
+          {"tensor_parallel", e.candidate.parallel.tensor_parallel},
+          {"pipeline_parallel", e.candidate.parallel.pipeline_parallel},
+          {"expert_parallel", e.candidate.parallel.expert_parallel},
+          {"data_parallel_attention", e.candidate.parallel.data_parallel_attention},
+          {"redundant_experts", e.candidate.parallel.redundant_experts},
+          {"gpus_per_replica", e.candidate.gpus_per_replica()},
           {"max_batch_sequences", e.candidate.max_batch_sequences},
           {"replicas", e.candidate.replicas(e.layout)},
           {"gpus", e.gpus()},
@@ -528,7 +606,7 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
   const Scenario base = load_scenario(options.scenario_file, options.overrides, catalog);
   Planner planner(options, catalog, base, executor);
   const auto candidates = planner.candidates();
-  std::printf("aidc plan: %zu candidate deployments (GPU x server x precision x tensor parallel x batch limit);"
+  std::printf("aidc plan: %zu candidate deployments (GPU x server x precision x replica layout x batch limit);"
               " objective %s, SLO margin %s, racks up to %.1f kW (%s cooling)%s%s\n",
               candidates.size(), options.objective.c_str(),
               options.margin ? format("%.0f%%", 100 * *options.margin).c_str() : "each run's model error band", planner.rack_kw(), planner.cooling_kind().c_str(),
@@ -544,12 +622,15 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
            (objective_of(a, options.objective) == objective_of(b, options.objective) && a.ttft_p < b.ttft_p);
   });
   std::string csv =
-      "gpu,server_type,replicas,tensor_parallel,max_batch_sequences,precision,servers,racks,gpus,capex,tco,"
-      "per_million_output_tokens,facility_kw_mean,ttft_p99_s,tpot_p99_s,e2e_p99_s,verdict,status\n";
+      "gpu,server_type,replicas,tensor_parallel,pipeline_parallel,expert_parallel,data_parallel_attention,redundant_experts,"
+      "max_batch_sequences,precision,servers,racks,gpus,capex,tco,per_million_output_tokens,facility_kw_mean,ttft_p99_s,"
+      "tpot_p99_s,e2e_p99_s,verdict,status\n";
   for (const auto& e : all) {
+    const DeploymentSpec& p = e.candidate.parallel;
     char row[768];
-    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%.6f,%.6f,%.6f,%s,%s\n", e.candidate.gpu.c_str(),
-                  e.candidate.server_type.c_str(), e.candidate.replicas(e.layout), e.candidate.tensor_parallel,
+    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%.6f,%.6f,%.6f,%s,%s\n",
+                  e.candidate.gpu.c_str(), e.candidate.server_type.c_str(), e.candidate.replicas(e.layout), p.tensor_parallel,
+                  p.pipeline_parallel, p.expert_parallel, p.data_parallel_attention ? "true" : "false", p.redundant_experts,
                   e.candidate.max_batch_sequences, e.candidate.precision.c_str(), e.layout.servers, e.layout.racks, e.gpus(), e.capex,
                   e.tco, e.per_mtok_output, e.facility_kw_mean, e.ttft_p, e.tpot_p, e.e2e_p, e.verdict().c_str(), e.status.c_str());
     csv += row;
@@ -595,19 +676,19 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
     return kExitDone;
   }
   const Evaluation& w = *winner;
-  std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, TP %d, %d replicas, batch %d)%s\n",
+  std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, %s, %d replicas, batch %d)%s\n",
               options.objective.c_str(), w.gpus(), w.candidate.gpu.c_str(), w.layout.servers, w.candidate.server_type.c_str(),
-              w.layout.racks, w.layout.racks == 1 ? "" : "s", w.candidate.precision.c_str(), w.candidate.tensor_parallel,
+              w.layout.racks, w.layout.racks == 1 ? "" : "s", w.candidate.precision.c_str(), w.candidate.layout.c_str(),
               w.candidate.replicas(w.layout), w.candidate.max_batch_sequences, w.n_plus_one ? ", one server spare (N+1)" : "");
   std::printf("Frontier (objective vs p99 TTFT; money in %s; the winning run's report: %s/runs/%s):\n", w.currency.c_str(),
               options.out_dir.c_str(), w.name().c_str());
   std::printf("  %5s %7s %5s %7s %7s %5s %12s %12s %9s %9s %9s %9s %8s\n", "GPUs", "servers", "racks", "IT kW", "fac kW", "PUE",
               "capex", "TCO", "/Mtok out", "/Mtok all", "pay cloud", "pay API", "TTFT p99");
   for (const Evaluation* e : frontier_points)
-    std::printf("  %5d %7d %5d %7.1f %7.1f %5.2f %12.0f %12.0f %9.3f %9.3f %9s %9s %6.0f ms  %s %s TP%d\n", e->gpus(), e->layout.servers,
+    std::printf("  %5d %7d %5d %7.1f %7.1f %5.2f %12.0f %12.0f %9.3f %9.3f %9s %9s %6.0f ms  %s %s %s\n", e->gpus(), e->layout.servers,
                 e->layout.racks, e->it_kw_peak, e->facility_kw_mean, e->pue, e->capex, e->tco, e->per_mtok_output, e->per_mtok_tokens,
                 months(e->payback_cloud_months).c_str(), months(e->payback_api_months).c_str(), e->ttft_p * 1000, e->candidate.gpu.c_str(),
-                e->candidate.precision.c_str(), e->candidate.tensor_parallel);
+                e->candidate.precision.c_str(), e->candidate.layout_name().c_str());
   return kExitDone;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // aidc plan: the deployment that meets the SLOs at the scenario's load at the least cost (or power),
 // found by running candidate deployments through an executor. A candidate is a GPU type, a server
-// type, a precision, a tensor-parallel degree and a batch limit; its size is whole servers in whole,
-// evenly filled racks, and every GPU bought serves (replicas = GPUs / tensor parallel), so the run
+// type, a precision, a replica layout (tensor parallel inside a server; for models that need it,
+// expert parallel with data-parallel attention or pipeline stages across servers) and a batch limit;
+// its size is whole servers in whole, evenly filled racks, and every GPU bought serves (replicas =
+// GPUs / GPUs per replica), so the run
 // costs exactly what the plan buys: the plan's money and power figures are the winning run's.
 // Writes plan.csv (every run) and plan.json (winner, frontier, skipped and pruned candidates) into
 // out_dir. docs/plan.md describes the search.

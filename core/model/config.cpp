@@ -105,6 +105,33 @@ RopeConfig parse_rope(const Json& root, const std::string& source) {
   return rope;
 }
 
+// quantization_config: only DeepSeek-V3's own fp8 format is read; anything else would load wrong numbers.
+WeightFormat parse_quantization(const Json& root, const std::string& source) {
+  Fields f{root, source};
+  const Json* q = f.get("quantization_config");
+  if (!q) return WeightFormat::Bf16;
+  if (!q->is_object()) fail(source + ": field 'quantization_config' must be an object or null");
+  Fields qf{*q, source};
+  // fmt and activation_scheme may be left out (transformers' FineGrainedFP8Config writes neither): e4m3, dynamic.
+  auto expect = [&](const std::string& key, const std::string& wanted, bool required) {
+    const std::string got = qf.text_or(key, required ? "" : wanted);
+    if (got != wanted)
+      fail(source + ": field 'quantization_config." + key + "' = '" + got + "' is not supported (expected '" + wanted +
+           "': fp8 e4m3 weights with 128x128 block scales, DeepSeek-V3's format)");
+  };
+  expect("quant_method", "fp8", true);
+  expect("fmt", "e4m3", false);
+  expect("activation_scheme", "dynamic", false);
+  const Json* block = qf.get("weight_block_size");
+  const bool block_ok = block && block->is_array() && block->items().size() == 2 &&
+                        std::all_of(block->items().begin(), block->items().end(), [](const Json& v) {
+                          return v.is_number() && v.as_number() == kFp8BlockSize;
+                        });
+  if (!block_ok)
+    fail(source + ": field 'quantization_config.weight_block_size' must be [128, 128] (the only block size supported)");
+  return WeightFormat::Fp8Block;
+}
+
 }  // namespace
 
 namespace {
@@ -146,6 +173,7 @@ ModelConfig parse(const std::string& text, const std::string& name, const std::s
          std::to_string(c.hidden) + "): the head size would be 0 (give 'head_dim')");
   c.head_dim = f.integer_or("head_dim", c.hidden / c.heads, 1, kMaxWidth);
   c.rope = parse_rope(root, source);
+  c.weight_format = parse_quantization(root, source);
 
   if (c.arch == Arch::DeepseekMoE || c.arch == Arch::DeepseekV2 || c.arch == Arch::DeepseekV3) {
     MoEConfig& m = c.moe;

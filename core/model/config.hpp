@@ -34,6 +34,13 @@ struct MoEConfig {
   int n_group = 1, topk_group = 1;
 };
 
+// How a checkpoint stores its linear layers (config.json's quantization_config). Fp8Block: DeepSeek-V3's
+// format, each projection weight fp8 e4m3 [out][in] with one fp32 scale per 128 x 128 block in
+// `<name>_scale_inv` [ceil(out/128)][ceil(in/128)] (real weight = e4m3 value * scale), activations
+// quantised at run time ("dynamic"); embeddings, norms, router and lm_head stay bf16.
+enum class WeightFormat { Bf16, Fp8Block };
+constexpr int kFp8BlockSize = 128;
+
 struct MLAConfig {
   bool enabled = false;
   int q_lora_rank = 0;  // 0: plain q_proj
@@ -57,6 +64,7 @@ struct ModelConfig {
   RopeConfig rope;
   MoEConfig moe;
   MLAConfig mla;
+  WeightFormat weight_format = WeightFormat::Bf16;
 
   bool is_moe() const { return moe.n_routed_experts > 0; }
   bool is_moe_layer(int layer) const {

@@ -23,6 +23,7 @@
 #ifdef AIDC_HAVE_CUDA
 #include "gpu/gpu_model.h"
 #include "profiler/gpu_bench.h"
+#include "profiler/kernel_bench.h"
 #endif
 #ifdef AIDC_HAVE_NCCL
 #include "parallel/gpu_rank_group.h"
@@ -45,7 +46,10 @@ const char* kUsage =
     "             the GPU backend: world size 1 only for now)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
+    "             [--gemv-mma-max-tokens 0]: largest step on the tensor-core GEMV after that (0: cuBLAS)\n"
     "  profile    --out CALIBRATION.yaml\n"
+    "  kernels    (no --model) each kernel family timed alone at the served models' shapes, a table per family\n"
+    "             [--families rmsnorm,gemv,...] [--json FILE]\n"
     "  serve      OpenAI-compatible HTTP server; --model may be a directory holding config.json (and tokenizer.json)\n"
     "             [--backend gpu|cpu] [--host 127.0.0.1] [--port 8000 (0: any free port)] [--max-queue 1024]\n"
     "             [--max-seqs 256] [--max-batch-tokens 8192] [--kv-tokens N (KV cache size)] [--max-model-len N]\n"
@@ -273,6 +277,18 @@ int run(int argc, char** argv) {
     std::printf("%s", kUsage);
     return 0;
   }
+  if (a.command == "kernels") {
+#ifdef AIDC_HAVE_CUDA
+    KernelBenchOptions o;
+    std::stringstream families(a.get("families"));
+    for (std::string f; std::getline(families, f, ',');) o.families.push_back(f);
+    o.json_out = a.get("json");
+    o.command = a.line;
+    return run_kernel_bench(o);
+#else
+    fail("kernels needs the CUDA backend, and this build has none");
+#endif
+  }
   require(a.has("model"), std::string("give --model CONFIG.json\n") + kUsage);
   if (a.command == "serve") {
 #ifdef AIDC_HAVE_SERVER
@@ -299,11 +315,16 @@ int run(int argc, char** argv) {
       o.context = static_cast<int>(a.number("context", o.context));
       o.prefill_tokens = a.ints("prefill", o.prefill_tokens);
       o.decode_steps = static_cast<int>(a.number("steps", o.decode_steps));
-      const double gemv_max = a.number("gemv-max-tokens", o.gemv_max_tokens);
-      require(gemv_max >= 0 && gemv_max <= kGemvMaxTokens && gemv_max == static_cast<int>(gemv_max),
-              "option --gemv-max-tokens expects a whole number from 0 to " + std::to_string(kGemvMaxTokens) +
-                  " (the GEMV's limit), got '" + a.get("gemv-max-tokens") + "'");
-      o.gemv_max_tokens = static_cast<int>(gemv_max);
+      auto token_limit = [&](const std::string& option, int fallback, int limit, const std::string& what) {
+        const double v = a.number(option, fallback);
+        require(v >= 0 && v <= limit && v == static_cast<int>(v), "option --" + option + " expects a whole number from 0 to " +
+                                                                     std::to_string(limit) + " (" + what + "), got '" +
+                                                                     a.get(option) + "'");
+        return static_cast<int>(v);
+      };
+      o.gemv_max_tokens = token_limit("gemv-max-tokens", o.gemv_max_tokens, kGemvMaxTokens, "the GEMV's limit");
+      o.gemv_mma_max_tokens = token_limit("gemv-mma-max-tokens", o.gemv_mma_max_tokens, kGemvMmaMaxTokens,
+                                          "the tensor-core GEMV's limit; 0: cuBLAS");
       o.json_out = a.get("json");
       o.command = a.line;
       return run_bench(c, w, o);

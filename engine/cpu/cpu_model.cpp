@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "common/error.h"
 #include "common/numeric.h"
@@ -57,34 +56,15 @@ Mat CpuModel::linear(const Mat& x, const std::string& weight, bool bf16_output) 
 Mat CpuModel::rmsnorm(const Mat& x, const std::string& weight) const {
   Mat y(x.rows(), x.cols());
   const Mat& g = w(weight);
-  for (int r = 0; r < x.rows(); ++r) {
-    const float inv = 1.0f / std::sqrt(x.row(r).squaredNorm() / x.cols() + static_cast<float>(c_.rms_eps));
-    for (int i = 0; i < x.cols(); ++i) y(r, i) = x(r, i) * inv * g(i, 0);
-  }
+  for (int r = 0; r < x.rows(); ++r)
+    ref::rmsnorm_row(&x(r, 0), g.data(), &y(r, 0), static_cast<int>(x.cols()), static_cast<float>(c_.rms_eps));
   return bf16(y);
 }
 
 // Llama/Qwen rotate the two halves of a head (i, i + d/2); DeepSeek's MLA rotates adjacent pairs
 // (2i, 2i + 1). Either way pair i turns by pos * inv_freq[i].
 void CpuModel::rope(float* v, int pos, bool interleaved) const {
-  const int half = c_.rope_dim() / 2;
-  const float scale = c_.rope_attention_factor();
-  for (int i = 0; i < half; ++i) {
-    const float angle = static_cast<float>(pos) * inv_freq_[i];
-    const float cs = std::cos(angle) * scale, sn = std::sin(angle) * scale;
-    float& a = v[interleaved ? 2 * i : i];
-    float& b = v[interleaved ? 2 * i + 1 : i + half];
-    const float x0 = a, x1 = b;
-    a = x0 * cs - x1 * sn;
-    b = x1 * cs + x0 * sn;
-  }
-}
-
-static void softmax_inplace(std::vector<float>& s) {
-  const float m = *std::max_element(s.begin(), s.end());
-  float sum = 0;
-  for (float& x : s) sum += x = std::exp(x - m);
-  for (float& x : s) x /= sum;
+  ref::rope(v, c_.rope_dim(), pos, inv_freq_.data(), c_.rope_attention_factor(), interleaved);
 }
 
 Mat CpuModel::attention(int layer, const Mat& x, const StepBatch& b, const std::vector<TokenPlace>& places) {
@@ -117,7 +97,7 @@ Mat CpuModel::attention(int layer, const Mat& x, const StepBatch& b, const std::
         for (int d = 0; d < hd; ++d) dot += q(t, h * hd + d) * kj[d];
         score[j] = dot * scale;
       }
-      softmax_inplace(score);
+      ref::softmax(score);
       for (int j = 0; j < ctx; ++j) {
         const float* vj = cache_slot(layer, s, j) + kvw + kvh * hd;
         for (int d = 0; d < hd; ++d) out(t, h * hd + d) += score[j] * vj[d];
@@ -162,7 +142,7 @@ Mat CpuModel::mla_attention(int layer, const Mat& x, const StepBatch& b, const s
         for (int d = 0; d < m.qk_rope_dim; ++d) dot += q(t, h * qk + m.qk_nope_dim + d) * cached(j, rank + d);
         score[j] = dot * scale;
       }
-      softmax_inplace(score);
+      ref::softmax(score);
       for (int j = 0; j < ctx; ++j)
         for (int d = 0; d < m.v_dim; ++d) out(t, h * m.v_dim + d) += score[j] * expanded(j, base + m.qk_nope_dim + d);
     }
@@ -174,52 +154,6 @@ Mat CpuModel::ffn(const Mat& x, const std::string& prefix) const {
   Mat gate = linear(x, prefix + "gate_proj", true), up = linear(x, prefix + "up_proj", true);
   Mat act = gate.unaryExpr([](float g) { return g / (1.0f + std::exp(-g)); }).cwiseProduct(up);
   return linear(bf16(act), prefix + "down_proj");
-}
-
-Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* bias, const int* forced) {
-  const int n = moe.n_routed_experts, k = moe.experts_per_token;
-  std::vector<float> score(n), choice(n);
-  const bool sigmoid = moe.routing == Routing::SigmoidGroupTopK;
-  if (sigmoid) {
-    for (int e = 0; e < n; ++e) score[e] = 1.0f / (1.0f + std::exp(-gate_logits[e]));
-  } else {
-    score.assign(gate_logits, gate_logits + n);
-    softmax_inplace(score);
-  }
-  for (int e = 0; e < n; ++e) choice[e] = score[e] + (sigmoid && bias ? bias[e] : 0.0f);
-  if (moe.routing != Routing::SoftmaxTopK && moe.n_group > 1) {
-    // Keep the topk_group best groups; a group scores its best expert (V2) or its best two (V3).
-    const int per = n / moe.n_group;
-    std::vector<float> group_score(moe.n_group);
-    for (int g = 0; g < moe.n_group; ++g) {
-      std::vector<float> members(choice.begin() + g * per, choice.begin() + (g + 1) * per);
-      std::sort(members.begin(), members.end(), std::greater<>());
-      group_score[g] = sigmoid ? members[0] + (per > 1 ? members[1] : 0.0f) : members[0];
-    }
-    std::vector<int> order(moe.n_group);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return group_score[a] > group_score[b]; });
-    for (int r = moe.topk_group; r < moe.n_group; ++r)
-      for (int e = order[r] * per; e < (order[r] + 1) * per; ++e) choice[e] = 0.0f;
-  }
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return choice[a] > choice[b]; });
-  if (forced) std::copy(forced, forced + k, order.begin());
-  Routed r;
-  float sum = 0;
-  for (int i = 0; i < k; ++i) {
-    r.experts.push_back(order[i]);
-    r.weights.push_back(score[order[i]]);
-    sum += score[order[i]];
-  }
-  // DeepSeek V3 normalises then scales; V1/V2 normalise, or else scale.
-  const bool normalise = moe.norm_topk_prob && k > 1;
-  for (float& wt : r.weights) {
-    if (normalise) wt /= sum + 1e-20f;
-    if (sigmoid || !normalise) wt *= static_cast<float>(moe.routed_scaling_factor);
-  }
-  return r;
 }
 
 Mat CpuModel::moe(int layer, const Mat& x, const std::vector<int>* forced, std::vector<int>* chosen) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/kernel_reference.h"
 #include "model/weights.h"
 #include "parallel/shard_plan.h"
 #include "runtime/batch.h"
@@ -69,14 +70,8 @@ class CpuModel : public Backend {
   std::optional<ModelRank> rank_;
 };
 
-// Expert choice of one token: the DeepSeek gating rules (softmax top-k, group-limited, sigmoid with
-// bias correction). Shared by the CPU reference and the GPU router's test.
-struct Routed {
-  std::vector<int> experts;
-  std::vector<float> weights;
-};
-// `forced`: take these k experts instead of choosing (their weights still follow the rule).
-Routed route_token(const MoEConfig& moe, const float* gate_logits, const float* correction_bias,
-                   const int* forced = nullptr);
+// The routing rule's home is the kernel references (cpu/kernel_reference.h); its names as CpuModel's users know them.
+using ref::Routed;
+using ref::route_token;
 
 }  // namespace aidc

@@ -27,6 +27,15 @@ MoeRouting gpu_routing(const MoEConfig& moe) {
   return r;
 }
 
+// MLA's q_b_proj and kv_b_proj are held in bf16 even in fp8 checkpoints: the absorbed attention
+// (attention_mla.cu, per_head_gemm) reads them as bf16.
+static bool held_as_fp8(const TensorSpec& spec) {
+  auto ends_with = [&](const std::string& tail) {
+    return spec.name.size() >= tail.size() && spec.name.compare(spec.name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return spec.fp8 && !ends_with("q_b_proj.weight") && !ends_with("kv_b_proj.weight");
+}
+
 bool cuda_device_available() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
@@ -72,9 +81,10 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   const MLAConfig& mla = c_.mla;
   if (mla.enabled) {
     require(mla.kv_lora_rank % 16 == 0 && mla.kv_lora_rank <= 512 && c_.kv_values_per_token() <= 576 &&
-                mla.qk_rope_dim % 2 == 0 && c_.qk_dim() % 8 == 0 && (mla.q_lora_rank % 8 == 0),
+                mla.qk_rope_dim % 2 == 0 && c_.qk_dim() % 8 == 0 && (mla.q_lora_rank % 8 == 0) &&
+                mla_prefill_supported(mla.qk_nope_dim, mla.qk_rope_dim, mla.v_dim),
             c_.name + ": MLA on the GPU needs kv_lora_rank a multiple of 16 up to 512, rank + rope dims up to 576, "
-                      "q/k widths multiples of 8");
+                      "q/k widths multiples of 8, qk_nope/qk_rope/v head dims 128/64/128 (or 32/16/32)");
   } else {
     require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
                                                        " is not supported on the GPU (64, 128)");
@@ -91,6 +101,13 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
             c_.name + ": hidden and moe_intermediate_size must be multiples of 32 on the GPU");
     routing_ = gpu_routing(moe);
   }
+  const bool fp8 = c_.weight_format == WeightFormat::Fp8Block;
+  if (fp8) {
+    const int q_rows = mla.enabled ? (mla.q_lora_rank ? mla.q_lora_rank : c_.heads * c_.qk_dim()) : c_.heads * c_.head_dim;
+    require(q_rows % kFp8BlockSize == 0 && (mla.enabled || c_.kv_heads * c_.head_dim % kFp8BlockSize == 0),
+            c_.name + ": fp8 on the GPU needs the q and k projections' rows in multiples of 128 (the fused q/k/v "
+                      "weight stacks their 128x128 scale blocks)");
+  }
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   sm_count_ = prop.multiProcessorCount;
@@ -98,14 +115,26 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   // Will it fit? Weights first, then activations; the KV cache takes what is left.
   size_t free_bytes = 0, total_bytes = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  weight_bytes_ = c_.parameter_count() * 2;
+  // fp8 linears: a byte per weight and 4 per 128x128 block; the rest (and MLA's q_b, kv_b) bf16.
+  int64_t dequant_values = 0;  // the largest fp8 linear or expert stack, for the bf16 scratch of larger steps
+  for (const TensorSpec& spec : expected_tensors(c_)) {
+    if (!held_as_fp8(spec)) {
+      weight_bytes_ += spec.numel() * 2;
+      continue;
+    }
+    const std::vector<int64_t> grid = spec.scale_shape();
+    weight_bytes_ += spec.numel() + grid[0] * grid[1] * 4;
+    dequant_values = std::max(dequant_values, spec.numel());
+  }
   const int T = o_.max_batch_tokens;
   const int q_width = c_.heads * c_.qk_dim(), attn_width = c_.heads * c_.v_dim();
   qkv_width_ = mla.enabled ? (mla.q_lora_rank ? mla.q_lora_rank : q_width) + c_.kv_values_per_token()
                            : (c_.heads + 2 * c_.kv_heads) * c_.head_dim;
-  const size_t mla_bytes = mla.enabled ? size_t(T) * (2 * mla.q_lora_rank + 2 * c_.heads * (c_.kv_values_per_token() +
-                                                                                             mla.kv_lora_rank))
-                                       : 0;
+  // MLA: q_a, absorbed q and latent output per token; one sequence's latent rows and expanded K_nope, V.
+  const size_t mla_bytes =
+      mla.enabled ? size_t(T) * (2 * mla.q_lora_rank + 2 * c_.heads * (c_.kv_values_per_token() + mla.kv_lora_rank)) +
+                        size_t(o_.max_context) * 2 * (mla.kv_lora_rank + c_.heads * (mla.qk_nope_dim + mla.v_dim))
+                  : 0;
   // Widest FFN run as one GEMM: the dense one, or the shared experts fused.
   const int ffn_width = std::max(c_.intermediate, moe.expert_intermediate * moe.n_shared_experts);
   const size_t pairs = size_t(T) * moe.experts_per_token;
@@ -118,14 +147,17 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
                                          mla_decode_splits(1, c_.heads, o_.max_context, sm_count_))
                   : decode_workspace_floats(o_.max_seqs, c_.heads, c_.head_dim,
                                             decode_splits(1, c_.kv_heads, o_.max_context, sm_count_));
-  const size_t activation_bytes = size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width_ + 2 * q_width +
+  if (fp8)  // fused: gate/up (dense or shared experts), q/k/v, a layer's expert stack
+    dequant_values = std::max({dequant_values, int64_t(2) * ffn_width * c_.hidden, int64_t(qkv_width_) * c_.hidden,
+                               int64_t(moe.n_routed_experts) * 2 * moe.expert_intermediate * c_.hidden});
+  const size_t activation_bytes = 2 * size_t(dequant_values) + size_t(T) * (4 * c_.hidden + 2 * c_.hidden + 2 * qkv_width_ + 2 * q_width +
                                                2 * attn_width + 6 * ffn_width) +
                                   mla_bytes +
                                   size_t(o_.max_logit_rows) * (4 * c_.vocab + 2 * c_.hidden) + 4 * decode_work_floats_ +
                                   moe_bytes + (64u << 20);
   const double gib = 1024.0 * 1024 * 1024;
   if (weight_bytes_ + activation_bytes > free_bytes)
-    fail(c_.name + ": model too big for the GPU: " + std::to_string(weight_bytes_ / gib) + " GiB of bf16 weights + " +
+    fail(c_.name + ": model too big for the GPU: " + std::to_string(weight_bytes_ / gib) + " GiB of weights + " +
          std::to_string(activation_bytes / gib) + " GiB of buffers > " + std::to_string(free_bytes / gib) + " GiB free on " +
          prop.name);
 
@@ -135,6 +167,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   const size_t cublas_workspace = 32u << 20;  // fixed, so GEMMs can be captured in graphs
   cublas_check(cublasSetWorkspace(cublas_, alloc(cublas_workspace), cublas_workspace), "cublasSetWorkspace");
 
+  if (fp8) dequant_scratch_ = static_cast<bf16*>(alloc(size_t(dequant_values) * 2));
   load_weights(source);
   std::vector<float> inv = c_.rope_inv_freq();
   inv_freq_ = static_cast<float*>(alloc(inv.size() * 4));
@@ -149,6 +182,8 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
     if (mla.q_lora_rank) mla_q_a_ = static_cast<bf16*>(alloc(size_t(T) * mla.q_lora_rank * 2));
     q_full_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * c_.kv_values_per_token() * 2));
     out_latent_ = static_cast<bf16*>(alloc(size_t(T) * c_.heads * mla.kv_lora_rank * 2));
+    mla_latent_ = static_cast<bf16*>(alloc(size_t(o_.max_context) * mla.kv_lora_rank * 2));
+    mla_expanded_ = static_cast<bf16*>(alloc(size_t(o_.max_context) * c_.heads * (mla.qk_nope_dim + mla.v_dim) * 2));
   }
   gate_up_ = static_cast<bf16*>(alloc(size_t(T) * 2 * ffn_width * 2));
   act_ = static_cast<bf16*>(alloc(size_t(T) * ffn_width * 2));
@@ -200,6 +235,25 @@ GpuModel::~GpuModel() {
 void GpuModel::load_weights(const WeightSource& source) {
   const int64_t H = c_.hidden, hd = c_.head_dim;
   auto buffer = [&](int64_t n) { return static_cast<bf16*>(alloc(size_t(n) * 2)); };
+  // A fused linear's storage: bf16, or (fp8 checkpoints) codes + stacked scale grids in `w8`.
+  const bool fp8 = c_.weight_format == WeightFormat::Fp8Block;
+  auto linear_buffer = [&](Fp8Weight& w8, int64_t rows, int64_t in, int split_rows = 0, int group_rows = 0) -> bf16* {
+    if (!fp8) return buffer(rows * in);
+    const int64_t scale_rows = group_rows ? rows / group_rows * fp8_scale_rows(group_rows, split_rows)
+                                          : fp8_scale_rows(rows, split_rows);
+    w8 = Fp8Weight{static_cast<uint8_t*>(alloc(size_t(rows * in))),
+                   static_cast<float*>(alloc(size_t(scale_rows * fp8_blocks(in)) * 4)), split_rows, group_rows};
+    return nullptr;
+  };
+  // Tensor `name` is rows from `first_row` on of the fused linear (base or w8) with `in` columns.
+  auto place = [&](const std::string& name, bf16* base, const Fp8Weight& w8, int64_t first_row, int64_t in) {
+    if (!w8) {
+      tensor_at_[name] = base + first_row * in;
+      return;
+    }
+    fp8_at_[name] = {const_cast<uint8_t*>(w8.codes) + first_row * in,
+                     const_cast<float*>(w8.scales) + fp8_scale_row(w8, first_row) * fp8_blocks(in)};
+  };
   embed_ = buffer(int64_t(c_.vocab) * H);
   final_norm_ = buffer(H);
   lm_head_ = c_.tie_embeddings ? embed_ : buffer(int64_t(c_.vocab) * H);
@@ -210,29 +264,30 @@ void GpuModel::load_weights(const WeightSource& source) {
     Layer L{};
     L.ln1 = buffer(H);
     L.ln2 = buffer(H);
-    L.qkv = buffer(qkv_width_ * H);
+    L.qkv = linear_buffer(L.fp8.qkv, qkv_width_, H);
     L.qkv_bias = c_.qkv_bias ? buffer(qkv_width_) : nullptr;
-    L.o = buffer(H * c_.heads * c_.v_dim());
+    const int64_t attn_width = int64_t(c_.heads) * c_.v_dim();
+    L.o = linear_buffer(L.fp8.o, H, attn_width);
     const bool moe = c_.is_moe_layer(l);
     L.ffn_intermediate = moe ? c_.moe.expert_intermediate * c_.moe.n_shared_experts : c_.intermediate;
     const int64_t F = L.ffn_intermediate;
-    L.gate_up = F ? buffer(2 * F * H) : nullptr;
-    L.down = F ? buffer(H * F) : nullptr;
+    L.gate_up = F ? linear_buffer(L.fp8.gate_up, 2 * F, H, static_cast<int>(F)) : nullptr;
+    L.down = F ? linear_buffer(L.fp8.down, H, F) : nullptr;
     const std::string p = layer_prefix(l), a = p + "self_attn.";
     const std::string ffn = p + (moe ? "mlp.shared_experts." : "mlp.");
     if (moe) {
       const int64_t E = c_.moe.n_routed_experts, Ie = c_.moe.expert_intermediate;
       L.router = buffer(E * H);
       L.router_bias = c_.moe.routing == Routing::SigmoidGroupTopK ? buffer(E) : nullptr;
-      L.experts_gate_up = buffer(E * 2 * Ie * H);
-      L.experts_down = buffer(E * H * Ie);
+      L.experts_gate_up = linear_buffer(L.fp8.experts_gate_up, E * 2 * Ie, H, static_cast<int>(Ie), static_cast<int>(2 * Ie));
+      L.experts_down = linear_buffer(L.fp8.experts_down, E * H, Ie, 0, static_cast<int>(H));
       tensor_at_[p + "mlp.gate.weight"] = L.router;
       if (L.router_bias) tensor_at_[p + "mlp.gate.e_score_correction_bias"] = L.router_bias;
       for (int64_t e = 0; e < E; ++e) {
         const std::string x = p + "mlp.experts." + std::to_string(e) + ".";
-        tensor_at_[x + "gate_proj.weight"] = L.experts_gate_up + e * 2 * Ie * H;  // fused rows: gate, then up
-        tensor_at_[x + "up_proj.weight"] = L.experts_gate_up + e * 2 * Ie * H + Ie * H;
-        tensor_at_[x + "down_proj.weight"] = L.experts_down + e * H * Ie;
+        place(x + "gate_proj.weight", L.experts_gate_up, L.fp8.experts_gate_up, e * 2 * Ie, H);  // fused rows: gate, up
+        place(x + "up_proj.weight", L.experts_gate_up, L.fp8.experts_gate_up, e * 2 * Ie + Ie, H);
+        place(x + "down_proj.weight", L.experts_down, L.fp8.experts_down, e * H, Ie);
       }
     }
     tensor_at_[p + "input_layernorm.weight"] = L.ln1;
@@ -240,8 +295,8 @@ void GpuModel::load_weights(const WeightSource& source) {
     if (c_.mla.enabled) {
       const MLAConfig& m = c_.mla;
       const int64_t q_rows = m.q_lora_rank ? m.q_lora_rank : int64_t(c_.heads) * c_.qk_dim();
-      tensor_at_[a + (m.q_lora_rank ? "q_a_proj.weight" : "q_proj.weight")] = L.qkv;  // fused rows: q (or q_a), kv_a
-      tensor_at_[a + "kv_a_proj_with_mqa.weight"] = L.qkv + q_rows * H;
+      place(a + (m.q_lora_rank ? "q_a_proj.weight" : "q_proj.weight"), L.qkv, L.fp8.qkv, 0, H);  // fused rows: q (or q_a), kv_a
+      place(a + "kv_a_proj_with_mqa.weight", L.qkv, L.fp8.qkv, q_rows, H);
       if (m.q_lora_rank) {
         tensor_at_[a + "q_a_layernorm.weight"] = L.q_norm = buffer(m.q_lora_rank);
         tensor_at_[a + "q_b_proj.weight"] = L.q_b = buffer(int64_t(c_.heads) * c_.qk_dim() * m.q_lora_rank);
@@ -249,20 +304,20 @@ void GpuModel::load_weights(const WeightSource& source) {
       tensor_at_[a + "kv_a_layernorm.weight"] = L.kv_norm = buffer(m.kv_lora_rank);
       tensor_at_[a + "kv_b_proj.weight"] = L.kv_b = buffer(int64_t(c_.heads) * (m.qk_nope_dim + m.v_dim) * m.kv_lora_rank);
     } else {
-      tensor_at_[a + "q_proj.weight"] = L.qkv;  // fused rows: q, then k, then v
-      tensor_at_[a + "k_proj.weight"] = L.qkv + c_.heads * hd * H;
-      tensor_at_[a + "v_proj.weight"] = L.qkv + (c_.heads + c_.kv_heads) * hd * H;
+      place(a + "q_proj.weight", L.qkv, L.fp8.qkv, 0, H);  // fused rows: q, then k, then v
+      place(a + "k_proj.weight", L.qkv, L.fp8.qkv, c_.heads * hd, H);
+      place(a + "v_proj.weight", L.qkv, L.fp8.qkv, (c_.heads + c_.kv_heads) * hd, H);
     }
     if (c_.qkv_bias) {
       tensor_at_[a + "q_proj.bias"] = L.qkv_bias;
       tensor_at_[a + "k_proj.bias"] = L.qkv_bias + c_.heads * hd;
       tensor_at_[a + "v_proj.bias"] = L.qkv_bias + (c_.heads + c_.kv_heads) * hd;
     }
-    tensor_at_[a + "o_proj.weight"] = L.o;
+    place(a + "o_proj.weight", L.o, L.fp8.o, 0, attn_width);
     if (F) {
-      tensor_at_[ffn + "gate_proj.weight"] = L.gate_up;  // fused rows: gate, then up
-      tensor_at_[ffn + "up_proj.weight"] = L.gate_up + F * H;
-      tensor_at_[ffn + "down_proj.weight"] = L.down;
+      place(ffn + "gate_proj.weight", L.gate_up, L.fp8.gate_up, 0, H);  // fused rows: gate, then up
+      place(ffn + "up_proj.weight", L.gate_up, L.fp8.gate_up, F, H);
+      place(ffn + "down_proj.weight", L.down, L.fp8.down, 0, F);
     }
     layers_.push_back(L);
   }
@@ -270,8 +325,20 @@ void GpuModel::load_weights(const WeightSource& source) {
   source.validate(specs);
   std::vector<uint16_t> staging;
   for (const TensorSpec& spec : specs) {
+    if (auto f = fp8_at_.find(spec.name); f != fp8_at_.end()) {
+      const auto [codes, scales] = f->second;
+      const std::vector<int64_t> grid = spec.scale_shape();
+      if (source.is_random()) {
+        fill_random_fp8(codes, scales, spec.numel(), grid[0] * grid[1], source.stream(spec), spec.init_scale, stream_);
+      } else {
+        const Fp8Tensor t = source.read_fp8(spec);
+        CUDA_CHECK(cudaMemcpy(codes, t.codes.data(), t.codes.size(), cudaMemcpyHostToDevice));
+        CUDA_CHECK(cudaMemcpy(scales, t.scales.data(), t.scales.size() * 4, cudaMemcpyHostToDevice));
+      }
+      continue;
+    }
     bf16* dst = tensor_at_.at(spec.name);
-    if (source.is_random()) {
+    if (source.is_random() && !spec.fp8) {  // fp8 specs held in bf16 (MLA's q_b, kv_b): the host's draw, dequantised
       fill_random_bf16(dst, spec.numel(), source.stream(spec), spec.init_scale, spec.init_offset, stream_);
     } else {
       std::vector<float> v = source.read(spec);
@@ -310,6 +377,10 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
     gemv(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
     return;
   }
+  if (uses_gemv_mma(tokens, in_features)) {
+    gemv_mma(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
+    return;
+  }
   const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   // Row-major y[T][out] = x[T][in] W[out][in]^T is column-major y^T = W^T(as stored) x^T.
   cublas_check(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, out_features, tokens, in_features, &alpha, w, CUDA_R_16BF,
@@ -318,29 +389,53 @@ void GpuModel::linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bo
                "cublasGemmEx");
 }
 
+void GpuModel::linear(const bf16* x, const Fp8Weight& w, void* y, bool y_is_float, bool accumulate, int tokens,
+                      int out_features, int in_features) {
+  if (tokens <= kFp8GemvMaxTokens && fp8_gemv_supported(tokens, in_features)) {
+    fp8_gemv(w, x, y, y_is_float, accumulate, tokens, out_features, in_features, stream_);
+    return;
+  }
+  linear(x, dequantized(w, out_features, in_features), y, y_is_float, accumulate, tokens, out_features, in_features);
+}
+
+void GpuModel::project(const bf16* x, const bf16* w, const Fp8Weight& w8, void* y, bool y_is_float, bool accumulate,
+                       int tokens, int out_features, int in_features) {
+  if (w8) linear(x, w8, y, y_is_float, accumulate, tokens, out_features, in_features);
+  else linear(x, w, y, y_is_float, accumulate, tokens, out_features, in_features);
+}
+
+const bf16* GpuModel::dequantized(const Fp8Weight& w8, int64_t rows, int cols) {
+  dequantize_fp8(w8, dequant_scratch_, rows, cols, stream_);
+  return dequant_scratch_;
+}
+
+bool GpuModel::uses_gemv_mma(int tokens, int in_features) const {
+  return !uses_gemv(tokens, in_features) && tokens <= o_.gemv_mma_max_tokens && gemv_mma_supported(tokens, in_features);
+}
+
 bool GpuModel::fuses_norm(int tokens) const {
   return uses_gemv(tokens, c_.hidden) && gemv_rmsnorm_supported(tokens, c_.hidden);
 }
 
 void GpuModel::normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
-                             int out_features) {
+                             int out_features, const Fp8Weight& w8) {
   const int H = c_.hidden;
   const float eps = static_cast<float>(c_.rms_eps);
-  if (fuses_norm(tokens)) {
+  if (!w8 && fuses_norm(tokens)) {
     gemv_rmsnorm(w, x, gain, eps, y, y_is_float, tokens, out_features, H, stream_);
     return;
   }
   rmsnorm(x, nullptr, gain, h_, tokens, H, eps, stream_);
-  linear(h_, w, y, y_is_float, false, tokens, out_features, H);
+  project(h_, w, w8, y, y_is_float, false, tokens, out_features, H);
 }
 
 void GpuModel::qkv_projection(const Layer& L, const float* x, const QkvRope& rope, int tokens) {
-  if (fuses_norm(tokens)) {  // norm, projection and RoPE in one launch
+  if (!L.fp8.qkv && fuses_norm(tokens)) {  // norm, projection and RoPE in one launch
     gemv_rmsnorm(L.qkv, x, L.ln1, static_cast<float>(c_.rms_eps), nullptr, false, tokens, qkv_width_, c_.hidden,
                  stream_, &rope);
     return;
   }
-  normed_linear(x, L.ln1, L.qkv, qkv_, false, tokens, qkv_width_);
+  normed_linear(x, L.ln1, L.qkv, qkv_, false, tokens, qkv_width_, L.fp8.qkv);
   rope_qkv_to_cache(qkv_, rope, tokens, stream_);
 }
 
@@ -348,8 +443,21 @@ constexpr int kMoeGemvMaxTokens = 8;
 
 void GpuModel::ffn_activation(const Layer& L, const bf16* h, int T) {
   const int H = c_.hidden, F = L.ffn_intermediate;
+  if (L.fp8.gate_up) {
+    if (T <= kFp8GemvMaxTokens && fp8_gemv_supported(T, H)) {
+      fp8_gemv(L.fp8.gate_up, h, act_, false, false, T, 2 * F, H, stream_, /*swiglu_output=*/true);
+    } else {
+      linear(h, L.fp8.gate_up, gate_up_, false, false, T, 2 * F, H);
+      swiglu(gate_up_, act_, T, F, stream_);
+    }
+    return;
+  }
   if (uses_gemv(T, H)) {
     gemv(L.gate_up, h, act_, false, false, T, 2 * F, H, stream_, /*swiglu_output=*/true);
+    return;
+  }
+  if (uses_gemv_mma(T, H)) {
+    gemv_mma(L.gate_up, h, act_, false, false, T, 2 * F, H, stream_, /*swiglu_output=*/true);
     return;
   }
   linear(h, L.gate_up, gate_up_, false, false, T, 2 * F, H);
@@ -359,7 +467,7 @@ void GpuModel::ffn_activation(const Layer& L, const bf16* h, int T) {
 void GpuModel::normed_ffn_activation(const Layer& L, const float* x, int T) {
   const int H = c_.hidden;
   const float eps = static_cast<float>(c_.rms_eps);
-  if (fuses_norm(T)) {  // norm, gate/up and SwiGLU in one launch
+  if (!L.fp8.gate_up && fuses_norm(T)) {  // norm, gate/up and SwiGLU in one launch
     gemv_rmsnorm(L.gate_up, x, L.ln2, eps, act_, false, T, 2 * L.ffn_intermediate, H, stream_, nullptr, nullptr,
                  /*swiglu_output=*/true);
     return;
@@ -370,7 +478,7 @@ void GpuModel::normed_ffn_activation(const Layer& L, const float* x, int T) {
 
 void GpuModel::dense_ffn(const Layer& L, const bf16* h, float* x, int T) {
   ffn_activation(L, h, T);
-  linear(act_, L.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
+  project(act_, L.down, L.fp8.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
 }
 
 // Up to 8 tokens run one GEMV per (token, expert) pair straight from the router's choice; larger steps
@@ -406,7 +514,21 @@ void GpuModel::moe_ffn(const Layer& L, float* x, int T) {
     CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
   const int F = L.ffn_intermediate;  // shared experts, fused (0: none)
-  if (T <= kMoeGemvMaxTokens && gemv_supported(T, H)) {
+  const Fp8Weight& gate_up8 = L.fp8.experts_gate_up;
+  if (gate_up8 && T <= kMoeGemvMaxTokens && fp8_gemv_supported(1, H) && fp8_gemv_supported(1, Ie)) {
+    // As below, without shared entries: the shared experts run as a dense FFN after the routed ones.
+    const Fp8Weight& down8 = L.fp8.experts_down;
+    const int64_t gate_up_scales = fp8_scale_rows(2 * Ie, Ie) * fp8_blocks(H), down_scales = fp8_blocks(H) * fp8_blocks(Ie);
+    fp8_grouped_gemv(Fp8Weight{gate_up8.codes, gate_up8.scales, Ie, 0},
+                     Fp8Groups{expert_of_pair_, gate_up_stride, gate_up_scales, k, nullptr, 1}, h, expert_act_, false, pairs,
+                     2 * Ie, H, stream_, /*swiglu_output=*/true);
+    fp8_grouped_gemv(Fp8Weight{down8.codes, down8.scales, 0, 0},
+                     Fp8Groups{expert_of_pair_, down_stride, down_scales, 1, weight_of_pair_, k}, expert_act_, x, true, pairs,
+                     H, Ie, stream_);
+    if (F) dense_ffn(L, h, x, T);
+    return;
+  }
+  if (!gate_up8 && T <= kMoeGemvMaxTokens && gemv_supported(T, H)) {
     // At one token the shared experts ride along as one more entry (with more tokens, an entry per
     // token would read their weights once per token: they run as a dense FFN instead). The down
     // projection adds every entry's output, weighted, into its token's residual row (combine fused).
@@ -421,22 +543,23 @@ void GpuModel::moe_ffn(const Layer& L, float* x, int T) {
     return;
   }
   moe_sort(expert_of_pair_, pairs, E, sorted_, stream_);
-  moe_grouped_gemm(h, true, k, L.experts_gate_up, gate_up_stride, sorted_, E, pairs, expert_gate_up_, false, 2 * Ie, H,
-                   stream_);
+  // fp8: each stack dequantised into the one scratch just before its GEMM (stream order keeps them apart).
+  const bf16* gate_up_w = gate_up8 ? dequantized(gate_up8, int64_t(E) * 2 * Ie, H) : L.experts_gate_up;
+  moe_grouped_gemm(h, true, k, gate_up_w, gate_up_stride, sorted_, E, pairs, expert_gate_up_, false, 2 * Ie, H, stream_);
   swiglu(expert_gate_up_, expert_act_, pairs, Ie, stream_);
-  moe_grouped_gemm(expert_act_, false, k, L.experts_down, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie,
-                   stream_);
+  const bf16* down_w = L.fp8.experts_down ? dequantized(L.fp8.experts_down, int64_t(E) * H, Ie) : L.experts_down;
+  moe_grouped_gemm(expert_act_, false, k, down_w, down_stride, sorted_, E, pairs, expert_out_, true, H, Ie, stream_);
   moe_combine(expert_out_, sorted_.position_of_pair, weight_of_pair_, x, T, k, H, stream_);
   if (F) dense_ffn(L, h, x, T);
 }
 
 void GpuModel::ffn_block(const Layer& L, float* x, int T) {
-  if (L.experts_gate_up) {
+  if (L.experts_gate_up || L.fp8.experts_gate_up) {
     moe_ffn(L, x, T);
     return;
   }
   normed_ffn_activation(L, x, T);
-  linear(act_, L.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
+  project(act_, L.down, L.fp8.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
@@ -511,34 +634,87 @@ void GpuModel::per_head_gemm(bool transpose_w, const bf16* w, int m, int k, cons
                "cublasGemmStridedBatchedEx");
 }
 
-// MLA in the absorbed form (kernels/attention_mla.cu): q_lat = q_nope W_UK per head, attention over the
-// latent rows, then attn = o_lat W_UV^T per head. kv_b_proj [heads][nope + v][rank], row-major, read
-// column-major: head h's W_UK is a (rank x nope) matrix with leading dimension rank, its W_UV follows.
-void GpuModel::mla_attention_layer(const Layer& L, bf16* cache, const Plan& p) {
+GpuModel::MlaQuery GpuModel::mla_q() const {
+  if (c_.mla.q_lora_rank) return {q_, c_.heads * c_.qk_dim()};
+  return {qkv_, qkv_width_};
+}
+
+void GpuModel::mla_projection(const Layer& L, const float* x, int tokens) {
+  normed_linear(x, L.ln1, L.qkv, qkv_, false, tokens, qkv_width_, L.fp8.qkv);
+}
+
+void GpuModel::mla_query(const Layer& L, int tokens) {
   const MLAConfig& m = c_.mla;
-  const int T = p.tokens, heads = c_.heads, rank = m.kv_lora_rank, qk = c_.qk_dim(), width = c_.kv_values_per_token();
-  const float eps = static_cast<float>(c_.rms_eps);
-  const int q_rows = m.q_lora_rank ? m.q_lora_rank : heads * qk;
-  const bf16* q = qkv_;
-  int q_stride = qkv_width_;
-  if (m.q_lora_rank) {
-    rmsnorm_bf16(qkv_, L.q_norm, mla_q_a_, T, m.q_lora_rank, qkv_width_, m.q_lora_rank, eps, stream_);
-    linear(mla_q_a_, L.q_b, q_, false, false, T, heads * qk, m.q_lora_rank);
-    q = q_;
-    q_stride = heads * qk;
-  }
-  // q_full[t][h][:rank] = W_UK_h^T q_nope[t][h]: column-major C (rank x T), ld heads * width.
-  per_head_gemm(false, L.kv_b, rank, m.qk_nope_dim, q, q_stride, qk, q_full_, heads * width, width, T);
-  mla_prepare(qkv_ + q_rows, qkv_width_, q, q_stride, L.kv_norm, meta_ + p.pos, meta_ + p.slot, inv_freq_,
-              c_.rope_attention_factor(), eps, q_full_, cache, T, heads, rank, m.qk_rope_dim, m.qk_nope_dim, stream_);
-  const float scale = static_cast<float>(c_.softmax_scale());
-  mla_attention(q_full_, cache, p.seqs(meta_, false), p.max_new, out_latent_, heads, rank, m.qk_rope_dim, o_.block_tokens,
-                scale, stream_);
-  mla_attention(q_full_, cache, p.seqs(meta_, true), 1, out_latent_, heads, rank, m.qk_rope_dim, o_.block_tokens, scale,
-                stream_, decode_work_, p.splits);
+  if (!m.q_lora_rank) return;  // q_proj's rows are in qkv_
+  rmsnorm_bf16(qkv_, L.q_norm, mla_q_a_, tokens, m.q_lora_rank, qkv_width_, m.q_lora_rank,
+               static_cast<float>(c_.rms_eps), stream_);
+  linear(mla_q_a_, L.q_b, q_, false, false, tokens, c_.heads * c_.qk_dim(), m.q_lora_rank);
+}
+
+void GpuModel::mla_prepare_tokens(const Layer& L, bf16* cache, const int* positions, const int* slots, int tokens) {
+  const MLAConfig& m = c_.mla;
+  const MlaQuery q = mla_q();
+  const int q_rows = m.q_lora_rank ? m.q_lora_rank : c_.heads * c_.qk_dim();
+  mla_prepare(qkv_ + q_rows, qkv_width_, q.rows, q.stride, L.kv_norm, positions, slots, inv_freq_,
+              c_.rope_attention_factor(), static_cast<float>(c_.rms_eps), q_full_, cache, tokens, c_.heads,
+              m.kv_lora_rank, m.qk_rope_dim, m.qk_nope_dim, stream_);
+}
+
+// Decode in the absorbed form (kernels/attention_mla.cu): q_lat = q_nope W_UK per head, attention over
+// the latent rows, then attn = o_lat W_UV^T per head. kv_b_proj [heads][nope + v][rank], row-major,
+// read column-major: head h's W_UK is a (rank x nope) matrix with leading dimension rank, its W_UV
+// follows.
+void GpuModel::mla_decode(const Layer& L, const bf16* cache, const AttnSeqs& decode, int first_row, int rows,
+                          int splits) {
+  const MLAConfig& m = c_.mla;
+  const int heads = c_.heads, rank = m.kv_lora_rank, width = c_.kv_values_per_token();
+  const MlaQuery q = mla_q();
+  // q_full[t][h][:rank] = W_UK_h^T q_nope[t][h]: column-major C (rank x rows), ld heads * width.
+  per_head_gemm(false, L.kv_b, rank, m.qk_nope_dim, q.rows + int64_t(first_row) * q.stride, q.stride, c_.qk_dim(),
+                q_full_ + int64_t(first_row) * heads * width, heads * width, width, rows);
+  mla_attention(q_full_, cache, decode, 1, out_latent_, heads, rank, m.qk_rope_dim, o_.block_tokens,
+                static_cast<float>(c_.softmax_scale()), stream_, decode_work_, splits);
   // attn[t][h] = W_UV_h o_lat[t][h]: W_UV_h starts nope rows into head h's block, transposed.
-  per_head_gemm(true, L.kv_b + int64_t(m.qk_nope_dim) * rank, m.v_dim, rank, out_latent_, heads * rank, rank, attn_,
-                heads * m.v_dim, m.v_dim, T);
+  per_head_gemm(true, L.kv_b + int64_t(m.qk_nope_dim) * rank, m.v_dim, rank,
+                out_latent_ + int64_t(first_row) * heads * rank, heads * rank, rank,
+                attn_ + int64_t(first_row) * heads * m.v_dim, heads * m.v_dim, m.v_dim, rows);
+}
+
+// Prefill in the non-absorbed form: attending in the latent would take 2 (2 rank + rope) FLOPs per
+// (query, key) pair and head, the expanded keys and values 2 (nope + rope + v), a third; expanding
+// costs one GEMM over the context, and the attention then runs on tensor cores.
+void GpuModel::mla_prefill(const Layer& L, const bf16* cache, const AttnSeqs& seq, int n_new, int context) {
+  const MLAConfig& m = c_.mla;
+  const int rank = m.kv_lora_rank;
+  mla_gather_latent(cache, seq.block_table, context, rank, c_.kv_values_per_token(), o_.block_tokens, mla_latent_,
+                    stream_);
+  linear(mla_latent_, L.kv_b, mla_expanded_, false, false, context, c_.heads * (m.qk_nope_dim + m.v_dim), rank);
+  const MlaQuery q = mla_q();
+  mla_prefill_attention(MlaPrefill{q.rows, q.stride, q_full_, mla_expanded_, cache, c_.heads, m.qk_nope_dim,
+                                   m.qk_rope_dim, m.v_dim, rank, o_.block_tokens},
+                        seq, n_new, attn_, static_cast<float>(c_.softmax_scale()), stream_);
+}
+
+void GpuModel::mla_attention_layer(const Layer& L, bf16* cache, const Plan& p) {
+  const int T = p.tokens;
+  mla_query(L, T);
+  mla_prepare_tokens(L, cache, meta_ + p.pos, meta_ + p.slot, T);
+  // The host's copy of the step's sequences (upload_plan wrote it): [offsets][new tokens][contexts].
+  const int* dec = meta_host_ + p.dec;
+  const int* pre = meta_host_ + p.pre;
+  if (p.n_decode > 0) {
+    // The absorbed products run over the rows from the first decoding token to the last (the whole
+    // step when it only decodes, so a captured graph holds the same rows at every replay); prefill
+    // rows in between are overwritten below.
+    const auto [first, last] = std::minmax_element(dec, dec + p.n_decode);
+    mla_decode(L, cache, p.seqs(meta_, true), *first, *last - *first + 1, p.splits);
+  }
+  const AttnSeqs prefills = p.seqs(meta_, false);
+  for (int i = 0; i < p.n_prefill; ++i) {  // one sequence at a time: its expanded keys fill the buffer
+    const AttnSeqs one{prefills.token_offset + i, prefills.n_new + i, prefills.context + i,
+                       prefills.block_table + int64_t(i) * prefills.table_stride, prefills.table_stride, 1};
+    mla_prefill(L, cache, one, pre[p.n_prefill + i], pre[2 * p.n_prefill + i]);
+  }
 }
 
 void GpuModel::run(const Plan& p) {
@@ -551,7 +727,7 @@ void GpuModel::run(const Plan& p) {
     const Layer& L = layers_[l];
     const KvLayer kv = kv_layer(l);
     if (c_.mla.enabled) {
-      normed_linear(x_, L.ln1, L.qkv, qkv_, false, T, qkv_width_);
+      mla_projection(L, x_, T);
       mla_attention_layer(L, kv.k, p);
     } else {
       qkv_projection(L, x_, QkvRope{L.qkv_bias, meta_ + p.pos, meta_ + p.slot, inv_freq_, rope_scale, q_, kv, c_.heads,
@@ -560,7 +736,7 @@ void GpuModel::run(const Plan& p) {
       attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
                        stream_);
     }
-    linear(attn_, L.o, x_, true, true, T, H, attn_width);
+    project(attn_, L.o, L.fp8.o, x_, true, true, T, H, attn_width);
     ffn_block(L, x_, T);
   }
   if (p.rows == T) {  // every token is a logits row, in order (decode steps): no gather

@@ -28,6 +28,10 @@ struct GpuOptions {
   // (deepseek-llm-7b decode, docs/benchmarks/engine.md) cuBLAS wins from 3 tokens on: 4 tokens 5.97 ms
   // vs 6.99 ms a step, 8 tokens 6.31 vs 9.28.
   int gemv_max_tokens = 2;
+  // From there up to this many tokens, the tensor-core GEMV (kernels/gemv_mma.cu) instead of cuBLAS.
+  // 0 (cuBLAS) by default: on the H200 at 3-16 tokens it streamed 65% of the copy bandwidth against
+  // cuBLAS's 71-74% (docs/benchmarks/engine-h200.md, both in the same run).
+  int gemv_mma_max_tokens = 0;
 };
 
 // The router kernel's parameters for a model's MoE settings (the rule of route_token()).
@@ -62,6 +66,11 @@ class GpuModel : public Backend {
     // MLA: qkv holds q_a_proj (or q_proj) and kv_a_proj_with_mqa fused; q_a_layernorm, q_b_proj,
     // kv_a_layernorm, kv_b_proj ([heads][nope + v][rank]: W_UK then W_UV of each head).
     bf16 *q_norm, *q_b, *kv_norm, *kv_b;
+    // WeightFormat::Fp8Block: these linears held as fp8 codes + block scales instead (their bf16
+    // pointers above null). MLA's q_b and kv_b stay bf16, dequantised at load (attention_mla reads bf16).
+    struct Fp8Linears {
+      Fp8Weight qkv, o, gate_up, down, experts_gate_up, experts_down;
+    } fp8;
   };
   cudaStream_t stream() const { return stream_; }
   const Layer& layer(int l) const { return layers_[l]; }
@@ -72,6 +81,10 @@ class GpuModel : public Backend {
   // y (+)= x W^T with the engine's choice of kernel (GEMV for small batches, else cuBLAS).
   void linear(const bf16* x, const bf16* w, void* y, bool y_is_float, bool accumulate, int tokens, int out_features,
               int in_features);
+  // The same for fp8 weights: the fp8 GEMV up to kFp8GemvMaxTokens tokens, else the weight dequantised
+  // to a bf16 scratch and the bf16 path.
+  void linear(const bf16* x, const Fp8Weight& w, void* y, bool y_is_float, bool accumulate, int tokens,
+              int out_features, int in_features);
   int sm_count() const { return sm_count_; }
   // Steps that record or follow expert choices run eager (the copies happen inside the step).
   void force_routing(ExpertChoices experts) override { forced_routing_ = std::move(experts); }
@@ -84,6 +97,18 @@ class GpuModel : public Backend {
   void qkv_projection(const Layer& layer, const float* x, const QkvRope& rope, int tokens);
   // act_ = silu(gate) * up of RMSNorm(x) for a dense FFN (one launch for the smallest batches).
   void normed_ffn_activation(const Layer& layer, const float* x, int tokens);
+  // MLA attention of one layer by part, in the order a step runs them: the fused first projection of
+  // RMSNorm(x) (q_a_proj or q_proj, and kv_a_proj_with_mqa); the query (q_a_layernorm and q_b_proj
+  // where q is a LoRA); mla_prepare of the step's tokens (latent and rope key into the cache, rotated
+  // q_rope); decode rows [first_row, first_row + rows) in the absorbed form (W_UK on q, attention over
+  // the latent, W_UV on its output); a prefilling sequence (`seq` holds one) in the non-absorbed form
+  // (latent expanded by kv_b_proj over its context, flash attention on tensor cores). Outputs go to the
+  // attention rows o_proj reads.
+  void mla_projection(const Layer& layer, const float* x, int tokens);
+  void mla_query(const Layer& layer, int tokens);
+  void mla_prepare_tokens(const Layer& layer, bf16* cache, const int* positions, const int* slots, int tokens);
+  void mla_decode(const Layer& layer, const bf16* cache, const AttnSeqs& decode, int first_row, int rows, int splits);
+  void mla_prefill(const Layer& layer, const bf16* cache, const AttnSeqs& seq, int n_new, int context);
 
  private:
   struct Plan;  // one step's metadata layout on the device
@@ -93,12 +118,23 @@ class GpuModel : public Backend {
   void upload_plan(const StepBatch& batch, Plan& plan);
   // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
   void normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
-                     int out_features);
+                     int out_features, const Fp8Weight& w8 = {});
+  // A layer's linear in the format it was loaded in: w8 when set, else w.
+  void project(const bf16* x, const bf16* w, const Fp8Weight& w8, void* y, bool y_is_float, bool accumulate, int tokens,
+               int out_features, int in_features);
+  // w8 dequantised into dequant_scratch_ ([rows][cols] bf16), for the bf16 GEMMs of larger steps.
+  const bf16* dequantized(const Fp8Weight& w8, int64_t rows, int cols);
   bool uses_gemv(int tokens, int in_features) const;  // the engine's GEMV rather than cuBLAS (o_.gemv_max_tokens)
+  bool uses_gemv_mma(int tokens, int in_features) const;  // the tensor-core GEMV (o_.gemv_mma_max_tokens)
   bool fuses_norm(int tokens) const;  // RMSNorm inside the next GEMV (gemv_rmsnorm) at this step size
   void ffn_activation(const Layer& layer, const bf16* h, int tokens);  // act_ = silu(gate) * up of h
   void dense_ffn(const Layer& layer, const bf16* h, float* x, int tokens);
   void mla_attention_layer(const Layer& layer, bf16* cache, const Plan& plan);
+  struct MlaQuery {
+    const bf16* rows;  // per token, per head: q_nope then the unrotated q_rope
+    int stride;
+  };
+  MlaQuery mla_q() const;  // q_b_proj's output, or q_proj's rows of the fused projection
   // Per-head products with the slices of kv_b_proj: C_h = op(W_h) B_h, strided over the heads.
   void per_head_gemm(bool transpose_w, const bf16* w, int m, int k, const bf16* b, int ldb, int stride_b, bf16* c,
                      int ldc, int stride_c, int tokens);
@@ -115,6 +151,8 @@ class GpuModel : public Backend {
   bf16 *embed_ = nullptr, *final_norm_ = nullptr, *lm_head_ = nullptr;
   std::vector<Layer> layers_;
   std::map<std::string, bf16*> tensor_at_;  // HF name -> device location (inside fused buffers)
+  std::map<std::string, std::pair<uint8_t*, float*>> fp8_at_;  // fp8 linears: codes and scales (inside fused buffers)
+  bf16* dequant_scratch_ = nullptr;  // fp8: the largest fp8 linear (or expert stack) in bf16
   float* inv_freq_ = nullptr;
 
   bf16* kv_ = nullptr;
@@ -125,6 +163,7 @@ class GpuModel : public Backend {
   float *x_ = nullptr, *logits_ = nullptr, *decode_work_ = nullptr;
   int qkv_width_ = 0;  // fused first projection: q, k, v (MLA: q or q_a, then kv_a)
   bf16 *mla_q_a_ = nullptr, *q_full_ = nullptr, *out_latent_ = nullptr;  // MLA: normalised q_a, absorbed q, latent output
+  bf16 *mla_latent_ = nullptr, *mla_expanded_ = nullptr;  // MLA prefill: one sequence's latent rows, expanded K_nope, V
   bf16 *h_ = nullptr, *qkv_ = nullptr, *q_ = nullptr, *attn_ = nullptr, *gate_up_ = nullptr, *act_ = nullptr,
        *final_h_ = nullptr;
   // MoE: router logits [T][experts], (token, slot) pairs' experts and weights, the sort by expert,

@@ -57,6 +57,27 @@ void mla_prepare(const bf16* kv_a, int kv_a_stride, const bf16* q, int q_stride,
   CUDA_CHECK_LAUNCH();
 }
 
+// Thread per 16-byte chunk: latent[p] = the first `rank` values of the sequence's cache row p.
+__global__ void mla_gather_latent_kernel(const bf16* __restrict__ cache, const int* __restrict__ block_table, int context,
+                                         int rank, int width, int block_tokens, bf16* __restrict__ latent) {
+  const int chunks = rank / 8;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < int64_t(context) * chunks;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const int pos = static_cast<int>(i / chunks), c = static_cast<int>(i % chunks);
+    const int64_t row = int64_t(block_table[pos / block_tokens]) * block_tokens + pos % block_tokens;
+    reinterpret_cast<uint4*>(latent + int64_t(pos) * rank)[c] = reinterpret_cast<const uint4*>(cache + row * width)[c];
+  }
+}
+
+void mla_gather_latent(const bf16* cache, const int* block_table, int context, int rank, int width, int block_tokens,
+                       bf16* latent, cudaStream_t s) {
+  const int64_t chunks = int64_t(context) * (rank / 8);
+  const int blocks = static_cast<int>(std::min<int64_t>((chunks + 255) / 256, 4096));
+  mla_gather_latent_kernel<<<std::max(blocks, 1), 256, 0, s>>>(cache, block_table, context, rank, width, block_tokens,
+                                                               latent);
+  CUDA_CHECK_LAUNCH();
+}
+
 size_t mla_workspace_floats(int n_seqs, int heads, int rank, int splits) {
   return size_t(n_seqs) * splits * heads * (rank + 2);
 }

@@ -1,17 +1,21 @@
 // Causal prefill attention, FlashAttention-2 structure on mma.sync (m16n8k16, bf16 in, fp32
 // accumulate): a block owns 128 query rows of one head (8 warps x 16 rows) and walks the sequence's
-// paged K/V in tiles of 64 tokens. With 128 rows per block (rather than 64) every K/V tile brought
-// into shared memory serves twice as many queries, halving the L2 traffic and the copy work per
-// FLOP. Scores, probabilities and the output accumulator stay in registers (the score accumulator's
-// layout is the probability operand's layout, so P never goes through shared memory); K/V tiles are
+// keys in tiles of 64. With 128 rows per block (rather than 64) every K/V tile brought into shared
+// memory serves twice as many queries, halving the L2 traffic and the copy work per FLOP. Scores,
+// probabilities and the output accumulator stay in registers (the score accumulator's layout is the
+// probability operand's layout, so P never goes through shared memory); K/V tiles are
 // double-buffered through cp.async so the next tile loads while this one is multiplied, with one
 // barrier per tile. Q fragments are re-read from shared memory rather than held in registers, so
-// that a thread fits in 128 registers and two blocks (16 warps) share an SM; at head_dim 128 the
-// online softmax goes 32 keys at a time for the same reason. Shared-memory rows are XOR-swizzled in
-// 16-byte chunks so ldmatrix reads are conflict-free. A warp masks only the keys that may follow its
-// first query, and skips those after its last one (a warp wholly past the sequence's new tokens
-// computes nothing, but still joins every barrier and copy). The CPU reference is
-// CpuModel::attention.
+// that a thread fits in 128 registers and two blocks (16 warps) share an SM where their tiles fit;
+// at a value width of 128 the online softmax then goes 32 keys at a time for the same reason.
+// Shared-memory rows are XOR-swizzled in 16-byte chunks so ldmatrix reads are conflict-free. A warp
+// masks only the keys that may follow its first query, and skips those after its last one (a warp
+// wholly past the sequence's new tokens computes nothing, but still joins every barrier and copy).
+// The query/key width QK and the value width VD are template parameters, and where rows come from
+// is the Rows policy: dense attention (QK = VD = head_dim, K/V in the paged cache) and MLA in the
+// non-absorbed form (QK = nope + rope, VD = v_dim, K_nope and V expanded per head from the latent,
+// the rope key shared from the latent cache). The CPU references are CpuModel::attention and
+// CpuModel::mla_attention.
 #include <cfloat>
 
 #include "kernels/common.cuh"
@@ -23,16 +27,26 @@ constexpr int kQueryRows = 128;                          // query rows per block
 constexpr int kKeys = 64;                                // keys per K/V tile
 constexpr int kPrefillThreads = (kQueryRows / 16) * 32;  // one warp per 16 query rows
 
-template <int HD>
-constexpr size_t prefill_smem() {
-  return size_t(kQueryRows + 4 * kKeys) * HD * sizeof(bf16);  // Q, then K and V double-buffered
+// Shared-memory row width of D values: whole 128-byte lines (64 values), which the swizzle needs;
+// columns past D are never loaded nor read.
+constexpr int smem_width(int d) { return (d + 63) / 64 * 64; }
+
+template <int QK, int VD>
+constexpr size_t prefill_smem() {  // Q, then K and V double-buffered
+  return size_t(kQueryRows + 2 * kKeys) * smem_width(QK) * sizeof(bf16) + size_t(2 * kKeys) * smem_width(VD) * sizeof(bf16);
+}
+// Two blocks per SM where their tiles fit in its 227 KB of shared memory (MLA's 192-wide keys do not).
+template <int QK, int VD>
+constexpr int prefill_blocks_per_sm() {
+  return 2 * prefill_smem<QK, VD>() <= 227 * 1024 ? 2 : 1;
 }
 
-// Tiles are [rows][HD] bf16 in 16-byte chunks; chunk c of row r is stored at chunk c ^ (r mod 8), so
-// the 8 rows that one ldmatrix matrix reads fall in distinct banks. Element index of (row, chunk):
-template <int HD>
+// Tiles are [rows][W] bf16 in 16-byte chunks (W = smem_width); chunk c of row r is stored at chunk
+// c ^ (r mod 8), so the 8 rows that one ldmatrix matrix reads fall in distinct banks. Element index
+// of (row, chunk):
+template <int W>
 __device__ __forceinline__ int swizzled(int row, int chunk) {
-  return row * HD + ((chunk ^ (row & 7)) * 8);
+  return row * W + ((chunk ^ (row & 7)) * 8);
 }
 // The ldmatrix side applies the same swizzle to shared-memory byte addresses: tiles are 128-byte
 // aligned and rows are multiples of 128 bytes, so the plain address of (row, chunk) XOR
@@ -53,14 +67,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned add
                : "r"(address));
 }
 
-// c (16x8) += a (16x16, row-major fragment) b (16x8, column fragment b0 b1).
-__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 // 2^x on the special-function unit alone (exp2f adds a denormal fix-up around it): results below
 // 2^-126 flush to zero, far below what a bf16 probability or the fp32 sums resolve.
 __device__ __forceinline__ float exp2_ftz(float x) {
@@ -74,19 +80,72 @@ __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 
-template <int HD>
-__global__ void __launch_bounds__(kPrefillThreads, 2)
-    prefill_kernel(const bf16* __restrict__ q, KvLayer cache, AttnSeqs seqs, bf16* __restrict__ out, int heads,
-                   int kv_heads, int block_tokens, float scale) {
+// Dense attention's rows: q [T][heads][HD]; K and V in the paged cache (kv head of h: h / group).
+struct DenseRows {
+  const bf16* q;
+  KvLayer cache;
+  int heads, kv_heads, block_tokens;
+  struct KvRow {
+    const bf16 *k, *v;
+  };
+  // Chunk c (8 values) of token t's query for head h.
+  template <int QK>
+  __device__ const bf16* query(int t, int h, int c) const {
+    return q + (int64_t(t) * heads + h) * QK + c * 8;
+  }
+  template <int QK>
+  __device__ KvRow kv_row(const int* table, int pos, int h) const {
+    // block * kv_heads + kv head fits in an int (the cache holds that many head slices); the rest is 64-bit.
+    const int64_t at =
+        (int64_t(table[pos / block_tokens] * kv_heads + h / (heads / kv_heads)) * block_tokens + pos % block_tokens) * QK;
+    return {cache.k + at, cache.v + at};
+  }
+  __device__ const bf16* key(const KvRow& r, int c) const { return r.k + c * 8; }
+  __device__ const bf16* value(const KvRow& r, int c) const { return r.v + c * 8; }
+};
+
+// MLA's rows in the non-absorbed form, for one sequence: the query is q_nope (from the q projection,
+// rows of q_stride, heads of nope + rope values) then the rotated q_rope (mla_prepare's, in q_full
+// after the rank values of each [heads][rank + rope] row); the key of position p is head h's K_nope
+// (expanded[p][h][:nope]) then the shared rotated rope key (cache row p after its rank values); the
+// value is expanded[p][h][nope:].
+struct MlaRows {
+  const bf16 *q, *q_full, *expanded, *cache;
+  int q_stride, heads, nope, rope_dim, v_dim, rank, block_tokens;
+  struct KvRow {
+    const bf16 *kv, *rope;
+  };
+  template <int QK>
+  __device__ const bf16* query(int t, int h, int c) const {
+    const int nope_chunks = nope / 8;
+    return c < nope_chunks ? q + int64_t(t) * q_stride + h * (nope + rope_dim) + c * 8
+                           : q_full + (int64_t(t) * heads + h) * (rank + rope_dim) + rank + (c - nope_chunks) * 8;
+  }
+  template <int QK>
+  __device__ KvRow kv_row(const int* table, int pos, int h) const {
+    return {expanded + (int64_t(pos) * heads + h) * (nope + v_dim),
+            cache + (int64_t(table[pos / block_tokens]) * block_tokens + pos % block_tokens) * (rank + rope_dim) + rank};
+  }
+  __device__ const bf16* key(const KvRow& r, int c) const {
+    return c < nope / 8 ? r.kv + c * 8 : r.rope + (c - nope / 8) * 8;
+  }
+  __device__ const bf16* value(const KvRow& r, int c) const { return r.kv + nope + c * 8; }
+};
+
+template <int QK, int VD, class Rows>
+__global__ void __launch_bounds__(kPrefillThreads, (prefill_blocks_per_sm<QK, VD>()))
+    prefill_kernel(Rows rows, AttnSeqs seqs, bf16* __restrict__ out, int heads, float scale) {
+  static_assert(QK % 16 == 0 && VD % 16 == 0, "mma steps of 16 columns");
   extern __shared__ __align__(128) unsigned char smem[];
-  bf16* qs = reinterpret_cast<bf16*>(smem);  // [128][HD]
-  bf16* ks = qs + kQueryRows * HD;            // [2][64][HD]
-  bf16* vs = ks + 2 * kKeys * HD;             // [2][64][HD]
-  constexpr int kChunks = HD / 8;
-  constexpr int kRowBytes = HD * sizeof(bf16), kStageBytes = kKeys * kRowBytes;
-  // Keys per online-softmax step. At HD 128 the 64 output accumulators leave room in 128 registers
-  // (two blocks per SM) for the scores of 32 keys, not 64, without spilling.
-  constexpr int kStepKeys = HD == 128 ? 32 : kKeys;
+  constexpr int QW = smem_width(QK), VW = smem_width(VD);
+  bf16* qs = reinterpret_cast<bf16*>(smem);  // [128][QW]
+  bf16* ks = qs + kQueryRows * QW;            // [2][64][QW]
+  bf16* vs = ks + 2 * kKeys * QW;             // [2][64][VW]
+  constexpr int kQkChunks = QK / 8, kVChunks = VD / 8;
+  constexpr int kKRowBytes = QW * sizeof(bf16), kVRowBytes = VW * sizeof(bf16);
+  // Keys per online-softmax step. With two blocks per SM and 128 value columns, the 64 output
+  // accumulators leave room in 128 registers for the scores of 32 keys, not 64, without spilling.
+  constexpr int kStepKeys = VD >= 128 && prefill_blocks_per_sm<QK, VD>() == 2 ? 32 : kKeys;
 
   // Tiles in reverse order: the last query tiles see the most keys, so they start first.
   const int seq = blockIdx.z, h = blockIdx.y, row0 = (gridDim.x - 1 - blockIdx.x) * kQueryRows;
@@ -95,37 +154,31 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
   const int context = seqs.context[seq], start = context - n_new;
   const int token0 = seqs.token_offset[seq] + row0;
   const int q_rows = min(kQueryRows, n_new - row0);
-  const int kvh = h / (heads / kv_heads);
   const int* table = seqs.block_table + int64_t(seq) * seqs.table_stride;
   const int n_kv = start + row0 + q_rows;  // keys visible to the block's last query
 
   // Copies: thread i moves chunks i % 4 + 4 k of row i / 4 (of each 64 rows), so that four neighbouring
-  // threads read 64 contiguous bytes per instruction and a K/V row costs one block-table lookup.
-  constexpr int kCopyChunks = kChunks / 4;  // per thread and row
+  // threads read 64 contiguous bytes per instruction and a K/V row costs one address lookup.
   static_assert(kPrefillThreads == 4 * kKeys, "four threads copy each row of a K/V tile");
   const int copy_row = threadIdx.x / 4, copy_chunk = threadIdx.x % 4;
   // Rows past the sequence's new tokens are zeros: their scores stay finite, and they are not written.
 #pragma unroll
   for (int r = copy_row; r < kQueryRows; r += kKeys) {
-    const bf16* src = q + (int64_t(token0 + min(r, q_rows - 1)) * heads + h) * HD;
+    const int t = token0 + min(r, q_rows - 1);
 #pragma unroll
-    for (int k = 0; k < kCopyChunks; ++k) {
-      const int c = copy_chunk + 4 * k;
-      cp_async16_zfill(qs + swizzled<HD>(r, c), src + c * 8, r < q_rows);
-    }
+    for (int c = copy_chunk; c < kQkChunks; c += 4)
+      cp_async16_zfill(qs + swizzled<QW>(r, c), rows.template query<QK>(t, h, c), r < q_rows);
   }
   auto load_kv = [&](int kv0, int stage) {
     const int pos = kv0 + copy_row;
     const bool valid = pos < n_kv;  // rows past the visible keys are zeros (masked, or seen only by unwritten rows)
-    // block * kv_heads + kvh fits in an int (the cache holds that many head slices); the rest is 64-bit.
-    const int64_t at =
-        valid ? (int64_t(table[pos / block_tokens] * kv_heads + kvh) * block_tokens + pos % block_tokens) * HD : 0;
+    const typename Rows::KvRow row = rows.template kv_row<QK>(table, valid ? pos : 0, h);
 #pragma unroll
-    for (int k = 0; k < kCopyChunks; ++k) {
-      const int c = copy_chunk + 4 * k, dst = stage * kKeys * HD + swizzled<HD>(copy_row, c);
-      cp_async16_zfill(ks + dst, cache.k + at + c * 8, valid);
-      cp_async16_zfill(vs + dst, cache.v + at + c * 8, valid);
-    }
+    for (int c = copy_chunk; c < kQkChunks; c += 4)
+      cp_async16_zfill(ks + stage * kKeys * QW + swizzled<QW>(copy_row, c), rows.key(row, c), valid);
+#pragma unroll
+    for (int c = copy_chunk; c < kVChunks; c += 4)
+      cp_async16_zfill(vs + stage * kKeys * VW + swizzled<VW>(copy_row, c), rows.value(row, c), valid);
     cp_async_commit();
   };
   load_kv(0, 0);  // one group with Q
@@ -150,11 +203,11 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
   auto swizzle = [&](unsigned plain, int column_bytes) {
     return ((plain + column_bytes % 128) ^ lane_swizzle) + column_bytes / 128 * 128;
   };
-  const unsigned q_lane = smem_address(qs) + (warp * 16 + lane % 16) * kRowBytes + (lane / 16) * 16;
-  const unsigned k_lane = smem_address(ks) + ((lane / 16) * 8 + lane % 8) * kRowBytes + (lane / 8) % 2 * 16;
-  const unsigned v_lane = smem_address(vs) + ((lane / 8) % 2 * 8 + lane % 8) * kRowBytes + (lane / 16) * 16;
+  const unsigned q_lane = smem_address(qs) + (warp * 16 + lane % 16) * kKRowBytes + (lane / 16) * 16;
+  const unsigned k_lane = smem_address(ks) + ((lane / 16) * 8 + lane % 8) * kKRowBytes + (lane / 8) % 2 * 16;
+  const unsigned v_lane = smem_address(vs) + ((lane / 8) % 2 * 8 + lane % 8) * kVRowBytes + (lane / 16) * 16;
   const float scale_log2 = scale * 1.4426950409f;
-  float o[HD / 8][4] = {};
+  float o[VD / 8][4] = {};
   // Running maximum in log2-scaled units; finite from the start, so exp2 never sees -inf - -inf.
   float row_max[2] = {-1e30f, -1e30f}, row_sum[2] = {0.0f, 0.0f};
 
@@ -171,20 +224,20 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
     for (int step = 0; step < kKeys / kStepKeys; ++step) {
       const int key0 = it * kKeys + step * kStepKeys;
       if (key0 > warp_last) break;  // every key of the step follows the warp's last query
-      const unsigned stage_offset = (it & 1) * kStageBytes + step * kStepKeys * kRowBytes;
-      const unsigned kt = k_lane + stage_offset, vt = v_lane + stage_offset;
+      const int stage_key = (it & 1) * kKeys + step * kStepKeys;  // the step's first row in ks / vs
+      const unsigned kt = k_lane + stage_key * kKRowBytes, vt = v_lane + stage_key * kVRowBytes;
 
       // S = Q K^T: 16 rows x kStepKeys keys per warp (blocks of 8 keys), one 16-column step at a time.
       float s[kStepKeys / 8][4] = {};
 #pragma unroll
-      for (int k = 0; k < HD / 16; ++k) {
+      for (int k = 0; k < QK / 16; ++k) {
         uint32_t a[4];
         ldmatrix_x4(a, swizzle(q_lane, k * 32));
         const unsigned k_at = swizzle(kt, k * 32);
 #pragma unroll
         for (int nb = 0; nb < kStepKeys / 8; nb += 2) {
           uint32_t b[4];  // keys of blocks nb, then nb + 1
-          ldmatrix_x4(b, k_at + nb * 8 * kRowBytes);
+          ldmatrix_x4(b, k_at + nb * 8 * kKRowBytes);
           mma_16816(s[nb], a, b[0], b[1]);
           mma_16816(s[nb + 1], a, b[2], b[3]);
         }
@@ -230,7 +283,7 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
       // after the first keys.
       if (__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
-        for (int nd = 0; nd < HD / 8; ++nd)
+        for (int nd = 0; nd < VD / 8; ++nd)
 #pragma unroll
           for (int e = 0; e < 4; ++e) o[nd][e] *= alpha[e / 2];
       }
@@ -242,9 +295,9 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
                                pack_bf16x2(s[2 * j + 1][0], s[2 * j + 1][1]),
                                pack_bf16x2(s[2 * j + 1][2], s[2 * j + 1][3])};
 #pragma unroll
-        for (int nd = 0; nd < HD / 8; nd += 2) {
+        for (int nd = 0; nd < VD / 8; nd += 2) {
           uint32_t b[4];  // columns of blocks nd, then nd + 1
-          ldmatrix_x4_trans(b, swizzle(vt, nd * 16) + j * 16 * kRowBytes);
+          ldmatrix_x4_trans(b, swizzle(vt, nd * 16) + j * 16 * kVRowBytes);
           mma_16816(o[nd], a, b[0], b[1]);
           mma_16816(o[nd + 1], a, b[2], b[3]);
         }
@@ -264,33 +317,53 @@ __global__ void __launch_bounds__(kPrefillThreads, 2)
   for (int r = 0; r < 2; ++r) {
     const int row = warp * 16 + g + 8 * r;
     if (row >= q_rows) continue;
-    bf16* dst = out + (int64_t(token0 + row) * heads + h) * HD + 2 * t;
+    bf16* dst = out + (int64_t(token0 + row) * heads + h) * VD + 2 * t;
 #pragma unroll
-    for (int nd = 0; nd < HD / 8; ++nd)
+    for (int nd = 0; nd < VD / 8; ++nd)
       *reinterpret_cast<__nv_bfloat162*>(dst + nd * 8) =
           __floats2bfloat162_rn(o[nd][2 * r] * inv[r], o[nd][2 * r + 1] * inv[r]);
   }
 }
 
-template <int HD>
-static void launch_prefill(const bf16* q, KvLayer cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out, int heads,
-                           int kv_heads, int block_tokens, float scale, cudaStream_t s) {
+template <int QK, int VD, class Rows>
+static void launch_prefill(const Rows& rows, const AttnSeqs& seqs, int max_new_tokens, bf16* out, int heads, float scale,
+                           cudaStream_t s) {
   static bool configured = false;
   if (!configured) {
-    CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize, prefill_smem<HD>()));
+    CUDA_CHECK(cudaFuncSetAttribute(prefill_kernel<QK, VD, Rows>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    prefill_smem<QK, VD>()));
     configured = true;
   }
   const dim3 grid(ceil_div(max_new_tokens, kQueryRows), heads, seqs.count);
-  prefill_kernel<HD><<<grid, kPrefillThreads, prefill_smem<HD>(), s>>>(q, cache, seqs, out, heads, kv_heads, block_tokens, scale);
+  prefill_kernel<QK, VD, Rows><<<grid, kPrefillThreads, prefill_smem<QK, VD>(), s>>>(rows, seqs, out, heads, scale);
   CUDA_CHECK_LAUNCH();
 }
 
 void attention_prefill(const bf16* q, KvLayer cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out, int heads,
                        int kv_heads, int head_dim, int block_tokens, float scale, cudaStream_t s) {
   if (seqs.count == 0) return;
-  if (head_dim == 128) launch_prefill<128>(q, cache, seqs, max_new_tokens, out, heads, kv_heads, block_tokens, scale, s);
-  else if (head_dim == 64) launch_prefill<64>(q, cache, seqs, max_new_tokens, out, heads, kv_heads, block_tokens, scale, s);
+  const DenseRows rows{q, cache, heads, kv_heads, block_tokens};
+  if (head_dim == 128) launch_prefill<128, 128>(rows, seqs, max_new_tokens, out, heads, scale, s);
+  else if (head_dim == 64) launch_prefill<64, 64>(rows, seqs, max_new_tokens, out, heads, scale, s);
   else fail("prefill attention: head_dim " + std::to_string(head_dim) + " is not supported (64, 128)");
+}
+
+// The head dims instantiated: DeepSeek V2 and V3 (nope 128, rope 64, v 128) and the tiny test models.
+bool mla_prefill_supported(int nope, int rope_dim, int v_dim) {
+  return (nope == 128 && rope_dim == 64 && v_dim == 128) || (nope == 32 && rope_dim == 16 && v_dim == 32);
+}
+
+void mla_prefill_attention(const MlaPrefill& m, const AttnSeqs& seq, int max_new_tokens, bf16* out, float scale,
+                           cudaStream_t s) {
+  if (seq.count == 0) return;
+  require(seq.count == 1, "MLA prefill attention: one sequence per launch (its keys are expanded for it alone)");
+  require(mla_prefill_supported(m.nope, m.rope_dim, m.v_dim),
+          "MLA prefill attention: qk_nope/qk_rope/v head dims " + std::to_string(m.nope) + "/" +
+              std::to_string(m.rope_dim) + "/" + std::to_string(m.v_dim) + " are not supported (128/64/128, 32/16/32)");
+  const MlaRows rows{m.q, m.q_full, m.expanded, m.cache, m.q_stride, m.heads, m.nope, m.rope_dim, m.v_dim, m.rank,
+                     m.block_tokens};
+  if (m.nope == 128) launch_prefill<192, 128>(rows, seq, max_new_tokens, out, m.heads, scale, s);
+  else launch_prefill<48, 32>(rows, seq, max_new_tokens, out, m.heads, scale, s);
 }
 
 }  // namespace aidc

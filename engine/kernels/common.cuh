@@ -74,6 +74,17 @@ __device__ __forceinline__ uint4 load_streaming(const uint4* p) {
   return v;
 }
 
+// Tensor-core product on one warp: c (16x8, fp32) += a (16x16 bf16) b (16x8 bf16). Fragments, with
+// g = lane / 4 and t = lane % 4: a[0] holds row g, columns 2t and 2t + 1; a[1] row g + 8, the same
+// columns; a[2] and a[3] those rows at columns 2t + 8, 2t + 9. b0 holds rows (k) 2t, 2t + 1 of column
+// (n) g; b1 rows 2t + 8, 2t + 9. c[0], c[1]: row g, columns 2t, 2t + 1; c[2], c[3]: row g + 8.
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
 // Asynchronous 16-byte global -> shared copies (sm_80+), for double-buffered tiles.
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));

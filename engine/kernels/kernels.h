@@ -89,6 +89,65 @@ struct GemvGroups {
 void grouped_gemv(const bf16* w, const GemvGroups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
                   int out_features, int in_features, cudaStream_t s, bool swiglu_output = false);
 
+// gemv_mma.cu: the same product for up to kGemvMmaMaxTokens tokens on tensor cores (weights streamed
+// into mma fragments); in % 32 == 0. swiglu_output as gemv's. Opt-in (GpuOptions::gemv_mma_max_tokens):
+// measured below cuBLAS on the H200.
+constexpr int kGemvMmaMaxTokens = 16;
+bool gemv_mma_supported(int n_tokens, int in_features);
+void gemv_mma(const bf16* w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
+              int in_features, cudaStream_t s, bool swiglu_output = false);
+
+// fp8.cu: linear layers stored as DeepSeek-V3's fp8 (WeightFormat::Fp8Block): e4m3 codes [out][in] and
+// fp32 scales [ceil(out/128)][ceil(in/128)], real weight = e4m3 value * scale of its 128x128 block.
+// Fused weights stack the parts' rows and their scale grids: q/k/v need q and k rows in multiples of
+// 128; gate/up (any intermediate size) say where the up rows start (split_rows), so their scales start
+// at block row ceil(split/128); an expert stack repeats that grid every group_rows rows.
+// CPU references: cpu/fp8_reference.h.
+struct Fp8Weight {
+  const uint8_t* codes = nullptr;
+  const float* scales = nullptr;
+  int split_rows = 0;  // gate/up: first up row (0: one part)
+  int group_rows = 0;  // expert stacks: rows per expert (0: one matrix)
+  explicit operator bool() const { return codes != nullptr; }
+};
+__host__ __device__ inline int64_t fp8_blocks(int64_t n) { return (n + 127) / 128; }  // kFp8BlockSize
+// Scale-grid rows of `rows` rows whose second part starts at `split` (0: none).
+__host__ __device__ inline int64_t fp8_scale_rows(int64_t rows, int64_t split) {
+  return split ? fp8_blocks(split) + fp8_blocks(rows - split) : fp8_blocks(rows);
+}
+// The scale-grid row of weight row r.
+__host__ __device__ inline int64_t fp8_scale_row(const Fp8Weight& w, int64_t r) {
+  int64_t base = 0;
+  if (w.group_rows) {
+    const int64_t group = r / w.group_rows;
+    r -= group * w.group_rows;
+    base = group * fp8_scale_rows(w.group_rows, w.split_rows);
+  }
+  return base + (w.split_rows && r >= w.split_rows ? fp8_blocks(w.split_rows) + (r - w.split_rows) / 128 : r / 128);
+}
+// codes[i] = e4m3(448 hash_uniform(stream, i)), every scale init_scale / 448 (WeightSource::read_fp8's draw).
+void fill_random_fp8(uint8_t* codes, float* scales, int64_t n_codes, int64_t n_scales, uint64_t stream,
+                     float init_scale, cudaStream_t s);
+// out[o][i] = bf16(e4m3(codes[o][i]) * scale): for steps too large for the GEMV (then cuBLAS in bf16). cols % 16 == 0.
+void dequantize_fp8(Fp8Weight w, bf16* out, int64_t rows, int cols, cudaStream_t s);
+// fp8_gemv: gemv's product (same y, accumulate and swiglu_output semantics) reading e4m3 weights and
+// applying each block's scale to that block's partial dot product. x bf16 [T][in], in % 16 == 0.
+constexpr int kFp8GemvMaxTokens = 8;
+bool fp8_gemv_supported(int n_tokens, int in_features);
+void fp8_gemv(Fp8Weight w, const bf16* x, void* y, bool y_is_float, bool accumulate, int n_tokens, int out_features,
+              int in_features, cudaStream_t s, bool swiglu_output = false);
+// Grouped form for MoE experts at decode, as grouped_gemv without shared entries: expert e's codes
+// start at codes + e * expert_stride, its scales at scales + e * scale_stride.
+struct Fp8Groups {
+  const int* expert_of_pair = nullptr;
+  int64_t expert_stride = 0, scale_stride = 0;
+  int pairs_per_token = 1;
+  const float* weight_of_pair = nullptr;  // non-null: fused combine into fp32 rows [tokens][out]
+  int top_k = 1;
+};
+void fp8_grouped_gemv(Fp8Weight w, const Fp8Groups& groups, const bf16* x, void* y, bool y_is_float, int n_pairs,
+                      int out_features, int in_features, cudaStream_t s, bool swiglu_output = false);
+
 // moe.cu: routed experts. A (token, slot) pair is token * top_k + slot.
 struct MoeRouting {
   int experts = 0, top_k = 0;
@@ -164,6 +223,24 @@ void mla_attention(const bf16* q_full, const bf16* cache, const AttnSeqs& seqs, 
                    float* workspace = nullptr, int splits = 1);
 size_t mla_workspace_floats(int n_seqs, int heads, int rank, int splits);
 int mla_decode_splits(int n_seqs, int heads, int max_context, int sm_count);
+// Prefill in the non-absorbed form (on tensor cores, attention_prefill.cu's kernel): the latent rows
+// of one sequence's context gathered ([context][rank], mla_gather_latent) and expanded by kv_b_proj
+// to expanded[p][h] = [K_nope (nope) | V (v_dim)], then causal flash attention of its new tokens with
+// keys [K_nope | shared rope key of the cache row] and queries [q_nope | q_full's rotated q_rope]:
+// out[t][h][v_dim].
+void mla_gather_latent(const bf16* cache, const int* block_table, int context, int rank, int width, int block_tokens,
+                       bf16* latent, cudaStream_t s);
+struct MlaPrefill {
+  const bf16* q;         // [T] rows of q_stride: per head q_nope then the unrotated q_rope
+  int q_stride;
+  const bf16* q_full;    // [T][heads][rank + rope_dim]: the rotated q_rope after rank values
+  const bf16* expanded;  // [context][heads][nope + v_dim]
+  const bf16* cache;     // the layer's latent cache
+  int heads, nope, rope_dim, v_dim, rank, block_tokens;
+};
+bool mla_prefill_supported(int nope, int rope_dim, int v_dim);
+void mla_prefill_attention(const MlaPrefill& rows, const AttnSeqs& seq, int max_new_tokens, bf16* out, float scale,
+                           cudaStream_t s);
 
 // sampling.cu: one block per request. rows[i] is the logits row; temperature <= 0 means greedy.
 struct SampleArgs {

@@ -6,13 +6,20 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "common/fp8.h"
 #include "common/numeric.h"
 #include "core/model/json.hpp"
 
 namespace aidc {
 namespace {
 
-size_t dtype_bytes(DType t) { return t == DType::F32 ? 4 : 2; }
+size_t dtype_bytes(DType t) {
+  switch (t) {
+    case DType::F32: return 4;
+    case DType::F8_E4M3: return 1;
+    default: return 2;
+  }
+}
 
 // The format caps the JSON header at 100 MB; a larger claim is a damaged file, not a reason to allocate it.
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
@@ -55,7 +62,8 @@ void index_file(const std::string& file, std::map<std::string, TensorEntry>& out
     if (d == "BF16") e.dtype = DType::BF16;
     else if (d == "F16") e.dtype = DType::F16;
     else if (d == "F32") e.dtype = DType::F32;
-    else fail(file + ": tensor '" + name + "' has dtype " + d + " (supported: BF16, F16, F32)");
+    else if (d == "F8_E4M3") e.dtype = DType::F8_E4M3;
+    else fail(file + ": tensor '" + name + "' has dtype " + d + " (supported: BF16, F16, F32, F8_E4M3)");
     double numel_bound = 1;  // in floating point first: a product of large dimensions must not wrap
     uint64_t numel = 1;
     for (const Json& s : shape->items()) {
@@ -76,6 +84,16 @@ void index_file(const std::string& file, std::map<std::string, TensorEntry>& out
 }
 
 }  // namespace
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::BF16: return "BF16";
+    case DType::F16: return "F16";
+    case DType::F32: return "F32";
+    case DType::F8_E4M3: return "F8_E4M3";
+  }
+  return "?";
+}
 
 SafetensorsIndex SafetensorsIndex::open(const std::string& path) {
   namespace fs = std::filesystem;
@@ -98,18 +116,26 @@ const TensorEntry* SafetensorsIndex::find(const std::string& name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
-std::vector<float> SafetensorsIndex::read_float(const std::string& name) const {
+std::vector<uint8_t> SafetensorsIndex::read_bytes(const std::string& name) const {
   const TensorEntry* e = find(name);
   if (!e) fail("weights: missing tensor '" + name + "'");
   std::ifstream in(e->file, std::ios::binary);
   in.seekg(static_cast<std::streamoff>(e->offset));
-  std::vector<char> raw(e->bytes);
-  in.read(raw.data(), static_cast<std::streamsize>(e->bytes));
+  std::vector<uint8_t> raw(e->bytes);
+  in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(e->bytes));
   if (!in) fail(e->file + ": short read of tensor '" + name + "'");
+  return raw;
+}
+
+std::vector<float> SafetensorsIndex::read_float(const std::string& name) const {
+  const std::vector<uint8_t> raw = read_bytes(name);
+  const TensorEntry* e = find(name);
   const size_t n = e->bytes / dtype_bytes(e->dtype);
   std::vector<float> out(n);
   for (size_t i = 0; i < n; ++i) {
-    if (e->dtype == DType::F32) {
+    if (e->dtype == DType::F8_E4M3) {
+      out[i] = e4m3_to_float(raw[i]);
+    } else if (e->dtype == DType::F32) {
       memcpy(&out[i], raw.data() + 4 * i, 4);
     } else {
       uint16_t h;

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/fp8.h"
+#include "cpu/fp8_reference.h"
 #include "common/numeric.h"
 
 namespace aidc {
@@ -13,13 +15,21 @@ int64_t TensorSpec::numel() const {
   return n;
 }
 
+std::vector<int64_t> TensorSpec::scale_shape() const {
+  std::vector<int64_t> grid;
+  for (int64_t d : shape) grid.push_back((d + kFp8BlockSize - 1) / kFp8BlockSize);
+  return grid;
+}
+
 std::string layer_prefix(int layer) { return "model.layers." + std::to_string(layer) + "."; }
 
 std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
   std::vector<TensorSpec> t;
   // Uniform(-a, a) has variance a^2/3: a = sqrt(3/fan_in) keeps activations near unit scale.
-  auto linear = [&](const std::string& name, int64_t out, int64_t in) {
-    t.push_back({name, {out, in}, static_cast<float>(std::sqrt(3.0 / in)), 0});
+  // DeepSeek-V3's fp8 checkpoints quantise the projections; the router and lm_head stay bf16.
+  const bool fp8 = c.weight_format == WeightFormat::Fp8Block;
+  auto linear = [&](const std::string& name, int64_t out, int64_t in, bool quantised = true) {
+    t.push_back({name, {out, in}, static_cast<float>(std::sqrt(3.0 / in)), 0, fp8 && quantised});
   };
   auto vector = [&](const std::string& name, int64_t n, float scale, float offset) {
     t.push_back({name, {n}, scale, offset});
@@ -61,7 +71,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     }
     if (c.is_moe_layer(l)) {
       const MoEConfig& m = c.moe;
-      linear(p + "mlp.gate.weight", m.n_routed_experts, c.hidden);
+      linear(p + "mlp.gate.weight", m.n_routed_experts, c.hidden, false);
       if (m.routing == Routing::SigmoidGroupTopK)
         vector(p + "mlp.gate.e_score_correction_bias", m.n_routed_experts, 0.1f, 0);
       for (int e = 0; e < m.n_routed_experts; ++e) ffn(p + "mlp.experts." + std::to_string(e) + ".", m.expert_intermediate);
@@ -71,7 +81,7 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
     }
   }
   vector("model.norm.weight", c.hidden, 0.1f, 1.0f);
-  if (!c.tie_embeddings) linear("lm_head.weight", c.vocab, c.hidden);
+  if (!c.tie_embeddings) linear("lm_head.weight", c.vocab, c.hidden, false);
   return t;
 }
 
@@ -114,12 +124,27 @@ void WeightSource::scan(const std::vector<TensorSpec>& specs) const {
 
 void WeightSource::validate(const std::vector<TensorSpec>& specs) const {
   if (!index_) return;
+  auto check = [&](const std::string& name, const std::vector<int64_t>& shape, const std::string& what) {
+    const TensorEntry* e = index_->find(name);
+    if (!e) fail("weights: missing tensor '" + name + "'" + what + " (expected shape " + shape_text(shape) + ")");
+    if (e->shape != shape)
+      fail("weights: tensor '" + name + "' has shape " + shape_text(e->shape) + ", expected " + shape_text(shape) + what);
+    return e;
+  };
   for (const TensorSpec& spec : specs) {
-    const TensorEntry* e = index_->find(spec.name);
-    if (!e) fail("weights: missing tensor '" + spec.name + "' (expected shape " + shape_text(spec.shape) + ")");
-    if (e->shape != spec.shape)
-      fail("weights: tensor '" + spec.name + "' has shape " + shape_text(e->shape) + ", expected " +
-           shape_text(spec.shape));
+    const TensorEntry* e = check(spec.name, spec.shape, "");
+    if (!spec.fp8) {
+      if (e->dtype == DType::F8_E4M3)
+        fail("weights: tensor '" + spec.name + "' is F8_E4M3, but config.json's quantization_config does not make it "
+             "an fp8 block-scaled linear (only projections are; embeddings, norms, router and lm_head stay bf16)");
+      continue;
+    }
+    if (e->dtype != DType::F8_E4M3)
+      fail("weights: tensor '" + spec.name + "' has dtype " + dtype_name(e->dtype) +
+           ", expected F8_E4M3 (config.json's quantization_config says fp8)");
+    const TensorEntry* s = check(spec.scale_name(), spec.scale_shape(), " (the 128x128 block scales of '" + spec.name + "')");
+    if (s->dtype != DType::F32)
+      fail("weights: tensor '" + spec.scale_name() + "' has dtype " + dtype_name(s->dtype) + ", expected F32");
   }
 }
 
@@ -134,7 +159,34 @@ static void require_finite(const std::string& name, const std::vector<float>& va
          " (the first at element " + std::to_string(first) + ")");
 }
 
+Fp8Tensor WeightSource::read_fp8(const TensorSpec& spec) const {
+  require(spec.fp8, "internal: '" + spec.name + "' is not an fp8 tensor");
+  Fp8Tensor t;
+  if (!index_) {
+    const uint64_t s = stream(spec);
+    t.codes.resize(spec.numel());
+    for (size_t i = 0; i < t.codes.size(); ++i) t.codes[i] = float_to_e4m3(kE4m3Max * hash_uniform(s, i));
+    const std::vector<int64_t> grid = spec.scale_shape();
+    t.scales.assign(size_t(grid[0]) * grid[1], spec.init_scale / kE4m3Max);
+    return t;
+  }
+  validate({spec});
+  t.codes = index_->read_bytes(spec.name);
+  t.scales = index_->read_float(spec.scale_name());
+  size_t nan_codes = 0;
+  for (uint8_t code : t.codes) nan_codes += (code & 0x7F) == 0x7F;
+  if (nan_codes)
+    fail("weights: tensor '" + spec.name + "' holds " + std::to_string(nan_codes) + " NaN code" + (nan_codes > 1 ? "s" : "") +
+         " (0x7F/0xFF)");
+  require_finite(spec.scale_name(), t.scales);
+  return t;
+}
+
 std::vector<float> WeightSource::read(const TensorSpec& spec) const {
+  if (spec.fp8) {
+    const Fp8Tensor t = read_fp8(spec);
+    return ref::dequantize_fp8(t.codes.data(), t.scales.data(), spec.shape[0], spec.shape[1]);
+  }
   if (index_) {
     validate({spec});
     std::vector<float> v = index_->read_float(spec.name);

@@ -12,6 +12,7 @@
 
 #include "common/numeric.h"
 #include "core/calibration/writer.hpp"
+#include "core/model/operator_loads.hpp"
 #include "gpu/gpu_model.h"
 #include "kernels/common.cuh"
 #include "profiler/device_peaks.h"
@@ -75,9 +76,11 @@ struct PrefillPoint {
   double ms, tokens_per_s, tflops, fraction_of_gemm, power;
 };
 
-GpuOptions model_options(int max_tokens, int max_seqs, int max_context, int gemv_max_tokens = GpuOptions{}.gemv_max_tokens) {
+GpuOptions model_options(int max_tokens, int max_seqs, int max_context, int gemv_max_tokens = GpuOptions{}.gemv_max_tokens,
+                         int gemv_mma_max_tokens = GpuOptions{}.gemv_mma_max_tokens) {
   GpuOptions o;
   o.gemv_max_tokens = gemv_max_tokens;
+  o.gemv_mma_max_tokens = gemv_mma_max_tokens;
   o.max_batch_tokens = max_tokens;
   o.max_seqs = max_seqs;
   o.max_logit_rows = max_seqs;
@@ -145,7 +148,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
   const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
   GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill),
-                                        o.gemv_max_tokens));
+                                        o.gemv_max_tokens, o.gemv_mma_max_tokens));
   m.fill_kv_cache_random(7);
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
@@ -205,14 +208,18 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
 }
 
 int run_profile(const ModelConfig& c, const WeightSource& weights, const ProfileOptions& o) {
-  require(!c.mla.enabled, c.name + ": the profile's attention grids time the GQA kernels; MLA models are not profiled yet");
   const Peaks peaks = measure_peaks();
   const std::vector<int> token_grid{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
   const int max_tokens = token_grid.back();
-  GpuModel m(c, weights, model_options(kProfileStepTokens, 256, 16384 + 64));
+  // Attention grids: prefill chunks over cached contexts, decode batches over cached tokens per sequence.
+  const std::vector<int> chunks{128, 512, 1024, 2048, 4096}, contexts{0, 1024, 4096, 16384};
+  const std::vector<int> batches{1, 8, 32, 64, 128, 256}, kv_lens{128, 512, 2048, 8192};
+  // MLA expands a prefilling sequence's whole context (buffers of max_context tokens).
+  GpuModel m(c, weights, model_options(kProfileStepTokens, 256, contexts.back() + chunks.back() + 64));
   m.fill_kv_cache_random(11);
   const cudaStream_t s = m.stream();
-  const int H = c.hidden, I = c.intermediate, hd = c.head_dim, attn_w = c.heads * hd;
+  const bool mla = c.mla.enabled;
+  const int H = c.hidden, I = c.intermediate, hd = c.head_dim, attn_w = c.heads * c.v_dim();
   const int qkv_w = (c.heads + 2 * c.kv_heads) * hd, bt = m.kv_block_tokens();
 
   // Scratch activations (random, never zeros) for operator timings.
@@ -252,8 +259,12 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   // Linear layers.
   // Each is timed as a decode or prefill step runs it, with the elementwise work the engine fuses
   // into it or launches around it: qkv_proj with its input RMSNorm, RoPE and the K/V cache store,
-  // gate_up_proj with its RMSNorm and SwiGLU (so the elementwise list leaves those out).
-  enum class Input { kPlain, kQkv, kFfnActivation };
+  // gate_up_proj with its RMSNorm and SwiGLU (so the elementwise list leaves those out). MLA layers
+  // have q_kv_a_proj (input RMSNorm, then q_a_proj or q_proj fused with kv_a_proj_with_mqa) and, with
+  // a q LoRA, q_b_proj (with q_a_layernorm) in place of qkv_proj; their RoPE and cache store
+  // (mla_prepare) and kv_b_proj's products (per decode token in the absorbed form, per context token
+  // in a prefill's expansion) are timed within the attention grids, which hold every token that runs them.
+  enum class Input { kPlain, kQkv, kMlaProjection, kMlaQuery, kFfnActivation };
   struct LinearOp {
     std::string name;
     const bf16* w;
@@ -271,8 +282,19 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
   // The norm and SwiGLU run through the model's own activation buffers: up to its largest step.
-  std::vector<LinearOp> ops{{"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv},
-                            {"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain}};
+  std::vector<LinearOp> ops;
+  if (mla) {
+    const MLAConfig& a = c.mla;
+    const int q_rows = a.q_lora_rank ? a.q_lora_rank : c.heads * c.qk_dim();
+    ops.push_back({"q_kv_a_proj", L.qkv, H, q_rows + c.kv_values_per_token(), 1, false, false, kProfileStepTokens,
+                   Input::kMlaProjection});
+    if (a.q_lora_rank)
+      ops.push_back({"q_b_proj", L.q_b, a.q_lora_rank, c.heads * c.qk_dim(), 1, false, false, kProfileStepTokens,
+                     Input::kMlaQuery});
+  } else {
+    ops.push_back({"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv});
+  }
+  ops.push_back({"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain});
   if (dense_layer >= 0) {
     ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kFfnActivation});
     ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kPlain});
@@ -293,6 +315,8 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
         if (op.input == Input::kQkv)
           m.qkv_projection(L, yf, QkvRope{L.qkv_bias, iota, iota, inv_dev, 1.0f, qbuf, m.kv_layer(0), c.heads, c.kv_heads,
                                           hd, bt}, n);
+        else if (op.input == Input::kMlaProjection) m.mla_projection(L, yf, n);  // yf: fp32 rows
+        else if (op.input == Input::kMlaQuery) m.mla_query(L, n);  // reads q_kv_a_proj's output
         else if (op.input == Input::kFfnActivation) m.normed_ffn_activation(L, yf, n);  // yf: fp32 rows
         else m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in);
       };
@@ -319,8 +343,21 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     return AttnSeqs{ints, ints + n, ints + 2 * n, ints + 3 * n, stride, n};
   };
   const float scale = static_cast<float>(c.softmax_scale());
-  const double kv_token_bytes = 2.0 * c.kv_heads * hd * 2;  // one layer
-  const std::vector<int> chunks{128, 512, 1024, 2048, 4096}, contexts{0, 1024, 4096, 16384};
+  bf16* const cache = m.kv_layer(0).k;  // MLA: the latent rows
+  if (mla) {  // the query rows the attention reads: finite values, as a step's projections leave them
+    m.mla_projection(L, yf, kProfileStepTokens);
+    m.mla_query(L, kProfileStepTokens);
+  }
+  // Prefill attention of one chunk after `total - chunk` cached tokens; MLA with its mla_prepare
+  // (RoPE, latent into the cache), expansion of the context and flash attention.
+  auto prefill_attention = [&](const AttnSeqs& a, int chunk, int total) {
+    if (mla) {
+      m.mla_prepare_tokens(L, cache, iota, iota, chunk);
+      m.mla_prefill(L, cache, a, chunk, total);
+    } else {
+      attention_prefill(qbuf, m.kv_layer(0), a, chunk, yout, c.heads, c.kv_heads, hd, bt, scale, s);
+    }
+  };
   std::vector<std::vector<double>> prefill_t;
   for (int chunk : chunks) {
     std::vector<double> row;
@@ -331,18 +368,28 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
         continue;
       }
       const AttnSeqs a = seqs_on_device({0}, {chunk}, {total}, stride);
-      row.push_back(time_us(s, [&] {
-        attention_prefill(qbuf, m.kv_layer(0), a, chunk, yout, c.heads, c.kv_heads, hd, bt, scale, s);
-      }, 3, 3));
+      row.push_back(time_us(s, [&] { prefill_attention(a, chunk, total); }, 3, 3));
     }
     prefill_t.push_back(row);
   }
-  const std::vector<int> batches{1, 8, 32, 64, 128, 256}, kv_lens{128, 512, 2048, 8192};
   std::vector<std::vector<double>> decode_t, decode_w;
-  float* work;
+  // Decode attention of `b` sequences, one new token each (rows 0..b-1); MLA with its mla_prepare and
+  // the absorbed products with kv_b_proj around the attention over the latent.
+  float* work = nullptr;  // dense attention's split-K workspace (MLA uses the model's)
   const int max_splits = decode_splits(1, c.kv_heads, kv_lens.back() + 1, m.sm_count());
-  CUDA_CHECK(cudaMalloc(&work, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
-  CUDA_CHECK(cudaMemset(work, 0, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
+  if (!mla) {
+    CUDA_CHECK(cudaMalloc(&work, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
+    CUDA_CHECK(cudaMemset(work, 0, decode_workspace_floats(256, c.heads, hd, max_splits) * 4));
+  }
+  auto decode_attention = [&](const AttnSeqs& a, int b, int len) {
+    if (mla) {
+      m.mla_prepare_tokens(L, cache, iota, iota, b);
+      m.mla_decode(L, cache, a, 0, b, mla_decode_splits(b, c.heads, len, m.sm_count()));
+    } else {
+      attention_decode(qbuf, m.kv_layer(0), a, yout, work, decode_splits(b, c.kv_heads, len, m.sm_count()), c.heads,
+                       c.kv_heads, hd, bt, scale, s);
+    }
+  };
   for (int b : batches) {
     std::vector<double> row, wrow;
     for (int len : kv_lens) {
@@ -355,18 +402,18 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
       std::vector<int> offset(b), n_new(b, 1), context(b, len);
       for (int i = 0; i < b; ++i) offset[i] = i;
       const AttnSeqs a = seqs_on_device(offset, n_new, context, stride);
-      const int splits = decode_splits(b, c.kv_heads, len, m.sm_count());
-      auto f = [&] { attention_decode(qbuf, m.kv_layer(0), a, yout, work, splits, c.heads, c.kv_heads, hd, bt, scale, s); };
+      auto f = [&] { decode_attention(a, b, len); };
       const double us = time_us(s, f);
       row.push_back(us);
       wrow.push_back(power_w(s, f, us));
-      point("decode_attention", "batch=" + std::to_string(b) + " kv=" + std::to_string(len), us, kv_token_bytes * b * len,
-            4.0 * b * len * c.heads * hd, wrow.back());
+      const OperatorLoad load = decode_attention_load(c, double(b) * len, kBf16Bytes, 1);
+      point("decode_attention", "batch=" + std::to_string(b) + " kv=" + std::to_string(len), us, load.bytes, load.flops,
+            wrow.back());
     }
     decode_t.push_back(row);
     decode_w.push_back(wrow);
   }
-  CUDA_CHECK(cudaFree(work));
+  if (work) CUDA_CHECK(cudaFree(work));
 
   // The FFN block of one MoE layer (its input RMSNorm, router, top-k, experts, shared experts,
   // combine), up to the model's step size. Bytes for the power curve: the experts `n` tokens are

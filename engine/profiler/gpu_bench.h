@@ -16,6 +16,7 @@ struct BenchOptions {
   std::vector<int> prefill_tokens{512, 2048, 4096};
   int decode_steps = 30;
   int gemv_max_tokens = GpuOptions{}.gemv_max_tokens;
+  int gemv_mma_max_tokens = GpuOptions{}.gemv_mma_max_tokens;
   std::string json_out;                    // empty: no file
   std::string command;                     // the command line, recorded in outputs
 };

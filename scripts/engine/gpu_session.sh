@@ -2,13 +2,15 @@
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
 # Usage: scripts/engine/gpu_session.sh "<steps>", run in the order given, from:
-#   build test parity bench hf moe crossover mla profile profile-moe profile-h200 tokref serving fidelity
+#   build test kernels parity bench hf compile moe crossover mla profile profile-moe profile-h200 tokref serving fidelity
 # What the GPU machine lacks (cpp-httplib, nlohmann-json, PCRE2, GoogleTest's sources, the simulator's
 # `aidc`) comes in .deps/, made here by scripts/device/gather_deps.sh and carried by the device call.
+#   kernels: each kernel family against its CPU reference and its micro-benchmark (`aidc-engine kernels`);
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
 #   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: a short bench of DeepSeek-V2-Lite;
-#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; tokref: the tokenizer test's
-#   reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py); serving: the H200
+#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; compile: bench's shapes in
+#   PyTorch under torch.compile with CUDA graphs (scripts/engine/torch_compile_baseline.py); tokref: the
+#   tokenizer test's reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py); serving: the H200
 #   serving benchmark (scripts/serving/h200_bench.sh); fidelity: the engine-vs-simulator experiment
 #   (scripts/fidelity/run.sh, docs/fidelity.md).
 set -uo pipefail
@@ -33,6 +35,9 @@ build() {
     prefix="/tmp/gtest"
   fi
   export PKG_CONFIG_PATH="$PWD/.deps/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  # One nlohmann-json for every target: the machine's own where it has one (the carried copy would
+  # sit first on the server's include path only, and the two versions' symbols differ).
+  [ -d /usr/include/nlohmann ] && rm -rf .deps/include/nlohmann
   cmake -S . -B build -DAIDC_ENGINE_ONLY=ON -DCMAKE_CUDA_ARCHITECTURES=90a "-DCMAKE_PREFIX_PATH=$PWD/.deps;$prefix" >>"$log" 2>&1 || { say "configure failed"; tail -30 "$log"; exit 1; }
   cmake --build build -j16 2>&1 | grep -E "error|warning|Error" | tee -a "$log"
   [ -x build/bin/aidc-engine ] || { say "build failed"; exit 1; }
@@ -59,6 +64,9 @@ for step in $steps; do
     parity)
       PYTHONUNBUFFERED=1 timeout 300 python3 scripts/hf_parity.py --engine build/bin/aidc-engine --out "$OUT/parity.md" 2>&1 | tail -20 | tee -a "$log" ;;
     bench) bench_model deepseek-llm-7b --batches 1,8,32,64 --prefill 512,2048,4096 --json "$OUT/bench-deepseek-llm-7b.json" ;;
+    compile)  # the stronger baseline: the same shapes in plain PyTorch under torch.compile + CUDA graphs
+      PYTHONUNBUFFERED=1 timeout 400 python3 scripts/engine/torch_compile_baseline.py --model $models/deepseek-llm-7b.json \
+        --batches 1,32 --json "$OUT/compile-deepseek-llm-7b.json" 2>&1 | grep -v Warning | tail -5 | tee -a "$log" ;;
     hf)
       PYTHONUNBUFFERED=1 timeout 300 python3 scripts/engine/hf_baseline.py --model $models/deepseek-llm-7b.json --batches 1,32 \
         --json "$OUT/hf-deepseek-llm-7b.json" 2>&1 | grep -v Warning | tail -5 | tee -a "$log" ;;
@@ -82,6 +90,9 @@ for step in $steps; do
         --tokens 1,2,3 --tensor-parallel "$n" --out /tmp/logits-tp.bin 2>&1 | tee -a "$log"
       bench_model DeepSeek-R1-Distill-Qwen-32B --tensor-parallel "$n" --batches 1,8,32 --prefill 512 \
         --json "$OUT/bench-r1-distill-qwen-32b-tp$n.json" ;;
+    kernels)  # every kernel family against its CPU reference, then each family's fraction of its limit
+      build/bin/aidc_engine_kernel_gpu_tests 2>&1 | grep -E "OK \]|FAILED|PASSED|SKIPPED|Failure|Expected|Which|actual|Value of" | tee -a "$log"
+      build/bin/aidc-engine kernels --json "$OUT/kernels.json" 2>&1 | tee -a "$log" ;;
     tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;
   esac

@@ -5,21 +5,33 @@
 namespace aidc {
 
 BalancerActor::BalancerActor(const LoadBalancerSpec& spec, int replicas, unsigned long long seed, int retries,
-                             RunRecorder& recorder, const std::vector<int>& outstanding, const std::vector<int>& down)
-    : balancer_(spec, replicas, seed ^ 0x10adba1ULL),
+                             RunRecorder& recorder, const std::vector<int>& outstanding, const std::vector<int>& down,
+                             int decode_replicas)
+    : balancer_(spec, replicas - decode_replicas, seed ^ 0x10adba1ULL),
+      prefill_replicas_(replicas - decode_replicas),
       check_interval_(spec.health_check.interval_s),
       retries_(retries),
       recorder_(recorder),
       inbox_(kBalancerInbox),
       clients_(kClientInbox),
       serving_(static_cast<std::size_t>(replicas), true) {
+  if (decode_replicas > 0) decode_.emplace(spec, decode_replicas, seed ^ 0xdec0de5ULL);
   for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<des::Inbox>(replica_inbox(r)));
   for (std::size_t r = 0; r < outstanding.size(); ++r)
-    for (int held = 0; held < outstanding[r]; ++held) balancer_.on_dispatched(static_cast<int>(r));
+    for (int held = 0; held < outstanding[r]; ++held) {
+      const auto [pool, index] = pool_of(static_cast<int>(r));
+      pool->on_dispatched(index);
+    }
   for (int r : down) {
     serving_[static_cast<std::size_t>(r)] = false;
-    for (int check = 0; check < spec.health_check.fall; ++check) balancer_.record_check(r, false);
+    const auto [pool, index] = pool_of(r);
+    for (int check = 0; check < spec.health_check.fall; ++check) pool->record_check(index, false);
   }
+}
+
+std::pair<LoadBalancer*, int> BalancerActor::pool_of(int replica) {
+  if (decode_ && replica >= prefill_replicas_) return {&*decode_, replica - prefill_replicas_};
+  return {&balancer_, replica};
 }
 
 void BalancerActor::operator()() {
@@ -39,7 +51,8 @@ void BalancerActor::operator()() {
 void BalancerActor::read_notices() {
   while (auto notice = inbox_.take_notice()) {
     if (const auto* answered = dynamic_cast<const AnsweredNotice*>(notice.get())) {
-      balancer_.on_completed(answered->replica);
+      const auto [pool, index] = pool_of(answered->replica);
+      pool->on_completed(index);
       continue;
     }
     const auto& health = dynamic_cast<const HealthNotice&>(*notice);
@@ -48,9 +61,10 @@ void BalancerActor::read_notices() {
 }
 
 void BalancerActor::check_health() {
-  for (int r = 0; r < balancer_.replicas(); ++r) {
-    balancer_.record_check(r, serving_[static_cast<std::size_t>(r)]);
-    if (!balancer_.is_up(r)) recorder_.health_check_sees_down(r, des::now());
+  for (int r = 0; r < static_cast<int>(serving_.size()); ++r) {
+    const auto [pool, index] = pool_of(r);
+    pool->record_check(index, serving_[static_cast<std::size_t>(r)]);
+    if (!pool->is_up(index)) recorder_.health_check_sees_down(r, des::now());
   }
 }
 
@@ -60,11 +74,19 @@ void BalancerActor::route(std::unique_ptr<des::Message> message) {
     retry_or_fail(handed_back->request, handed_back->replica, handed_back->streaming);
     return;
   }
-  const Request& request = dynamic_cast<const RequestMessage&>(*message).request;
+  auto& sent = dynamic_cast<RequestMessage&>(*message);
+  const Request& request = sent.request;
   const int replica = balancer_.choose(request);
-  if (replica < 0) {  // HAProxy answers 503 when no server is up
+  // Disaggregated: a decode replica, picked now by the decode pool's policy, takes its KV cache after
+  // the prefill; an answer of one token is the prefill's own.
+  const int decode = decode_ && request.max_output_tokens > 1 ? decode_->choose(request) : -1;
+  if (replica < 0 || (decode_ && request.max_output_tokens > 1 && decode < 0)) {  // HAProxy answers 503 when no server is up
     clients_.deliver(std::make_unique<CompletionMessage>(request.id, RequestStatus::Failed), kEnvelopeBytes);
     return;
+  }
+  if (decode >= 0) {
+    decode_->on_dispatched(decode);
+    sent.decode_replica = prefill_replicas_ + decode;
   }
   balancer_.on_dispatched(replica);
   recorder_.dispatched(request.id, replica);

@@ -19,21 +19,17 @@ std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::
   return events;
 }
 
-FailureActor::FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
-                           double down_s, double end_s, unsigned long long seed)
-    : events_(std::move(scripted)),
-      spec_(spec),
-      tensor_parallel_(tensor_parallel),
-      down_s_(down_s),
-      end_s_(end_s),
-      rng_(seed ^ 0xfa11ed5eedULL) {
-  for (int r = 0; r < replicas; ++r) replicas_.push_back(std::make_unique<des::Inbox>(replica_inbox(r)));
+FailureActor::FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, std::vector<FailingReplica> replicas,
+                           double end_s, unsigned long long seed)
+    : events_(std::move(scripted)), spec_(spec), failing_(std::move(replicas)), end_s_(end_s), rng_(seed ^ 0xfa11ed5eedULL) {
+  const int count = static_cast<int>(failing_.size());
+  for (int r = 0; r < count; ++r) replicas_.push_back(std::make_unique<des::Inbox>(replica_inbox(r)));
   if (spec_.random)
-    for (int r = 0; r < replicas; ++r) events_.push_back({next_failure_after(0), r});
+    for (int r = 0; r < count; ++r) events_.push_back({next_failure_after(0, r), r});
 }
 
-double FailureActor::next_failure_after(double t) {
-  const double mean_s = spec_.mtbf_gpu_hours * 3600 / tensor_parallel_;
+double FailureActor::next_failure_after(double t, int replica) {
+  const double mean_s = spec_.mtbf_gpu_hours * 3600 / failing_[static_cast<std::size_t>(replica)].gpus;
   return t + std::exponential_distribution<double>(1.0 / mean_s)(rng_);
 }
 
@@ -48,9 +44,9 @@ void FailureActor::operator()() {
     des::sleep_until(event.at_s);
     const auto r = static_cast<std::size_t>(event.replica);
     if (event.at_s < serving_again[r]) continue;
-    serving_again[r] = event.at_s + down_s_;
+    serving_again[r] = event.at_s + failing_[r].down_s;
     replicas_[r]->deliver(std::make_unique<ReplicaFailureMessage>(serving_again[r]), 0);
-    if (spec_.random) events_.push_back({next_failure_after(serving_again[r]), event.replica});
+    if (spec_.random) events_.push_back({next_failure_after(serving_again[r], event.replica), event.replica});
   }
 }
 

@@ -20,22 +20,29 @@ struct FailureEvent {
 // Scripted failures as replica events (a rack failure takes every replica placed on it), by time.
 std::vector<FailureEvent> scripted_failures(const FailureSpec& spec, const std::vector<ReplicaPlacement>& placements);
 
+// A replica as failures see it: the GPUs any of which takes it down, and how long it is then down
+// (repair + weight reload).
+struct FailingReplica {
+  int gpus = 0;
+  double down_s = 0;
+};
+
 // Sends each failure to its replica's inbox; with `random`, also draws failures per replica from an
-// exponential distribution with rate tensor_parallel / MTBF (a replica fails when any of its GPUs
-// does), the next one after the replica is serving again.
+// exponential distribution with rate GPUs / MTBF (a replica fails when any of its GPUs does), the
+// next one after the replica is serving again.
 class FailureActor {
  public:
-  FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, int replicas, int tensor_parallel,
-               double down_s, double end_s, unsigned long long seed);
+  FailureActor(const FailureSpec& spec, std::vector<FailureEvent> scripted, std::vector<FailingReplica> replicas, double end_s,
+               unsigned long long seed);
   void operator()();
 
  private:
-  double next_failure_after(double t);
+  double next_failure_after(double t, int replica);
 
   std::vector<FailureEvent> events_;  // scripted, then drawn as the run goes
   const FailureSpec spec_;
-  const int tensor_parallel_;
-  const double down_s_, end_s_;
+  const std::vector<FailingReplica> failing_;
+  const double end_s_;
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<des::Inbox>> replicas_;
 };

@@ -35,6 +35,16 @@ class RunRecorder {
   void iteration(int replica, double start, double end, int prefill_tokens, int generated_tokens, long long kv_blocks_used,
                  long long kv_blocks_total);
   void preempted() { ++record_.preemptions; }
+  // Disaggregated: a request's KV cache left its prefill replica, arrived at its decode replica, joined its batch.
+  void kv_sent(std::uint64_t id, double now, double bytes) {
+    record_.requests[id].kv_sent_s = now;
+    record_.requests[id].kv_bytes = bytes;
+  }
+  void kv_arrived(std::uint64_t id, double at) { record_.requests[id].kv_arrived_s = at; }
+  void decode_admitted(std::uint64_t id, double now, int replica) {
+    record_.requests[id].decode_admitted_s = now;
+    record_.requests[id].decode_replica = replica;
+  }
   // After each change, before the replica waits: what the monitor samples.
   void replica_state(int replica, std::size_t waiting, const StepCost& work_done) {
     waiting_[static_cast<std::size_t>(replica)] = waiting;

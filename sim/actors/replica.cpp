@@ -9,8 +9,9 @@
 namespace aidc {
 
 ReplicaActor::ReplicaActor(int replica, SchedulerLimits limits, const PerformanceModel& performance, bool fast_forward,
-                           double end_s, RunRecorder& recorder)
+                           double end_s, RunRecorder& recorder, double kv_bytes_per_token)
     : replica_(replica),
+      kv_bytes_per_token_(kv_bytes_per_token),
       end_(end_s),
       scheduler_(limits, performance, fast_forward),
       recorder_(recorder),
@@ -58,6 +59,7 @@ void ReplicaActor::operator()() {
       done = static_cast<std::size_t>(std::upper_bound(boundaries_.begin(), boundaries_.end(), now) - boundaries_.begin());
     }
     if (done > 0) scheduler_.apply(static_cast<int>(done), start, *this);
+    admit_arrived_kv();
     publish_state();
     if (message) admit(*message);
     if (des::now() >= end_) return;  // time is up: no further iteration can complete
@@ -74,13 +76,44 @@ void ReplicaActor::admit(const des::Message& message) {
     fail_until(failure->serving_again_s);
     return;
   }
-  const Request& request = dynamic_cast<const RequestMessage&>(message).request;
+  if (const auto* kv = dynamic_cast<const KvCacheMessage*>(&message)) {
+    recorder_.kv_arrived(kv->request.id, inbox_.last_arrival());
+    if (scheduler_.can_never_fit(kv->request)) {
+      respond(kv->request, RequestStatus::Rejected);
+      return;
+    }
+    arrived_kv_.push_back(kv->request);
+    admit_arrived_kv();
+    publish_state();
+    return;
+  }
+  const auto& sent = dynamic_cast<const RequestMessage&>(message);
+  const Request& request = sent.request;
   if (scheduler_.can_never_fit(request)) {
+    if (sent.decode_replica >= 0) balancer_.notify(std::make_unique<AnsweredNotice>(sent.decode_replica));
     respond(request, RequestStatus::Rejected);
     return;
   }
-  scheduler_.enqueue(request);
+  if (sent.decode_replica < 0) {
+    scheduler_.enqueue(request);
+  } else {
+    Request prefill_only = request;
+    prefill_only.max_output_tokens = 1;
+    scheduler_.enqueue(prefill_only);
+    handed_on_.emplace(request.id, sent);
+  }
   publish_state();
+}
+
+// The prompt's last token is computed again, as vLLM does on a full cache hit, for the logits of the
+// first token: a one-token prefill step over the whole prompt's KV.
+void ReplicaActor::admit_arrived_kv() {
+  while (!arrived_kv_.empty()) {
+    const Request& request = arrived_kv_.front();
+    if (!scheduler_.resume(request, request.prompt_tokens - 1, 0)) return;
+    recorder_.decode_admitted(request.id, des::now(), replica_);
+    arrived_kv_.pop_front();
+  }
 }
 
 // Down until `serving_again_s` (repair + weight reload): the requests it held, and those the balancer
@@ -107,11 +140,21 @@ void ReplicaActor::hand_back(const Request& request) {
 }
 
 void ReplicaActor::on_first_token(const Request& request, double) {
+  if (handed_on_.count(request.id)) return;  // the decode replica streams the answer
   streaming_.insert(request.id);
   clients_.deliver(std::make_unique<FirstTokenMessage>(request.id), first_token_bytes());
 }
 
-void ReplicaActor::on_finished(const Request& request, double) {
+void ReplicaActor::on_finished(const Request& request, double time) {
+  if (const auto handed = handed_on_.find(request.id); handed != handed_on_.end()) {
+    const double bytes = kv_bytes_per_token_ * request.prompt_tokens;
+    balancer_.notify(std::make_unique<AnsweredNotice>(replica_));
+    recorder_.kv_sent(request.id, time, bytes);
+    des::Inbox(replica_inbox(handed->second.decode_replica))
+        .deliver(std::make_unique<KvCacheMessage>(handed->second.request, time, bytes), bytes);
+    handed_on_.erase(handed);
+    return;
+  }
   streaming_.erase(request.id);
   respond(request, RequestStatus::Completed);
 }

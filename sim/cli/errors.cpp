@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 
 namespace aidc::cli {
@@ -13,6 +14,9 @@ int guarded(const std::function<int()>& body) {
   } catch (const InputErrors& e) {
     for (const auto& error : e.errors()) std::fprintf(stderr, "%s\n", error.to_string().c_str());
     return kExitBadInput;
+  } catch (const OutputError& e) {  // the disk, not aidc: no "internal"
+    std::fprintf(stderr, "aidc: error: %s\n", e.what());
+    return kExitInternal;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aidc: internal error: %s\n", e.what());
     return kExitInternal;

@@ -1,6 +1,7 @@
 #pragma once
 // Maps failures to exit codes: bad input (InputErrors, a file we cannot read) is 2 with every
-// error printed as FILE:LINE:COL: error: key.path: message; anything else is 1.
+// error printed as FILE:LINE:COL: error: key.path: message; anything else is 1 (an output that could
+// not be written: "aidc: error: cannot write PATH: REASON").
 #include <functional>
 
 #include "common/exit_codes.hpp"

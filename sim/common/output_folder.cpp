@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 
 namespace fs = std::filesystem;
@@ -85,13 +86,20 @@ void OutputFolder::remove_leftovers_of_dead_runs() const {
 const std::string& OutputFolder::staging() {
   if (staging_.empty()) {
     staging_ = path_ + "/" + kStagingPrefix + std::to_string(::getpid());
-    fs::create_directories(staging_);
+    std::error_code error;
+    fs::create_directories(staging_, error);
+    if (error) throw OutputError("cannot write " + staging_ + ": " + error.message());
   }
   return staging_;
 }
 
 void OutputFolder::commit() {
-  for (const auto& entry : fs::directory_iterator(staging())) fs::rename(entry.path(), fs::path(path_) / entry.path().filename());
+  for (const auto& entry : fs::directory_iterator(staging())) {
+    const fs::path target = fs::path(path_) / entry.path().filename();
+    std::error_code error;
+    fs::rename(entry.path(), target, error);
+    if (error) throw OutputError("cannot write " + target.string() + ": " + error.message());
+  }
   fs::remove(staging_);
   staging_.clear();
   committed_ = true;

@@ -149,6 +149,10 @@ Platform Simulation::build(const NetworkLayout& layout) {
       auto* host = zone->create_host(server, 1e9);
       const DuplexLink nic = make_duplex_link(zone, server + "-nic", rack.server_link);
       add_routes(zone, host->get_netpoint(), tor, nullptr, nullptr, {nic.up}, {nic.down});
+      if (hosts.size() < rack.nvlinks.size()) {
+        sg4::Link* nvlink = make_link(zone, server + "-nvlink", rack.nvlinks[hosts.size()]);
+        zone->add_route(host->get_netpoint(), host->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(nvlink)}, false);
+      }
       hosts.push_back({host});
       nics.push_back(nic);
     }
@@ -219,6 +223,7 @@ std::unique_ptr<Message> Inbox::receive_until(double deadline) {
   post_receive();
   const double timeout = deadline == std::numeric_limits<double>::infinity() ? -1.0 : std::max(0.0, deadline - now());
   if (sg4::Activity::wait_any_for(posted_->comms, timeout) < 0) return nullptr;
+  last_arrival_ = posted_->comms.front()->get_finish_time();
   posted_->comms.clear();
   return std::unique_ptr<Message>(posted_->slot);
 }

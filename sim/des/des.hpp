@@ -33,6 +33,9 @@ struct RackLayout {
   std::vector<std::string> servers;
   LinkParams server_link;  // each server's NIC to the top-of-rack switch
   LinkParams uplink;       // the ToR's uplinks to the spine, aggregated (oversubscription lives here)
+  // Per server, from the first: a loopback carrying transfers between the server's own GPUs (NVLink);
+  // a server without one cannot send to itself.
+  std::vector<LinkParams> nvlinks;
 };
 
 // Users reach the load balancer over the frontend link; the balancer reaches racks through a
@@ -93,6 +96,8 @@ class Inbox {
   std::unique_ptr<Message> receive_until(double deadline = std::numeric_limits<double>::infinity());
   // A message that has already arrived, or nullptr.
   std::unique_ptr<Message> try_receive();
+  // When the last message received finished crossing the network (its owner may take it later).
+  double last_arrival() const { return last_arrival_; }
   // Sends without waiting; `bytes` on the wire between the sender's host and the receiver's.
   void deliver(std::unique_ptr<Message> message, double bytes);
 
@@ -110,6 +115,7 @@ class Inbox {
   std::deque<std::unique_ptr<Message>>* notices_;  // shared by every Inbox of this name
   std::unique_ptr<PostedReceive> posted_;
   bool receiver_set_ = false;
+  double last_arrival_ = 0;
 };
 
 }  // namespace aidc::des

@@ -1,5 +1,6 @@
 #include "platform/layout.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace aidc {
@@ -64,6 +65,57 @@ std::vector<ReplicaPlacement> place_replicas(const DatacenterSpec& dc, const Ser
     placements.push_back({server_index / dc.servers_per_rack, server_index % dc.servers_per_rack, slot * gpus});
   }
   return placements;
+}
+
+PoolPlacement place_pools(const DatacenterSpec& dc, const Disaggregation& pools, const Catalog& catalog) {
+  PoolPlacement placement;
+  int free_gpus = 0;  // on the last server used
+  int pool_index = 0;
+  for (const PoolSpec* pool : {&pools.prefill, &pools.decode}) {
+    const int per_server = catalog.server(pool->server_type)->gpus_per_server;
+    const int gpus = pool->deployment.gpus_per_replica();
+    const PoolSpec* last = placement.server_pool.empty() ? nullptr : placement.server_pool.back();
+    if (!last || last->gpu != pool->gpu || last->server_type != pool->server_type) free_gpus = 0;
+    const std::size_t first_server = placement.server_pool.size() - (free_gpus > 0 ? 1 : 0);
+    for (int r = 0; r < pool->deployment.replicas; ++r) {
+      if (gpus > free_gpus) {  // a new server, or whole servers for a replica larger than one
+        free_gpus = per_server;
+        for (int s = 0; s < std::max(1, gpus / per_server); ++s) placement.server_pool.push_back(pool);
+      }
+      const int server = static_cast<int>(placement.server_pool.size()) - std::max(1, gpus / per_server);
+      placement.replicas.push_back({server / dc.servers_per_rack, server % dc.servers_per_rack, per_server - free_gpus});
+      free_gpus = gpus >= per_server ? 0 : free_gpus - gpus;
+    }
+    placement.pool_servers[pool_index++] = static_cast<int>(placement.server_pool.size() - first_server);
+  }
+  return placement;
+}
+
+std::vector<InstalledServer> installed_servers(const Scenario& s, const Catalog& catalog) {
+  std::vector<InstalledServer> servers(static_cast<std::size_t>(s.datacenter.servers()),
+                                       {catalog.gpu(s.datacenter.gpu), catalog.server(s.datacenter.server_type), -1});
+  if (!s.disaggregation) return servers;
+  const std::vector<const PoolSpec*> used = place_pools(s.datacenter, *s.disaggregation, catalog).server_pool;
+  for (std::size_t i = 0; i < used.size() && i < servers.size(); ++i)
+    servers[i] = {catalog.gpu(used[i]->gpu), catalog.server(used[i]->server_type), used[i] == &s.disaggregation->prefill ? 0 : 1};
+  return servers;
+}
+
+des::NetworkLayout make_kv_network_layout(const DatacenterSpec& dc, const PoolPlacement& placement, const Catalog& catalog) {
+  des::NetworkLayout layout = make_network_layout(dc);
+  std::size_t server = 0;
+  for (des::RackLayout& rack : layout.racks) {
+    rack.server_link.full_duplex = rack.uplink.full_duplex = true;
+    for (std::size_t s = 0; s < rack.servers.size() && server < placement.server_pool.size(); ++s, ++server) {
+      const PoolSpec& pool = *placement.server_pool[server];
+      const ServerSpec& type = *catalog.server(pool.server_type);
+      // Every GPU's NVLink port at once: the most the server's GPUs exchange between them, one direction.
+      // No latency: NVLink's is below a microsecond, and any would cap the flow at SimGrid's TCP window
+      // over it (network/TCP-gamma: 4 MiB / (2 × latency), 2.1 TB/s at 1 µs), which NVLink does not have.
+      rack.nvlinks.push_back({type.gpus_per_server * type.gpu_to_gpu_gb_s(*catalog.gpu(pool.gpu)) * 1e9, 0});
+    }
+  }
+  return layout;
 }
 
 std::string layout_text(const DeploymentSpec& d, const ServerSpec& server) {

@@ -5,6 +5,7 @@
 
 #include "cost/tco.hpp"
 #include "facility/weather.hpp"
+#include "platform/layout.hpp"
 
 namespace aidc {
 namespace {
@@ -67,21 +68,34 @@ ordered_json alerts_json(const FacilityRecord& f) {
   return alerts;
 }
 
+// The GPUs and servers of one group of installed servers of one type (a pool's, or the datacenter's).
+struct Hardware {
+  int servers = 0, gpus = 0;
+  double gpu_price = 0, server_price = 0;
+  double gpu_cost() const { return gpus * gpu_price; }
+  double server_cost() const { return servers * server_price; }
+  double capex() const { return gpu_cost() + server_cost(); }
+};
+
 ordered_json cost_json(const Scenario& s, const Catalog& catalog, const FacilityRecord& f, double facility_kwh_per_year,
                        double output_tokens_per_s) {
   const CostSpec& c = *s.cost;
-  const GpuSpec& gpu = *catalog.gpu(s.datacenter.gpu);
-  const ServerSpec& server = *catalog.server(s.datacenter.server_type);
-  const int gpus = s.datacenter.servers() * server.gpus_per_server;
+  // Every installed server at its own GPU's and type's price; index 0 and 1: the prefill and decode
+  // pools' servers, 2: the rest (all of them when co-located).
+  Hardware groups[3];
+  int gpus = 0;
+  for (const InstalledServer& server : installed_servers(s, catalog)) {
+    Hardware& group = groups[server.pool >= 0 ? server.pool : 2];
+    group.servers += 1, group.gpus += server.server->gpus_per_server, gpus += server.server->gpus_per_server;
+    group.gpu_price = cost::convert(c.gpu_price.value_or(cost::Money{server.gpu->price_usd, cost::Currency::USD}), c.currency, c.exchange);
+    group.server_price =
+        cost::convert(c.server_price.value_or(cost::Money{server.server->price_usd, cost::Currency::USD}), c.currency, c.exchange);
+  }
   cost::CapexBreakdown capex;
   if (c.capex_total) {
     capex.servers = cost::convert(*c.capex_total, c.currency, c.exchange);
   } else {
-    cost::CapexInputs in;
-    in.gpus = gpus;
-    in.gpu_unit_price = c.gpu_price.value_or(cost::Money{gpu.price_usd, cost::Currency::USD});
-    in.servers = s.datacenter.servers();
-    in.server_unit_price = c.server_price.value_or(cost::Money{server.price_usd, cost::Currency::USD});
+    cost::CapexInputs in;  // the site's shared parts; the GPUs and servers are priced above
     in.network = c.network;
     in.racks = s.datacenter.racks();
     in.rack_unit_price = c.rack_price;
@@ -90,6 +104,7 @@ ordered_json cost_json(const Scenario& s, const Catalog& catalog, const Facility
     in.power_capacity_kw = f.design_it_kw;
     in.power_infrastructure_per_kw = c.power_infrastructure_per_kw;
     capex = cost::capex(in, c.currency, c.exchange);
+    for (const Hardware& group : groups) capex.gpus += group.gpu_cost(), capex.servers += group.server_cost();
   }
   const cost::OpexBreakdown opex = cost::opex_per_year(
       {facility_kwh_per_year, c.tariff_per_kwh, c.maintenance_fraction_per_year, s.datacenter.racks(), c.space_per_rack_month},
@@ -98,21 +113,47 @@ ordered_json cost_json(const Scenario& s, const Catalog& catalog, const Facility
                                                : cost::cloud_monthly_cost(gpus, *c.cloud_price_per_gpu_hour, c.currency, c.exchange);
   const auto payback = cost::payback_months({capex.total(), cloud_monthly, opex.total() / 12, c.payback_amortization_months});
   const double tokens_per_year = output_tokens_per_s * kSecondsPerYear;
-  return {{"currency", cost::currency_code(c.currency)},
-          {"capex", capex.total()},
-          {"capex_breakdown",
-           {{"gpus", capex.gpus}, {"servers", capex.servers}, {"network", capex.network}, {"racks", capex.racks},
-            {"cooling_plant", capex.cooling_plant}, {"power_infrastructure", capex.power_infrastructure}}},
-          {"opex_per_year", opex.total()},
-          {"opex_breakdown", {{"electricity", opex.electricity}, {"maintenance", opex.maintenance}, {"space", opex.space}}},
-          {"years", c.years},
-          {"tco", cost::total_cost_of_ownership(capex.total(), opex.total(), c.years)},
-          {"per_million_output_tokens",
-           tokens_per_year > 0 ? ordered_json(cost::cost_per_million_output_tokens(capex.total(), c.amortization_years,
-                                                                                     opex.total(), tokens_per_year))
-                               : ordered_json()},
-          {"cloud_monthly", cloud_monthly},
-          {"payback_months", payback ? ordered_json(*payback) : ordered_json()}};
+  auto per_million = [&](double capex_total, double opex_per_year) {
+    return tokens_per_year > 0 ? ordered_json(cost::cost_per_million_output_tokens(capex_total, c.amortization_years, opex_per_year,
+                                                                                   tokens_per_year))
+                               : ordered_json();
+  };
+  ordered_json j = {{"currency", cost::currency_code(c.currency)},
+                    {"capex", capex.total()},
+                    {"capex_breakdown",
+                     {{"gpus", capex.gpus}, {"servers", capex.servers}, {"network", capex.network}, {"racks", capex.racks},
+                      {"cooling_plant", capex.cooling_plant}, {"power_infrastructure", capex.power_infrastructure}}},
+                    {"opex_per_year", opex.total()},
+                    {"opex_breakdown", {{"electricity", opex.electricity}, {"maintenance", opex.maintenance}, {"space", opex.space}}},
+                    {"years", c.years},
+                    {"tco", cost::total_cost_of_ownership(capex.total(), opex.total(), c.years)},
+                    {"per_million_output_tokens", per_million(capex.total(), opex.total())},
+                    {"cloud_monthly", cloud_monthly},
+                    {"payback_months", payback ? ordered_json(*payback) : ordered_json()}};
+  if (!s.disaggregation) return j;
+  // Per pool: its GPUs and servers, the electricity of its servers' IT load through the site's
+  // annualized PUE, and maintenance on its capex. The rest of the totals (network, racks, cooling
+  // plant, power infrastructure, space, servers no pool uses, switches' electricity) is the site's.
+  // Under capex_total the pools' hardware is not priced apart (null).
+  const double pue = facility_kwh_per_year > 0 && f.pue.it_kw_mean > 0 ? facility_kwh_per_year / (f.pue.it_kw_mean * 8760) : 0;
+  for (std::size_t p = 0; p < 2; ++p) {
+    const Hardware& pool = groups[p];
+    const double pool_capex = c.capex_total ? 0 : pool.capex();
+    const cost::OpexBreakdown pool_opex = cost::opex_per_year(
+        {f.pools[p].it_kw_mean * pue * 8760, c.tariff_per_kwh, c.capex_total ? 0 : c.maintenance_fraction_per_year, 0, {}}, pool_capex,
+        c.currency, c.exchange);
+    auto priced = [&c](double value) { return c.capex_total ? ordered_json() : ordered_json(value); };
+    j["pools"][p == 0 ? "prefill" : "decode"] = {
+        {"servers", pool.servers},
+        {"gpus", pool.gpus},
+        {"capex", priced(pool_capex)},
+        {"capex_breakdown", {{"gpus", priced(pool.gpu_cost())}, {"servers", priced(pool.server_cost())}}},
+        {"opex_per_year", pool_opex.total()},
+        {"opex_breakdown", {{"electricity", pool_opex.electricity}, {"maintenance", priced(pool_opex.maintenance)}}},
+        {"tco", cost::total_cost_of_ownership(pool_capex, pool_opex.total(), c.years)},
+        {"per_million_output_tokens", per_million(pool_capex, pool_opex.total())}};
+  }
+  return j;
 }
 
 // "07-15 13:00" for an hour of a 365-day year.

@@ -7,6 +7,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/statistics.hpp"
+#include "platform/layout.hpp"
 #include "report/facility_report.hpp"
 #include "report/model_report.hpp"
 
@@ -32,6 +33,72 @@ std::string format(const char* pattern, double value) {
   char text[256];
   std::snprintf(text, sizeof text, pattern, value);
   return text;
+}
+
+// The pools a run's replicas form, in replica order: the deployment's one, or prefill then decode.
+struct PoolView {
+  std::string name;
+  int first = 0, replicas = 0, gpus_per_replica = 0, max_batch_sequences = 0, servers = 0;
+  const GpuSpec* gpu = nullptr;
+  const ServerSpec* server = nullptr;
+};
+
+std::vector<PoolView> pools_of(const Scenario& s, const Catalog& catalog) {
+  if (!s.disaggregation) {
+    const DeploymentSpec& d = s.deployment;
+    return {{"deployment", 0, d.replicas, d.gpus_per_replica(), d.max_batch_sequences, s.datacenter.servers(),
+             catalog.gpu(s.datacenter.gpu), catalog.server(s.datacenter.server_type)}};
+  }
+  const PoolPlacement placement = place_pools(s.datacenter, *s.disaggregation, catalog);
+  std::vector<PoolView> pools;
+  int first = 0;
+  for (const PoolSpec* pool : {&s.disaggregation->prefill, &s.disaggregation->decode}) {
+    const DeploymentSpec& d = pool->deployment;
+    pools.push_back({pools.empty() ? "prefill" : "decode", first, d.replicas, d.gpus_per_replica(), d.max_batch_sequences,
+                     placement.pool_servers[pools.size()], catalog.gpu(pool->gpu), catalog.server(pool->server_type)});
+    first += d.replicas;
+  }
+  return pools;
+}
+
+// Per pool of a disaggregated run: its GPUs and how busy they were, the time a request spent in the
+// prefill pool (queue + prefill) and waiting for room in a decode batch, and the KV caches moved.
+nlohmann::ordered_json pools_summary(const Scenario& s, const RunRecord& run, const std::vector<PoolView>& pools,
+                                     const std::vector<double>& busy_by_replica, double covered) {
+  std::vector<double> in_prefill, transfer, admission;
+  double bytes = 0;
+  long long transfers = 0;
+  for (const RequestRecord& r : run.requests) {
+    if (std::isnan(r.kv_arrived_s)) continue;
+    bytes += r.kv_bytes;
+    ++transfers;
+    if (r.arrival_s < s.simulation.warmup_s) continue;
+    in_prefill.push_back(r.kv_sent_s - r.arrival_s);
+    transfer.push_back(r.kv_arrived_s - r.kv_sent_s);
+    if (!std::isnan(r.decode_admitted_s)) admission.push_back(r.decode_admitted_s - r.kv_arrived_s);
+  }
+  nlohmann::ordered_json j;
+  for (const PoolView& pool : pools) {
+    double busy = 0;
+    // aidc load's series has deployment.replicas columns, not one per replica of each pool.
+    for (int r = pool.first; r < pool.first + pool.replicas && r < static_cast<int>(busy_by_replica.size()); ++r)
+      busy += busy_by_replica[static_cast<std::size_t>(r)];
+    const double replica_seconds = covered * pool.replicas;
+    j[pool.name] = {{"gpu", pool.gpu->id}, {"server_type", pool.server->id}, {"replicas", pool.replicas},
+                    {"gpus", pool.replicas * pool.gpus_per_replica}, {"servers", pool.servers},
+                    {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0}};
+    // With a facility: the wall power of the pool's servers and the board power of its serving GPUs.
+    if (run.facility) {
+      const FacilityRecord::PoolPower& power = run.facility->pools[j.size() - 1];
+      j[pool.name]["power"] = {{"it_kw_mean", power.it_kw_mean}, {"it_kwh", power.it_kwh}, {"serving_gpu_w_mean", power.serving_gpu_w_mean}};
+    }
+  }
+  j["prefill"]["arrival_to_kv_sent_s"] = distribution(in_prefill);  // queue + prefill (+ the request's trip to it)
+  j["decode"]["kv_arrived_to_admitted_s"] = distribution(admission);  // waiting for room in a decode batch
+  j["kv_transfer"] = {{"transfers", transfers}, {"bytes", bytes},
+                      {"bytes_per_transfer_mean", transfers > 0 ? bytes / static_cast<double>(transfers) : 0.0},
+                      {"seconds", distribution(transfer)}};
+  return j;
 }
 
 }  // namespace
@@ -93,27 +160,40 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
 
   const TimeSeries& series = run.series;
   double busy = 0, kv = 0, covered = 0, running = 0, samples = 0;
+  std::vector<double> busy_by_replica(static_cast<std::size_t>(series.replicas()), 0.0);
   for (std::size_t b = 0; b < series.bins(); ++b) {
     const double bin_start = static_cast<double>(b) * series.interval();
     if (bin_start + 1e-9 < warmup) continue;
     covered += std::min(series.interval(), end - bin_start);
-    for (int r = 0; r < series.replicas(); ++r) busy += series.busy_s(r, b), kv += series.kv_fraction_s(r, b);
+    for (int r = 0; r < series.replicas(); ++r) {
+      busy += series.busy_s(r, b), kv += series.kv_fraction_s(r, b);
+      busy_by_replica[static_cast<std::size_t>(r)] += series.busy_s(r, b);
+    }
     running += series.in_flight(b) - series.queued(b), samples += 1;
   }
   // What the GPUs' time was spent on, not whether a kernel ran ("busy" is near 100% at any load, like
   // nvidia-smi's utilization.gpu): the roofline runs a compute-bound second at the compute roof and a
   // memory-bound one at the bandwidth roof, so MFU and MBU are those seconds times the roofs' share of
   // peak, over the run's replica-seconds. Batch occupancy: sequences in the batches / batch slots.
-  const GpuSpec& gpu = *catalog.gpu(s.datacenter.gpu);
-  double compute_s = 0, memory_s = 0;
-  for (const StepCost& w : run.work_done) compute_s += w.compute_bound_s, memory_s += w.memory_bound_s;
-  const double run_replica_seconds = run.simulated_s * s.deployment.replicas;
-  const double mfu = run_replica_seconds > 0 ? compute_s * gpu.compute_efficiency / run_replica_seconds : 0;
-  const double mbu = run_replica_seconds > 0 ? memory_s * gpu.memory_efficiency / run_replica_seconds : 0;
-  const double slots = static_cast<double>(s.deployment.replicas) * s.deployment.max_batch_sequences;
+  const std::vector<PoolView> pools = pools_of(s, catalog);
+  const double run_replica_seconds = run.simulated_s * series.replicas();
+  double mfu = 0, mbu = 0, slots = 0;
+  int gpus = 0;
+  for (const PoolView& pool : pools) {
+    double compute_s = 0, memory_s = 0;
+    for (int r = pool.first; r < pool.first + pool.replicas && r < static_cast<int>(run.work_done.size()); ++r)
+      compute_s += run.work_done[static_cast<std::size_t>(r)].compute_bound_s, memory_s += run.work_done[static_cast<std::size_t>(r)].memory_bound_s;
+    if (run_replica_seconds > 0) {
+      mfu += compute_s * pool.gpu->compute_efficiency / run_replica_seconds;
+      mbu += memory_s * pool.gpu->memory_efficiency / run_replica_seconds;
+    }
+    slots += static_cast<double>(pool.replicas) * pool.max_batch_sequences;
+    gpus += pool.replicas * pool.gpus_per_replica;
+  }
+  int installed = 0;
+  for (const InstalledServer& server : installed_servers(s, catalog)) installed += server.server->gpus_per_server;
   const double occupancy = samples > 0 && slots > 0 ? running / samples / slots : 0;
   const double replica_seconds = covered * series.replicas();
-  const ServerSpec& server = *catalog.server(s.datacenter.server_type);
   auto optional = [](const std::optional<double>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); };
 
   nlohmann::ordered_json j;
@@ -136,8 +216,8 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
               {"attainment", judged > 0 ? static_cast<double>(met) / static_cast<double>(judged) : 0.0},
               {"met", slo_met}};
   j["gpus"] = {{"type", s.datacenter.gpu},
-               {"count", s.deployment.replicas * s.deployment.gpus_per_replica()},
-               {"installed", s.datacenter.servers() * server.gpus_per_server},
+               {"count", gpus},
+               {"installed", installed},
                {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0},  // kernels running: not a load measure
                {"mfu", mfu},
                {"mbu", mbu},
@@ -151,6 +231,7 @@ nlohmann::ordered_json make_summary(const Scenario& s, const Catalog& catalog, c
                    {"batch_at_slo", capacity.batch_at_slo},
                    {"estimated_min_gpus", capacity.estimated_min_gpus},
                    {"rule_of_thumb_gpus", capacity.rule_of_thumb_gpus}};
+  if (s.disaggregation) j["pools"] = pools_summary(s, run, pools, busy_by_replica, covered);
   j["performance_model"] = run.performance_model;
   j["sim"] = {{"simulated_s", run.simulated_s}, {"wall_s", run.wall_s}, {"events", run.events},
               {"seed", s.simulation.seed}, {"fast_forward", s.simulation.fast_forward}};
@@ -238,10 +319,30 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   };
   const bool measured = j.contains("load");  // aidc load measured it against a real endpoint
   line(std::string(measured ? "aidc load: " : "aidc run: ") + s.name + "  (" + s.source_file + ")");
-  line("  " + std::to_string(j["gpus"]["count"].get<int>()) + " x " + s.datacenter.gpu + " in " +
-       std::to_string(s.datacenter.servers()) + " servers / " + std::to_string(s.datacenter.racks()) + " racks; " +
-       std::to_string(s.deployment.replicas) + " replicas of " + s.deployment.model + " (" + to_string(s.deployment.precision) +
-       ", TP " + std::to_string(s.deployment.tensor_parallel) + ")");
+  if (j.contains("pools"))
+    line("  " + std::to_string(j["gpus"]["count"].get<int>()) + " GPUs in " + std::to_string(s.datacenter.servers()) + " servers / " +
+         std::to_string(s.datacenter.racks()) + " racks; " + s.deployment.model + " (" + to_string(s.deployment.precision) +
+         ") disaggregated:");
+  else
+    line("  " + std::to_string(j["gpus"]["count"].get<int>()) + " x " + s.datacenter.gpu + " in " +
+         std::to_string(s.datacenter.servers()) + " servers / " + std::to_string(s.datacenter.racks()) + " racks; " +
+         std::to_string(s.deployment.replicas) + " replicas of " + s.deployment.model + " (" + to_string(s.deployment.precision) +
+         ", TP " + std::to_string(s.deployment.tensor_parallel) + ")");
+  if (j.contains("pools")) {
+    const auto& pools = j["pools"];
+    for (const char* name : {"prefill", "decode"}) {
+      const auto& pool = pools[name];
+      line("  " + std::string(name) + " pool: " + std::to_string(pool["replicas"].get<int>()) + " replicas, " +
+           std::to_string(pool["gpus"].get<int>()) + " x " + pool["gpu"].get<std::string>() + " on " +
+           std::to_string(pool["servers"].get<int>()) + " " + pool["server_type"].get<std::string>() + " servers" +
+           format(", busy %.0f%%", 100 * pool["utilization_mean"].get<double>()));
+    }
+    const auto& kv = pools["kv_transfer"];
+    line(format("  KV caches moved: %.3g GB", kv["bytes"].get<double>() / 1e9) + " in " +
+         std::to_string(kv["transfers"].get<long long>()) + " transfers, " +
+         format("mean %.2f ms, ", 1000 * kv["seconds"]["mean"].get<double>()) +
+         format("p99 %.2f ms each", 1000 * kv["seconds"]["p99"].get<double>()));
+  }
   line("  " + j["performance_model"].get<std::string>());
   out += model_text_report(j);
   line("");
@@ -294,26 +395,29 @@ std::string text_report(const Scenario& s, const nlohmann::ordered_json& j) {
   bound("E2E ", "e2e_s", "e2e_at_percentile_s");
   const auto& c = j["capacity"];
   line("");
-  line(format("Capacity lower bound (analytic, mean lengths, no queueing): one replica sustains %.2f requests/s", c["replica_requests_per_s_at_slo"].get<double>()) +
-       " at decode batch " + std::to_string(c["batch_at_slo"].get<int>()) + " within the TPOT SLO;" +
-       format(" the offered %.1f requests/s", c["offered_requests_per_s"].get<double>()) +
-       format(" need about %.0f GPUs.", c["estimated_min_gpus"].get<double>()));
-  const double rule = c["rule_of_thumb_gpus"].get<double>();
-  if (rule > 0) {
-    // The simulation decides; the analytic figure (mean lengths, no queueing) is a lower bound.
-    const int used = j["gpus"]["count"].get<int>();
-    const bool met = j["slo"]["met"].get<bool>();
-    std::string verdict;
-    if (met && used <= rule)
-      verdict = "It HOLDS: " + std::to_string(used) + " GPUs meet the SLO.";
-    else if (!met && used >= rule)
-      verdict = "It does NOT hold: " + std::to_string(used) + " GPUs, at or above the rule, miss the SLO.";
-    else
-      verdict = "This run (" + std::to_string(used) + " GPUs, SLO " + (met ? "met" : "missed") +
-                ") cannot tell; `aidc plan` finds the smallest deployment that meets it.";
-    line(format("Rule of thumb (seeds): 2 A100 per 1,000 concurrent users gives %.0f GPUs for ", rule) +
-         std::to_string(s.workload.users) + format(" users thinking %.0f s. ", s.workload.think_time_s) + verdict +
-         (s.datacenter.gpu.rfind("A100", 0) == 0 ? "" : " (The rule is stated for A100; this run uses " + s.datacenter.gpu + ".)"));
+  // The analytic line sizes one pool; two are sized by size_pools (docs/deepseek-scale.md).
+  if (!j.contains("pools")) {
+    line(format("Capacity lower bound (analytic, mean lengths, no queueing): one replica sustains %.2f requests/s", c["replica_requests_per_s_at_slo"].get<double>()) +
+         " at decode batch " + std::to_string(c["batch_at_slo"].get<int>()) + " within the TPOT SLO;" +
+         format(" the offered %.1f requests/s", c["offered_requests_per_s"].get<double>()) +
+         format(" need about %.0f GPUs.", c["estimated_min_gpus"].get<double>()));
+    const double rule = c["rule_of_thumb_gpus"].get<double>();
+    if (rule > 0) {
+      // The simulation decides; the analytic figure (mean lengths, no queueing) is a lower bound.
+      const int used = j["gpus"]["count"].get<int>();
+      const bool met = j["slo"]["met"].get<bool>();
+      std::string verdict;
+      if (met && used <= rule)
+        verdict = "It HOLDS: " + std::to_string(used) + " GPUs meet the SLO.";
+      else if (!met && used >= rule)
+        verdict = "It does NOT hold: " + std::to_string(used) + " GPUs, at or above the rule, miss the SLO.";
+      else
+        verdict = "This run (" + std::to_string(used) + " GPUs, SLO " + (met ? "met" : "missed") +
+                  ") cannot tell; `aidc plan` finds the smallest deployment that meets it.";
+      line(format("Rule of thumb (seeds): 2 A100 per 1,000 concurrent users gives %.0f GPUs for ", rule) +
+           std::to_string(s.workload.users) + format(" users thinking %.0f s. ", s.workload.think_time_s) + verdict +
+           (s.datacenter.gpu.rfind("A100", 0) == 0 ? "" : " (The rule is stated for A100; this run uses " + s.datacenter.gpu + ".)"));
+    }
   }
   if (measured)
     line(format("Measured %.0f s of schedule", j["sim"]["simulated_s"].get<double>()) +

@@ -35,13 +35,16 @@ struct RunSetup {
   const StartState* start = nullptr;  // null: empty
   WorkloadSource* workload = nullptr;  // null: the scenario's workload
   ProgressSink* progress = nullptr;
+  // Disaggregated: the decode pool's model (null: made from the scenario); `performance` is the prefill pool's.
+  const PerformanceModel* decode_performance = nullptr;
 };
 
 // A replica's scheduler limits, from the scenario's deployment and model (the live twin's mirror uses the same).
 SchedulerLimits scheduler_limits(const Scenario& scenario, const Catalog& catalog);
 
 // std::invalid_argument when the start state cannot be (a replica out of range, progress no run
-// reaches, more KV than a replica has).
+// reaches, more KV than a replica has, or any for a disaggregated deployment). Disaggregated, replicas
+// 0 … P−1 are the prefill pool and P … P+D−1 the decode pool.
 RunRecord simulate(const Scenario& scenario, const Catalog& catalog, const PerformanceModel& performance,
                    const RunSetup& setup = {});
 

@@ -98,10 +98,11 @@ WorkEstimate estimate_work(const Scenario& s) {
   estimate.terms.push_back({number(servers) + " servers (halls × rows_per_hall × racks_per_row × servers_per_rack)",
                             {"datacenter.servers_per_rack", "datacenter.racks_per_row", "datacenter.rows_per_hall", "datacenter.halls"},
                             servers * kEventsPerServer, servers * kBytesPerServer});
-  const double replicas = s.deployment.replicas;
+  const double replicas = s.disaggregation ? s.disaggregation->prefill.deployment.replicas + s.disaggregation->decode.deployment.replicas
+                                            : s.deployment.replicas;
   const double checks = replicas * duration / s.load_balancer.health_check.interval_s;
   estimate.terms.push_back({number(replicas) + " replicas and " + number(checks) + " health checks",
-                            {"deployment.replicas", "load_balancer.health_check.interval_s"},
+                            {s.disaggregation ? "deployment.decode.replicas" : "deployment.replicas", "load_balancer.health_check.interval_s"},
                             replicas * kEventsPerReplica + checks, replicas * kBytesPerReplica});
   const double samples = duration / s.simulation.timeseries_interval_s;
   const double cells = samples * (replicas + kSeriesColumnsBesideReplicas);

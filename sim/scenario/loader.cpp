@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "common/field_reader.hpp"
 #include "common/paths.hpp"
@@ -213,7 +214,37 @@ void read_datacenter(FieldReader r, DatacenterSpec& dc) {
   r.finish();
 }
 
-void read_deployment(FieldReader r, DeploymentSpec& d) {
+void check_batch_budget(FieldReader& r, const DeploymentSpec& d) {
+  if (d.max_batch_tokens < d.max_batch_sequences)
+    r.error("max_batch_tokens", "must be >= max_batch_sequences (every running sequence decodes one token per step)");
+}
+
+// A pool of a disaggregated deployment: the deployment's keys with the pool's own over them.
+PoolSpec read_pool(FieldReader r, const DeploymentSpec& base, const DatacenterSpec& dc, bool prefills) {
+  PoolSpec pool;
+  pool.gpu = r.text("gpu", dc.gpu);
+  pool.server_type = r.text("server_type", dc.server_type);
+  DeploymentSpec& d = pool.deployment = base;
+  auto integer = [&r](const char* key, int& value) { value = static_cast<int>(read_integer(r, key, value)); };
+  integer("replicas", d.replicas);
+  integer("tensor_parallel", d.tensor_parallel);
+  integer("expert_parallel", d.expert_parallel);
+  integer("pipeline_parallel", d.pipeline_parallel);
+  d.data_parallel_attention = r.flag("data_parallel_attention", d.data_parallel_attention);
+  integer("redundant_experts", d.redundant_experts);
+  d.overlap_communication = r.flag("overlap_communication", d.overlap_communication);
+  integer("max_batch_sequences", d.max_batch_sequences);
+  integer("max_batch_tokens", d.max_batch_tokens);
+  if (prefills)
+    integer("chunked_prefill_tokens", d.chunked_prefill_tokens);
+  else
+    d.chunked_prefill_tokens = 1;  // the one prompt token a decode replica recomputes (docs/deepseek-scale.md)
+  check_batch_budget(r, d);
+  r.finish();
+  return pool;
+}
+
+void read_deployment(FieldReader r, DeploymentSpec& d, const DatacenterSpec& dc, std::optional<Disaggregation>& pools) {
   d.model = read_text(r, "model");
   d.precision = read_enum<Precision>(r, "precision");
   d.kv_cache_precision = read_enum<Precision>(r, "kv_cache_precision");
@@ -235,8 +266,9 @@ void read_deployment(FieldReader r, DeploymentSpec& d) {
   d.kv_cache_memory_fraction = read_number(r, "kv_cache_memory_fraction");
   d.activation_reserve_gb = read_number(r, "activation_reserve_gb");
   d.scheduler = read_enum<SchedulerPolicy>(r, "scheduler");
-  if (d.max_batch_tokens < d.max_batch_sequences)
-    r.error("max_batch_tokens", "must be >= max_batch_sequences (every running sequence decodes one token per step)");
+  check_batch_budget(r, d);
+  if (r.has("prefill") || r.has("decode"))
+    pools = Disaggregation{read_pool(r.section("prefill"), d, dc, true), read_pool(r.section("decode"), d, dc, false)};
   r.finish();
 }
 
@@ -371,6 +403,76 @@ void check_layout(FieldReader& dep, const DeploymentSpec& d, const ServerSpec& s
     dep.error("mtp_acceptance", "model '" + model.name + "' has no multi-token prediction module (DeepSeek-V3/R1 only); expected 0");
 }
 
+// Plans the memory of one replica of `d` and checks that one request of `longest` tokens fits its KV cache.
+// `blamed`: the key the error names.
+MemoryPlan plan_and_check_fit(FieldReader& dep, const char* blamed, const ModelConfig& model, const GpuSpec& gpu,
+                              const ServerSpec& server, const DeploymentSpec& d, double longest) {
+  const MemoryPlan memory = plan_memory(model, gpu, d);
+  if (memory.kv_tokens_per_attention_group < longest) {
+    char message[600];
+    std::snprintf(message, sizeof message,
+                  "does not fit: %.1f GB of %s weights per GPU + %.1f GB reserve leave room for %lld KV tokens, "
+                  "but one request may need %.0f (longest prompt + output) on %s with %s",
+                  memory.weight_bytes_per_gpu / 1e9, to_string(d.precision), d.activation_reserve_gb,
+                  memory.kv_tokens_per_attention_group, longest, gpu.id.c_str(), layout_text(d, server).c_str());
+    dep.error(blamed, message);
+  }
+  return memory;
+}
+
+void check_whole_prompts_fit(FieldReader& dep, const Scenario& s, const DeploymentSpec& d) {
+  if (s.workload.kind != WorkloadSpec::Kind::Trace && d.chunked_prefill_tokens == 0 &&
+      s.workload.prompt_tokens.upper_bound() > d.max_batch_tokens)
+    dep.error("max_batch_tokens", "without chunked prefill a whole prompt must fit in one batch: expected >= " +
+                                      std::to_string(static_cast<long long>(s.workload.prompt_tokens.upper_bound())));
+}
+
+// Each pool on its own servers (prefill first), with its GPU, server type and layout; a prefill
+// replica holds a prompt and its first token, a decode replica the whole request.
+void check_pools(FieldReader& root, FieldReader& dep, Scenario& s, const Catalog& catalog, const ModelConfig& model) {
+  const bool from_trace = s.workload.kind == WorkloadSpec::Kind::Trace;
+  const double prompt = from_trace ? 0 : s.workload.prompt_tokens.upper_bound();
+  const double longest = from_trace ? 0 : prompt + s.workload.output_tokens.upper_bound();
+  bool placeable = true;
+  for (const bool prefill : {true, false}) {
+    PoolSpec& pool = prefill ? s.disaggregation->prefill : s.disaggregation->decode;
+    FieldReader r = dep.section(prefill ? "prefill" : "decode");
+    const GpuSpec* gpu = catalog.gpu(pool.gpu);
+    const ServerSpec* server = catalog.server(pool.server_type);
+    check_catalog_id(r, "gpu", pool.gpu, gpu, catalog.gpu_ids(), "GPU");
+    check_catalog_id(r, "server_type", pool.server_type, server, catalog.server_ids(), "server type");
+    placeable = placeable && gpu && server;
+    if (!gpu || !server) continue;
+    if (!server->accepts(*gpu)) r.error("gpu", "a " + gpu->form_factor + " GPU does not fit server type '" + server->id + "'");
+    check_layout(r, pool.deployment, *server, model);
+    pool.memory = plan_and_check_fit(r, "gpu", model, *gpu, *server, pool.deployment, prefill ? prompt + 1 : longest);
+    if (prefill) check_whole_prompts_fit(r, s, pool.deployment);
+  }
+  const std::size_t servers = placeable ? place_pools(s.datacenter, *s.disaggregation, catalog).server_pool.size() : 0;
+  if (servers > static_cast<std::size_t>(s.datacenter.servers())) {
+    FieldReader decode = dep.section("decode");
+    decode.error("replicas", "the prefill and decode pools need " + std::to_string(servers) +
+                                 " servers (packed, prefill first) but the datacenter has " + std::to_string(s.datacenter.servers()));
+  }
+  if (s.cost && placeable) {
+    // One price override cannot price two kinds of GPU or server: each is then priced from the catalog.
+    std::set<std::string> gpus, server_types;
+    for (const InstalledServer& server : installed_servers(s, catalog)) gpus.insert(server.gpu->id), server_types.insert(server.server->id);
+    FieldReader cost(root.node() ? root.node()->find("cost") : nullptr, "cost", root.errors());
+    auto one_kind = [&cost](const char* key, bool priced, const std::set<std::string>& kinds, const char* what) {
+      if (!priced || kinds.size() < 2) return;
+      std::string names;
+      for (const std::string& kind : kinds) names += (names.empty() ? "" : " and ") + kind;
+      cost.error(key, std::string("one price for every ") + what + ", but the datacenter's servers hold " + names +
+                          " (the prefill and decode pools' own, and the datacenter's on servers no pool uses): leave it "
+                          "out to price each from the catalog");
+    };
+    one_kind("gpu_price", s.cost->gpu_price.has_value(), gpus, "GPU");
+    one_kind("server_price", s.cost->server_price.has_value(), server_types, "server");
+  }
+  s.memory = s.disaggregation->prefill.memory;
+}
+
 void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalog) {
   FieldReader dc(root.node() ? root.node()->find("datacenter") : nullptr, "datacenter", root.errors());
   FieldReader dep(root.node() ? root.node()->find("deployment") : nullptr, "deployment", root.errors());
@@ -390,12 +492,14 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   const DeploymentSpec& d = s.deployment;
   if (!server->accepts(*gpu))
     dc.error("gpu", "a " + gpu->form_factor + " GPU does not fit server type '" + server->id + "'");
-  check_layout(dep, d, *server, *model);
-  const long long gpus = 1LL * s.datacenter.servers() * server->gpus_per_server;
-  if (1LL * d.replicas * d.gpus_per_replica() > gpus)
-    dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.gpus_per_replica()) +
-                              " GPUs need " + std::to_string(1LL * d.replicas * d.gpus_per_replica()) + " GPUs but the datacenter has " +
-                              std::to_string(gpus));
+  if (!s.disaggregation) {
+    check_layout(dep, d, *server, *model);
+    const long long gpus = 1LL * s.datacenter.servers() * server->gpus_per_server;
+    if (1LL * d.replicas * d.gpus_per_replica() > gpus)
+      dep.error("replicas", std::to_string(d.replicas) + " replicas x " + std::to_string(d.gpus_per_replica()) +
+                                " GPUs need " + std::to_string(1LL * d.replicas * d.gpus_per_replica()) + " GPUs but the datacenter has " +
+                                std::to_string(gpus));
+  }
   // A trace's requests that cannot fit are rejected one by one at run time, as a server would;
   // a length distribution that can produce them is a mistake in the scenario.
   const bool from_trace = s.workload.kind == WorkloadSpec::Kind::Trace;
@@ -405,20 +509,12 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
                       "workload.prompt_tokens",
                       "the longest prompt + output (" + std::to_string(static_cast<long long>(longest)) + " tokens) exceeds " +
                           model->name + "'s context of " + std::to_string(model->max_position) + " tokens (max_position_embeddings)");
-  s.memory = plan_memory(*model, *gpu, d);
-  const MemoryPlan& memory = s.memory;
-  if (memory.kv_tokens_per_attention_group < longest) {
-    char message[600];
-    std::snprintf(message, sizeof message,
-                  "does not fit: %.1f GB of %s weights per GPU + %.1f GB reserve leave room for %lld KV tokens, "
-                  "but one request may need %.0f (longest prompt + output) on %s with %s",
-                  memory.weight_bytes_per_gpu / 1e9, to_string(d.precision), d.activation_reserve_gb,
-                  memory.kv_tokens_per_attention_group, longest, gpu->id.c_str(), layout_text(d, *server).c_str());
-    dep.error("model", message);
+  if (s.disaggregation) {
+    check_pools(root, dep, s, catalog, *model);
+    return;
   }
-  if (!from_trace && d.chunked_prefill_tokens == 0 && s.workload.prompt_tokens.upper_bound() > d.max_batch_tokens)
-    dep.error("max_batch_tokens", "without chunked prefill a whole prompt must fit in one batch: expected >= " +
-                                      std::to_string(static_cast<long long>(s.workload.prompt_tokens.upper_bound())));
+  s.memory = plan_and_check_fit(dep, "model", *model, *gpu, *server, d, longest);
+  check_whole_prompts_fit(dep, s, d);
 }
 
 // The resolved scenario written next to the results names its files by absolute path, so it runs
@@ -455,7 +551,7 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   s.simulation.warmup_s = read_number(root, "warmup_s");
   if (s.simulation.warmup_s >= s.simulation.duration_s) root.error("warmup_s", "must be shorter than duration_s");
   read_datacenter(root.section("datacenter"), s.datacenter);
-  read_deployment(root.section("deployment"), s.deployment);
+  read_deployment(root.section("deployment"), s.deployment, s.datacenter, s.disaggregation);
   read_load_balancer(root.section("load_balancer"), s.load_balancer);
   read_workload(root.section("workload"), s.workload);
   read_slo(root.section("slo"), s.slo);
@@ -469,8 +565,8 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   FieldReader output = root.section("output");
   s.simulation.timeseries_interval_s = read_number(output, "timeseries_interval_s");
   output.finish();
-  read_facility_and_cost(root, s.datacenter.halls, s.datacenter.racks(), s.deployment.replicas, resolve_relative, s.facility,
-                         s.cost);
+  read_facility_and_cost(root, s.datacenter.halls, s.datacenter.racks(),
+                         s.disaggregation ? s.disaggregation->replicas() : s.deployment.replicas, resolve_relative, s.facility, s.cost);
   FieldReader sim = root.section("simulation");
   s.simulation.fast_forward = read_flag(sim, "fast_forward");
   sim.finish();

@@ -74,6 +74,22 @@ struct DeploymentSpec {
   int attention_groups() const { return data_parallel_attention ? expert_parallel / tensor_parallel : 1; }
 };
 
+// Prefill/decode disaggregation (docs/deepseek-scale.md): two pools of replicas in one run, each on its
+// own servers with its own GPU, server type, layout and batch limits; a request is prefilled by a
+// prefill replica and its KV cache moves to a decode replica, which generates the answer.
+struct PoolSpec {
+  std::string gpu, server_type;  // the datacenter's unless the pool names its own
+  DeploymentSpec deployment;     // the scenario's deployment with the pool's own keys over it
+  MemoryPlan memory;             // planned by the loader for the pool's GPU and layout
+};
+struct Disaggregation {
+  PoolSpec prefill, decode;
+  int replicas() const { return prefill.deployment.replicas + decode.deployment.replicas; }
+  // Replicas 0 … P−1 are the prefill pool's (pool 0), P … P+D−1 the decode pool's (pool 1).
+  int pool_index(int replica) const { return replica < prefill.deployment.replicas ? 0 : 1; }
+  const PoolSpec& pool_of(int replica) const { return pool_index(replica) == 0 ? prefill : decode; }
+};
+
 enum class BalancerPolicy { RoundRobin, LeastOutstanding, ConsistentHash, PowerOfTwoChoices };
 
 struct HealthCheck {
@@ -167,6 +183,8 @@ struct Scenario {
   std::optional<FacilitySpec> facility;  // power, cooling, thermal, failures (docs/facility.md)
   std::optional<CostSpec> cost;          // capex, opex, payback, carbon
   MemoryPlan memory;  // weights and KV cache per GPU and replica, planned once by the loader (it checks the fit)
+  // Present when `deployment.prefill` or `deployment.decode` is given: the run has two pools.
+  std::optional<Disaggregation> disaggregation;
   ConfigNode resolved;  // the merged YAML tree, written out as scenario.yaml
 };
 

@@ -195,6 +195,36 @@ void add_lengths(std::vector<Key>& keys, const std::string& name, LengthDistribu
                      .when("empirical"));
 }
 
+// deployment.prefill.* and deployment.decode.*: each pool's own GPU, servers, layout and batch limits,
+// every one the scenario's own unless given.
+void add_pool_keys(std::vector<Key>& keys, const std::string& pool, const std::string& meaning) {
+  const std::string path = "deployment." + pool;
+  keys.push_back(Key(path, KT::Mapping, meaning));
+  auto inherited = [&](const std::string& name, KeyType type, const std::string& what, const std::string& from) {
+    return Key(path + "." + name, type, what).computed("`" + from + "`").knob();
+  };
+  keys.push_back(inherited("replicas", KT::Integer, "Replicas of this pool.", "deployment.replicas").range(1, 1 << 20));
+  keys.push_back(inherited("gpu", KT::Text, "The accelerator of this pool's servers.", "datacenter.gpu").catalog("gpus"));
+  keys.push_back(inherited("server_type", KT::Text, "The chassis of this pool's servers.", "datacenter.server_type").catalog("servers"));
+  keys.push_back(inherited("tensor_parallel", KT::Integer, "As `deployment.tensor_parallel`, for this pool.", "deployment.tensor_parallel").range(1, 64));
+  keys.push_back(inherited("expert_parallel", KT::Integer, "As `deployment.expert_parallel`, for this pool.", "deployment.expert_parallel").range(1, 4096));
+  keys.push_back(inherited("pipeline_parallel", KT::Integer, "As `deployment.pipeline_parallel`, for this pool.", "deployment.pipeline_parallel").range(1, 64));
+  keys.push_back(inherited("data_parallel_attention", KT::Flag, "As `deployment.data_parallel_attention`, for this pool.",
+                           "deployment.data_parallel_attention"));
+  keys.push_back(inherited("redundant_experts", KT::Integer, "As `deployment.redundant_experts`, for this pool.", "deployment.redundant_experts")
+                     .range(0, 4096));
+  keys.push_back(inherited("overlap_communication", KT::Flag, "As `deployment.overlap_communication`, for this pool.",
+                           "deployment.overlap_communication"));
+  keys.push_back(inherited("max_batch_sequences", KT::Integer, "As `deployment.max_batch_sequences`, for this pool.",
+                           "deployment.max_batch_sequences").range(1, 1 << 16));
+  keys.push_back(inherited("max_batch_tokens", KT::Integer, "As `deployment.max_batch_tokens`, for this pool.", "deployment.max_batch_tokens")
+                     .unit("tokens").range(1, 1 << 22));
+  // A decode replica prefills nothing but each request's last prompt token (to sample its first token).
+  if (pool == "prefill")
+    keys.push_back(inherited("chunked_prefill_tokens", KT::Integer, "As `deployment.chunked_prefill_tokens`, for this pool.",
+                             "deployment.chunked_prefill_tokens").unit("tokens").range(0, 1 << 22));
+}
+
 std::vector<Key> scenario_keys() {
   using DC = DatacenterSpec;
   using Dep = DeploymentSpec;
@@ -583,6 +613,10 @@ std::vector<Key> scenario_keys() {
   };
   keys.insert(keys.end(), facility_keys.begin(), facility_keys.end());
   keys.insert(keys.end(), failure_and_cost_keys.begin(), failure_and_cost_keys.end());
+  add_pool_keys(keys, "prefill",
+                "Prefill/decode disaggregation: the pool that prefills every prompt (docs/deepseek-scale.md). Either pool given "
+                "makes the run disaggregated; each key not given is the deployment's (or datacenter's) own.");
+  add_pool_keys(keys, "decode", "Prefill/decode disaggregation: the pool that receives each request's KV cache and generates its answer.");
   return keys;
 }
 
@@ -653,10 +687,13 @@ std::optional<double> read_optional_number(FieldReader& r, std::string_view key)
   const SchemaKey& k = schema_key(r.path_of(key));
   return r.optional_number(key, k.min, k.max);
 }
-long long read_integer(FieldReader& r, std::string_view key) {
+long long read_integer(FieldReader& r, std::string_view key, long long fallback) {
   const SchemaKey& k = schema_key(r.path_of(key));
-  return r.integer(key, static_cast<long long>(number_default(k)), integer_bound(k.min, std::numeric_limits<long long>::min()),
+  return r.integer(key, fallback, integer_bound(k.min, std::numeric_limits<long long>::min()),
                    integer_bound(k.max, std::numeric_limits<long long>::max()));
+}
+long long read_integer(FieldReader& r, std::string_view key) {
+  return read_integer(r, key, static_cast<long long>(number_default(schema_key(r.path_of(key)))));
 }
 bool read_flag(FieldReader& r, std::string_view key) {
   const SchemaKey& k = schema_key(r.path_of(key));

@@ -59,6 +59,7 @@ double read_number(FieldReader& r, std::string_view key);
 double read_number(FieldReader& r, std::string_view key, double fallback);
 std::optional<double> read_optional_number(FieldReader& r, std::string_view key);
 long long read_integer(FieldReader& r, std::string_view key);
+long long read_integer(FieldReader& r, std::string_view key, long long fallback);
 bool read_flag(FieldReader& r, std::string_view key);
 std::string read_text(FieldReader& r, std::string_view key);
 std::string read_choice(FieldReader& r, std::string_view key);

@@ -51,7 +51,13 @@ struct FacilityRecord {
   double power_capped_fraction = 0;  // of serving GPU-seconds, power-limit clock below 1
   long long breaker_overloads = 0;   // rack-intervals above the breaker's continuous limit
   double availability = 1;           // replica-seconds serving / replica-seconds
-  double weight_reload_s = 0;
+  double weight_reload_s = 0;         // disaggregated: the longer of the two pools'
+  // Disaggregated: per pool (prefill, decode), its servers' wall power (switches not included) and
+  // the board power of its serving GPUs.
+  struct PoolPower {
+    double it_kw_mean = 0, it_kwh = 0, serving_gpu_w_mean = 0;
+  };
+  std::vector<PoolPower> pools;
   std::vector<Outage> outages;
   std::vector<AlertFirings> alerts;
 };

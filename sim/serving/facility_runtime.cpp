@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "common/statistics.hpp"
 #include "facility/power_chain.hpp"
@@ -51,36 +52,62 @@ StepCost minus(const StepCost& a, const StepCost& b) {
 
 }  // namespace
 
-FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalog,
-                                 const std::vector<ReplicaPlacement>& placements, double weight_bytes_per_gpu)
-    : scenario_(scenario),
-      spec_(*scenario.facility),
-      gpu_(*catalog.gpu(scenario.datacenter.gpu)),
-      server_(*catalog.server(scenario.datacenter.server_type)) {
+FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalog, const std::vector<ReplicaPlacement>& placements)
+    : scenario_(scenario), spec_(*scenario.facility) {
   const DatacenterSpec& dc = scenario.datacenter;
-  // Utilization while a kernel is compute- or memory-bound: the roofline's achievable share of peak.
-  DevicePeaks peaks{gpu_.memory_bandwidth_gb_s, peak_tflops(gpu_, scenario.deployment.precision)};
-  gpu_power_ = scenario.performance.model == "calibrated" ? calibrated_power_model(*scenario.performance.profile, gpu_, peaks)
-                                                          : gpu_power_from_catalog(gpu_.tdp_w, gpu_.idle_w);
-  if (spec_.gpu_power_cap_w) gpu_power_ = with_power_cap(gpu_power_, *spec_.gpu_power_cap_w);
-  utilization_roof_ = {std::min(1.0, gpu_.memory_efficiency * gpu_.memory_bandwidth_gb_s / peaks.memory_gbps),
-                       std::min(1.0, gpu_.compute_efficiency * peak_tflops(gpu_, scenario.deployment.precision) / peaks.tflops)};
-  const HostPower& h = server_.host_power;
-  host_ = {h.cpu_sockets, h.cpu_idle_w, h.cpu_max_w, h.memory_w, server_.nics, h.nic_w, h.nvme_drives, h.nvme_w,
-           h.fans_idle_w, h.fans_max_w, spec_.psu_efficiency};
+  // Each kind of server: its GPUs' power model and roofline utilizations, its host parts, its peak.
+  auto kind_of = [&](const GpuSpec& gpu, const ServerSpec& server) {
+    for (std::size_t k = 0; k < kinds_.size(); ++k)
+      if (kinds_[k].gpu == &gpu && kinds_[k].server == &server) return k;
+    ServerKind kind{&gpu, &server, {}, {}, {}, 0};
+    // Utilization while a kernel is compute- or memory-bound: the roofline's achievable share of peak.
+    // A calibration profile measured the datacenter's GPU.
+    const double tflops = peak_tflops(gpu, scenario.deployment.precision);
+    DevicePeaks peaks{gpu.memory_bandwidth_gb_s, tflops};
+    kind.gpu_power = scenario.performance.model == "calibrated" && gpu.id == dc.gpu
+                         ? calibrated_power_model(*scenario.performance.profile, gpu, peaks)
+                         : gpu_power_from_catalog(gpu.tdp_w, gpu.idle_w);
+    if (spec_.gpu_power_cap_w) kind.gpu_power = with_power_cap(kind.gpu_power, *spec_.gpu_power_cap_w);
+    kind.utilization_roof = {std::min(1.0, gpu.memory_efficiency * gpu.memory_bandwidth_gb_s / peaks.memory_gbps),
+                             std::min(1.0, gpu.compute_efficiency * tflops / peaks.tflops)};
+    const HostPower& h = server.host_power;
+    kind.host = {h.cpu_sockets, h.cpu_idle_w, h.cpu_max_w, h.memory_w, server.nics, h.nic_w, h.nvme_drives, h.nvme_w,
+                 h.fans_idle_w, h.fans_max_w, spec_.psu_efficiency};
+    // The planned peak: GPUs at their power limit (TDP or the operator's cap), CPUs and fans flat out,
+    // never above the nameplate. The nameplate itself (DGX H100: 10.2 kW vs ~7.7 kW so modelled)
+    // oversizes fans, pumps and chillers and inflates the PUE at the load the hall really carries.
+    kind.peak_wall_w = std::min(server.max_power_w,
+                                server_wall_power_w(kind.host, server.gpus_per_server * kind.gpu_power.power_limit_w, 1.0, 1.0));
+    kinds_.push_back(kind);
+    return kinds_.size() - 1;
+  };
+  const std::vector<InstalledServer> installed = installed_servers(scenario, catalog);
+  std::size_t gpu_count = 0;
+  for (std::size_t i = 0; i < installed.size(); ++i) {
+    const InstalledServer& is = installed[i];
+    const auto gpus = static_cast<std::size_t>(is.server->gpus_per_server);
+    servers_.push_back({static_cast<int>(i) / dc.servers_per_rack, is.pool, kind_of(*is.gpu, *is.server), gpu_count, gpus});
+    gpu_count += gpus;
+  }
 
   const int racks_per_hall = dc.rows_per_hall * dc.racks_per_row;
-  // The design IT load, unless the hall sets it: the planned peak, every server with its GPUs at their
-  // power limit (TDP or the operator's cap), CPUs and fans flat out, never above the nameplate. The
-  // nameplate itself (DGX H100: 10.2 kW vs ~7.7 kW so modelled) oversizes fans, pumps and chillers
-  // and inflates the PUE at the load the hall really carries.
-  const double server_peak_w = std::min(
-      server_.max_power_w, server_wall_power_w(host_, server_.gpus_per_server * gpu_power_.power_limit_w, 1.0, 1.0));
-  const double rack_design_kw = (dc.servers_per_rack * server_peak_w + spec_.switches_per_rack * spec_.switch_w) / 1000;
-  for (const HallSpec& hs : spec_.halls) {
+  // The design IT load, unless the hall sets it: the planned peak of every server and switch. Racks
+  // of one design are summed as one count times it.
+  std::vector<std::map<std::size_t, int>> rack_servers(static_cast<std::size_t>(dc.racks()));  // kind -> servers
+  for (const Server& server : servers_) ++rack_servers[static_cast<std::size_t>(server.rack)][server.kind];
+  std::vector<std::map<double, int>> hall_racks(spec_.halls.size());  // rack design kW -> racks
+  for (int r = 0; r < dc.racks(); ++r) {
+    double servers_w = 0;
+    for (const auto& [kind, count] : rack_servers[static_cast<std::size_t>(r)]) servers_w += count * kinds_[kind].peak_wall_w;
+    ++hall_racks[static_cast<std::size_t>(r / racks_per_hall)][(servers_w + spec_.switches_per_rack * spec_.switch_w) / 1000];
+  }
+  for (std::size_t h = 0; h < spec_.halls.size(); ++h) {
+    const HallSpec& hs = spec_.halls[h];
     Hall hall;
     hall.model.power = hs.power;
-    const double design_it = hs.design_it_kw.value_or(racks_per_hall * rack_design_kw);
+    double planned = 0;
+    for (const auto& [rack_kw, racks] : hall_racks[h]) planned += racks * rack_kw;
+    const double design_it = hs.design_it_kw.value_or(planned);
     if (hall.model.power.ups.rated_kw <= 0) hall.model.power.ups.rated_kw = hs.ups_redundancy * design_it;
     const double design_heat = design_it + electrical_losses(hall.model.power, design_it).total_kw();
     const CoolingPlant sized = default_cooling_plant(hs.cooling.kind, design_heat);
@@ -99,35 +126,46 @@ FacilityRuntime::FacilityRuntime(const Scenario& scenario, const Catalog& catalo
   weather_ = spec_.weather == "hong_kong" ? hong_kong_typical_year() : load_weather_csv(spec_.weather);
 
   // Every GPU starts at its steady state with the serving process idle (the hall was running).
-  for (int r = 0; r < dc.racks(); ++r) {
-    const CoolingPlant& plant = halls_[static_cast<std::size_t>(r / racks_per_hall)].model.cooling;
-    racks_.push_back(rack_node(thermal_, cooling_supply_c(plant)));
-    for (int s = 0; s < dc.servers_per_rack; ++s)
-      for (int g = 0; g < server_.gpus_per_server; ++g) {
-        Gpu gpu;
-        gpu.rack = r;
-        gpu.server = s;
-        gpu.node = gpu_node(thermal_, 0);
-        gpu.node.temperature_c = gpu.node.steady_state_c(gpu_power_.process_idle_w, cooling_supply_c(plant));
-        gpus_.push_back(gpu);
-      }
+  for (int r = 0; r < dc.racks(); ++r)
+    racks_.push_back(rack_node(thermal_, cooling_supply_c(halls_[static_cast<std::size_t>(r / racks_per_hall)].model.cooling)));
+  rack_board_limit_w_.assign(racks_.size(), 0);
+  rack_gpus_.assign(racks_.size(), 0);
+  for (const Server& server : servers_) {
+    const auto rack = static_cast<std::size_t>(server.rack);
+    const double supply_c = cooling_supply_c(halls_[rack / static_cast<std::size_t>(racks_per_hall)].model.cooling);
+    const GpuPowerModel& power = kinds_[server.kind].gpu_power;
+    rack_board_limit_w_[rack] = std::max(rack_board_limit_w_[rack], power.power_limit_w);
+    rack_gpus_[rack] += static_cast<int>(server.gpus);
+    for (std::size_t g = 0; g < server.gpus; ++g) {
+      Gpu gpu;
+      gpu.rack = server.rack;
+      gpu.kind = server.kind;
+      gpu.node = gpu_node(thermal_, 0);
+      gpu.node.temperature_c = gpu.node.steady_state_c(power.process_idle_w, supply_c);
+      gpus_.push_back(gpu);
+    }
   }
-  const int gpus_per_rack = dc.servers_per_rack * server_.gpus_per_server;
+  // A replica's GPUs: from its first on its server, onto the next servers when it spans several.
   for (std::size_t replica = 0; replica < placements.size(); ++replica) {
     const ReplicaPlacement& p = placements[replica];
-    for (int g = 0; g < scenario.deployment.gpus_per_replica(); ++g)
-      gpus_[static_cast<std::size_t>(p.rack * gpus_per_rack + p.server * server_.gpus_per_server + p.first_gpu + g)].replica =
-          static_cast<int>(replica);
+    const int r = static_cast<int>(replica);
+    const bool pooled = scenario.disaggregation.has_value();
+    const DeploymentSpec& d = pooled ? scenario.disaggregation->pool_of(r).deployment : scenario.deployment;
+    const MemoryPlan& memory = pooled ? scenario.disaggregation->pool_of(r).memory : scenario.memory;
+    const std::size_t first = servers_[static_cast<std::size_t>(p.rack * dc.servers_per_rack + p.server)].first_gpu;
+    for (int g = 0; g < d.gpus_per_replica(); ++g) gpus_[first + static_cast<std::size_t>(p.first_gpu + g)].replica = r;
+    weight_reload_s_.push_back(spec_.failures.process_start_s + memory.weight_bytes_per_gpu / (spec_.failures.storage_gb_s * 1e9));
+    record_.weight_reload_s = std::max(record_.weight_reload_s, weight_reload_s_.back());
   }
-  rack_gpu_cap_w_.assign(racks_.size(), gpu_power_.power_limit_w);
+  rack_gpu_cap_w_ = rack_board_limit_w_;
   rack_other_wall_w_.assign(racks_.size(), 0);
+  if (scenario.disaggregation) pool_sums_.assign(2, {});
   const std::size_t replicas = placements.size();
   work_at_last_sample_.assign(replicas, {});
   work_in_interval_.assign(replicas, {});
   work_in_previous_interval_.assign(replicas, {});
   clock_current_.assign(replicas, 1.0);
   clock_previous_.assign(replicas, 1.0);
-  record_.weight_reload_s = spec_.failures.process_start_s + weight_bytes_per_gpu / (spec_.failures.storage_gb_s * 1e9);
 }
 
 void FacilityRuntime::snapshot_work(const std::vector<StepCost>& work_done) {
@@ -178,12 +216,14 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
       // Busy time includes the CPU-side step overhead, during which no kernel runs.
       const double busy = series.busy_s(gpu.replica, bin) / dt;
       work.busy_fraction = kernels_stretched > 0 ? std::min(1.0, busy * kernels_stretched / (kernels_stretched + w.overhead_s)) : 0;
+      const DevicePeaks& roof = kinds_[gpu.kind].utilization_roof;
       if (kernels_nominal > 0) {
-        work.memory_utilization = utilization_roof_.memory_gbps * w.memory_bound_s / kernels_nominal;
-        work.compute_utilization = utilization_roof_.tflops * w.compute_bound_s / kernels_nominal;
+        work.memory_utilization = roof.memory_gbps * w.memory_bound_s / kernels_nominal;
+        work.compute_utilization = roof.tflops * w.compute_bound_s / kernels_nominal;
       }
     }
-    const GpuPowerState state = gpu_power(with_power_cap(gpu_power_, rack_gpu_cap_w_[static_cast<std::size_t>(gpu.rack)]), work);
+    const GpuPowerState state =
+        gpu_power(with_power_cap(kinds_[gpu.kind].gpu_power, rack_gpu_cap_w_[static_cast<std::size_t>(gpu.rack)]), work);
     gpu_w[i] = state.power_w;
     gpu_busy[i] = work.busy_fraction;
     gpu.power_clock = work.busy_fraction > 0 ? state.clock_fraction : 1.0;
@@ -202,29 +242,30 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
   row.wet_bulb_c = outdoor.wet_bulb_c;
   row.rack_kw.assign(racks_.size(), 0);
   row.rack_gpu_max_c.assign(racks_.size(), 0);
-  const std::size_t per_server = static_cast<std::size_t>(server_.gpus_per_server);
   std::vector<double> rack_gpu_w(racks_.size(), 0);
-  for (std::size_t first = 0; first < gpus_.size(); first += per_server) {
+  for (const Server& server : servers_) {
     double watts = 0, busy = 0;
-    for (std::size_t g = first; g < first + per_server; ++g) watts += gpu_w[g], busy += gpu_busy[g];
-    busy /= static_cast<double>(per_server);
+    for (std::size_t g = server.first_gpu; g < server.first_gpu + server.gpus; ++g) watts += gpu_w[g], busy += gpu_busy[g];
+    busy /= static_cast<double>(server.gpus);
     // Fans follow the air-side heat; immersion servers have none.
+    const ServerKind& type = kinds_[server.kind];
     const double liquid_share = kind == CoolingKind::Air ? 0 : halls_.front().model.cooling.liquid.capture_fraction;
-    const double fan_speed = std::clamp(watts / (per_server * gpu_.tdp_w), 0.0, 1.0) * (1 - liquid_share);
-    HostPowerModel host = host_;
+    const double fan_speed = std::clamp(watts / (server.gpus * type.gpu->tdp_w), 0.0, 1.0) * (1 - liquid_share);
+    HostPowerModel host = type.host;
     if (kind == CoolingKind::Immersion) host.fans_idle_w = host.fans_max_w = 0;
-    const auto rack = static_cast<std::size_t>(gpus_[first].rack);
-    row.rack_kw[rack] += server_wall_power_w(host, watts, busy * kCpuUtilizationAtFullLoad, fan_speed) / 1000;
+    const auto rack = static_cast<std::size_t>(server.rack);
+    const double wall_kw = server_wall_power_w(host, watts, busy * kCpuUtilizationAtFullLoad, fan_speed) / 1000;
+    row.rack_kw[rack] += wall_kw;
     rack_gpu_w[rack] += watts;
+    if (server.pool >= 0) pool_sums_[static_cast<std::size_t>(server.pool)].server_kw_seconds += wall_kw * dt;
   }
   for (std::size_t r = 0; r < racks_.size(); ++r) {
     row.rack_kw[r] += spec_.switches_per_rack * spec_.switch_w / 1000;
     rack_other_wall_w_[r] = row.rack_kw[r] * 1000 - rack_gpu_w[r] / spec_.psu_efficiency;
     if (spec_.rack_breaker_kw) {
       if (check_breaker(row.rack_kw[r], *spec_.rack_breaker_kw).over_limit) ++record_.breaker_overloads;
-      const int gpus_in_rack = dc.servers_per_rack * server_.gpus_per_server;
       rack_gpu_cap_w_[r] = rack_gpu_cap_w(breaker_continuous_limit_kw(*spec_.rack_breaker_kw) * 1000, rack_other_wall_w_[r],
-                                          gpus_in_rack, spec_.psu_efficiency, gpu_power_.power_limit_w);
+                                          rack_gpus_[r], spec_.psu_efficiency, rack_board_limit_w_[r]);
     }
   }
 
@@ -251,6 +292,11 @@ void FacilityRuntime::account(std::size_t bin, const TimeSeries& series, const s
       ++serving;
       hall_busy[hall] += gpu_busy[i];
       hall_serving[hall] += 1;
+      if (!pool_sums_.empty()) {
+        PoolSums& pool = pool_sums_[static_cast<std::size_t>(scenario_.disaggregation->pool_index(gpu.replica))];
+        pool.serving_gpu_seconds += dt;
+        pool.serving_gpu_joules += gpu_w[i] * dt;
+      }
     }
   }
   row.gpu_max_c = *std::max_element(row.rack_gpu_max_c.begin(), row.rack_gpu_max_c.end());
@@ -302,6 +348,9 @@ void FacilityRuntime::finish(RunRecord& run, const std::vector<StepCost>& work_d
   record_.throttled_fraction = serving_gpu_seconds_ > 0 ? throttled_gpu_seconds_ / serving_gpu_seconds_ : 0;
   record_.serving_gpu_w_mean = serving_gpu_seconds_ > 0 ? serving_gpu_joules_ / serving_gpu_seconds_ : 0;
   record_.power_capped_fraction = serving_gpu_seconds_ > 0 ? capped_gpu_seconds_ / serving_gpu_seconds_ : 0;
+  for (const PoolSums& pool : pool_sums_)
+    record_.pools.push_back({pool.server_kw_seconds / duration, pool.server_kw_seconds / 3600,
+                             pool.serving_gpu_seconds > 0 ? pool.serving_gpu_joules / pool.serving_gpu_seconds : 0});
 
   double down = 0;
   for (const Outage& o : record_.outages) down += std::min(o.serving_again_s, duration) - o.failed_at_s;

@@ -14,10 +14,20 @@ inline const std::string kClientInbox = "clients";
 inline const std::string kBalancerInbox = "balancer";
 inline std::string replica_inbox(int replica) { return "replica-" + std::to_string(replica); }
 
-// Client -> balancer -> replica.
+// Client -> balancer -> replica. Disaggregated: the balancer sends it to a prefill replica and names
+// the decode replica that will take its KV cache (-1: none, the prefill replica answers it alone).
 struct RequestMessage final : des::Message {
   explicit RequestMessage(const Request& r) : request(r) {}
   Request request;
+  int decode_replica = -1;
+};
+
+// Prefill replica -> decode replica: a request's KV cache after its prefill, `bytes` on the wire (the
+// message is the transfer, timed on the platform's links).
+struct KvCacheMessage final : des::Message {
+  KvCacheMessage(const Request& r, double sent, double size) : request(r), sent_s(sent), bytes(size) {}
+  Request request;
+  double sent_s, bytes;
 };
 
 // Replica -> client.

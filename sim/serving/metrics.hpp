@@ -18,8 +18,14 @@ struct RequestRecord {
   double first_token_s = std::numeric_limits<double>::quiet_NaN();
   double finish_s = std::numeric_limits<double>::quiet_NaN();
   int prompt_tokens = 0, output_tokens = 0;
-  int replica = -1;
+  int replica = -1;  // disaggregated: the prefill replica
   RequestStatus status = RequestStatus::InFlight;
+  // Disaggregated: when its KV cache left the prefill replica, arrived, and joined the decode replica's batch.
+  double kv_sent_s = std::numeric_limits<double>::quiet_NaN();
+  double kv_arrived_s = std::numeric_limits<double>::quiet_NaN();
+  double decode_admitted_s = std::numeric_limits<double>::quiet_NaN();
+  double kv_bytes = 0;
+  int decode_replica = -1;
 };
 
 class TimeSeries {

@@ -129,7 +129,7 @@ TEST(EngineGpu, LogitsMatchCpuReference) {
     const std::vector<int> tokens = test::prompt(150, c.vocab);
     const std::vector<float> free_ref = test::run_logits(cpu, tokens, 150),
                              ref_fp32 = test::run_logits(cpu_fp32, tokens, 150);
-    for (int chunk : {150, 33, 1}) {  // one prefill, chunked prefill, pure decode
+    for (int chunk : {150, 33, 12, 5, 1}) {  // one prefill, chunked prefill (cuBLAS; tensor-core GEMV), pure decode
       GpuModel gpu(c, WeightSource::random(5), options_for(c));
       RoutingLeader leader(gpu);
       CpuModel follower_model(c, WeightSource::random(5), 64, 16, /*bf16_activations=*/true);
@@ -143,6 +143,35 @@ TEST(EngineGpu, LogitsMatchCpuReference) {
                   "vs CPU bf16 %.2e (%d of 150 positions over 2e-2), vs CPU fp32 %.2e\n",
                   name, chunk, err, test::rel_error(got, free_ref), positions_over_bound(got, free_ref, c.vocab),
                   test::rel_error(got, ref_fp32));
+    }
+  }
+}
+
+// MLA prefill runs in the non-absorbed form on tensor cores (kernels/attention_prefill.cu): a
+// 300-token prompt at once (query tiles of 128, 128 and 44 rows; keys in tiles of 64 across paged
+// blocks of 16) and in chunks of 130 and 97 that continue a cached context (the chunk's first query
+// mid-tile, its keys expanded from latent rows earlier steps cached), against the CPU reference
+// that expands keys and values the plain way, following the GPU's experts.
+TEST(EngineGpu, MlaLongPrefillMatchesCpuReference) {
+  REQUIRE_GPU();
+  for (const char* name : {"tiny-deepseek-v2", "tiny-deepseek-v3"}) {
+    SCOPED_TRACE(name);
+    const ModelConfig c = test::tiny(name);
+    const std::vector<int> tokens = test::prompt(300, c.vocab, 11);
+    GpuOptions o = options_for(c);
+    o.max_batch_tokens = o.max_logit_rows = 320;
+    for (int chunk : {300, 130, 97}) {
+      GpuModel gpu(c, WeightSource::random(8), o);
+      RoutingLeader leader(gpu);
+      CpuModel follower_model(c, WeightSource::random(8), 64, 16, /*bf16_activations=*/true);
+      RoutingFollower follower(follower_model, leader);
+      const std::vector<float> got = test::run_logits(leader, tokens, chunk, 3);
+      const std::vector<float> ref = test::run_logits(follower, tokens, chunk, 3);
+      const double err = test::rel_error(got, ref);
+      EXPECT_LT(err, 2e-2) << "chunk " << chunk;
+      EXPECT_EQ(positions_over_bound(got, ref, c.vocab), 0) << "chunk " << chunk;
+      std::printf("[ parity ] %s 300-token prompt, chunk %d: GPU vs CPU (bf16 activations, same experts) rel error %.2e\n",
+                  name, chunk, err);
     }
   }
 }

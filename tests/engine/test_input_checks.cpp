@@ -55,7 +55,8 @@ TEST(EngineInput, SizesBeyondAnyModelAreRefusedByField) {
   for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
            {"hidden_size", "1000000000"}, {"vocab_size", "1e12"}, {"num_hidden_layers", "100000"},
            {"intermediate_size", "-5"}, {"head_dim", "64.5"}, {"rms_norm_eps", "1e999"}, {"rope_theta", "0"}}) {
-    const std::string message = error_of([&] { parse_model_config(llama_with(field, value), "huge"); });
+    // clang 14 (the sanitized build) cannot capture a structured binding: init-captures name them.
+    const std::string message = error_of([&f = field, &v = value] { parse_model_config(llama_with(f, v), "huge"); });
     EXPECT_NE(message.find("'" + field + "'"), std::string::npos) << field << "=" << value << ": " << message;
   }
 }

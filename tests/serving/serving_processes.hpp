@@ -1,22 +1,17 @@
 #pragma once
 // Real services for the serving tests, on loopback only: `aidc-engine serve` on the CPU backend,
-// HAProxy, and `aidc load`, each a child process the test stops (SIGTERM, then SIGKILL) however it ends.
-#include <arpa/inet.h>
+// HAProxy, and `aidc load`, each a child process the test stops (SIGTERM, then SIGKILL) however it ends
+// (tests/common/child_process.hpp).
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
-#include <vector>
 
+#include "../common/child_process.hpp"
 #include "aidc_child.hpp"
 
 namespace aidc_test {
@@ -29,81 +24,8 @@ inline double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// A loopback port nobody listens on right now.
-inline int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-    throw std::runtime_error("no free loopback port");
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// A child process with stdout and stderr in `log`; stopped when it goes out of scope.
-class Service {
- public:
-  Service(std::vector<std::string> argv, const std::string& log) : log_(log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(127);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Service() { stop(); }
-  Service(const Service&) = delete;
-  Service& operator=(const Service&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const std::string& log() const { return log_; }
-
-  // `signal` (SIGTERM; HAProxy's graceful stop is SIGUSR1), then SIGKILL after `grace_s`; returns the
-  // exit code (128 + signal when killed).
-  int stop(double grace_s = 10, int signal = SIGTERM) {
-    if (pid_ <= 0) return exit_code_;
-    kill(pid_, signal);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_s);
-    while (!reaped() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      wait_exit();
-    }
-    return exit_code_;
-  }
-  void kill9() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    wait_exit();
-  }
-  // Waits for it to exit on its own; returns the exit code.
-  int wait_exit() {
-    int status = 0;
-    if (pid_ > 0 && waitpid(pid_, &status, 0) == pid_) record(status);
-    return exit_code_;
-  }
-
- private:
-  bool reaped() {
-    int status = 0;
-    if (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == pid_) record(status);
-    return pid_ <= 0;
-  }
-  void record(int status) {
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-  }
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-  std::string log_;
-};
+// A long-running child: the engine, HAProxy, Prometheus, `aidc load`, `aidc twin`.
+using Service = ChildProcess;
 
 inline std::string url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -69,8 +70,10 @@ struct RunningAidc {
   std::string out_file, err_file;
 };
 
-// Starts `aidc args...` in `cwd` (so relative default outputs land there).
-inline RunningAidc start_aidc(const std::vector<std::string>& args, const std::string& cwd) {
+// Starts `aidc args...` in `cwd` (so relative default outputs land there); `in_child`, when given, runs in
+// the child just before exec (limits, signal dispositions the run inherits).
+inline RunningAidc start_aidc(const std::vector<std::string>& args, const std::string& cwd,
+                              const std::function<void()>& in_child = {}) {
   RunningAidc child;
   child.out_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stdout";
   child.err_file = cwd + "/../" + fs::path(cwd).filename().string() + ".stderr";
@@ -78,6 +81,7 @@ inline RunningAidc start_aidc(const std::vector<std::string>& args, const std::s
   if (child.pid == 0) {
     if (chdir(cwd.c_str()) != 0) _exit(127);
     if (!freopen(child.out_file.c_str(), "w", stdout) || !freopen(child.err_file.c_str(), "w", stderr)) _exit(127);
+    if (in_child) in_child();
     std::vector<char*> argv;
     std::vector<std::string> copy = args;
     copy.insert(copy.begin(), kAidc);
@@ -113,8 +117,9 @@ inline ChildResult finish_aidc(const RunningAidc& child, double timeout_s = 1e9)
 }
 
 // Runs `aidc args...` in `cwd` to its end, capturing stdout and stderr.
-inline ChildResult run_aidc(const std::vector<std::string>& args, const std::string& cwd) {
-  return finish_aidc(start_aidc(args, cwd));
+inline ChildResult run_aidc(const std::vector<std::string>& args, const std::string& cwd,
+                            const std::function<void()>& in_child = {}) {
+  return finish_aidc(start_aidc(args, cwd, in_child));
 }
 
 inline std::string describe(const ChildResult& r) {

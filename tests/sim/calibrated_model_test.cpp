@@ -6,12 +6,17 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "catalog/catalog.hpp"
 #include "core/calibration/reader.hpp"
+#include "core/calibration/writer.hpp"
+#include "core/model/operator_loads.hpp"
 #include "perf/calibrated_model.hpp"
 
 namespace aidc {
@@ -177,6 +182,101 @@ TEST(CalibratedH200, PricesTheServedIterationsOfTheRealEngine) {
                 1e3 * sum.measured / sum.steps, 1e3 * sum.predicted / sum.steps, 100 * error);
     EXPECT_LT(std::abs(error), 0.12) << name;
   }
+}
+
+// An MLA profile as `aidc-engine profile` writes one for DeepSeek-V2-Lite (synthetic times, written
+// and read back through the profile format): its linears are q_kv_a_proj (q_proj fused with
+// kv_a_proj_with_mqa, no q LoRA), o_proj, the one dense layer's FFN and lm_head; kv_b_proj's products
+// and mla_prepare live in the attention grids. The composed steps must be the operators' times
+// summed by hand with V2-Lite's layer counts from its config.json (num_hidden_layers 27,
+// first_k_dense_replace 1: one dense FFN layer, 26 MoE layers), and its attention loads must move
+// the latent cache: kv_lora_rank + qk_rope_head_dim = 512 + 64 values per token and layer.
+class CalibratedMla : public ::testing::Test {
+ protected:
+  static constexpr int kLayers = 27, kDenseLayers = 1, kMoeLayers = 26;
+  void SetUp() override {
+    catalog_ = std::make_unique<Catalog>(Catalog::load(AIDC_TEST_SCENARIOS_DIR));
+    deployment_.model = "DeepSeek-V2-Lite";
+    CalibrationProfile p;
+    p.metadata.model = "DeepSeek-V2-Lite";
+    p.metadata.architecture = "deepseek_v2";
+    p.metadata.gpu = "NVIDIA H200";  // the catalog's H200-SXM: times are used as measured
+    p.metadata.date = "2026-12-04T00:00:00Z";
+    p.device_peaks = {4275, 796.8, 80};
+    const std::vector<double> tokens{1, 8, 128};
+    p.linear.tokens = tokens;
+    p.linear.ops = {{"q_kv_a_proj", 2048, 16 * 192 + 576, 1, {11, 13, 29}, {}},
+                    {"o_proj", 2048, 2048, 1, {7, 8, 15}, {}},
+                    {"gate_up_proj", 2048, 2 * 10944, 1, {40, 44, 80}, {}},
+                    {"down_proj", 10944, 2048, 1, {21, 23, 41}, {}},
+                    {"lm_head", 2048, 102400, 0, {150, 160, 300}, {}}};
+    p.prefill_attention = {{128, 512}, {0, 1024}, {{30, 90}, {200, 450}}, {}};
+    p.decode_attention = {{1, 8}, {128, 512}, {{17, 19}, {23, 37}}, {}};
+    p.moe = CalibrationProfile::Moe{tokens, {95, 300, 700}, {}, 64, 6, 2, 1408};
+    p.elementwise = {tokens, {{"rmsnorm", 0, 0, 0, {3, 3, 4}, {}}, {"embedding", 0, 0, 0, {2, 2, 3}, {}},
+                              {"sampling", 0, 0, 0, {9, 10, 14}, {}}}};
+    p.step_overhead = {{1, 8}, {40, 60}};
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("aidc-mla-profile-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string file = (dir / "DeepSeek-V2-Lite__h200__bf16-tp1.yaml").string();
+    std::ofstream(file) << format_calibration_profile(p);
+    profile_ = read_calibration_profile(file);
+    std::filesystem::remove_all(dir);
+  }
+  CalibratedModel model_on(const std::string& gpu) const {
+    return CalibratedModel(profile_, *catalog_->model("DeepSeek-V2-Lite"), *catalog_->gpu(gpu), *catalog_->server("hgx-8"),
+                           deployment_);
+  }
+  std::unique_ptr<Catalog> catalog_;
+  DeploymentSpec deployment_;
+  CalibrationProfile profile_;
+};
+
+TEST_F(CalibratedMla, ProfileFormatCarriesTheMlaOperators) {
+  ASSERT_EQ(profile_.linear.ops.size(), 5u);
+  EXPECT_EQ(profile_.linear.ops[0].name, "q_kv_a_proj");
+  EXPECT_EQ(profile_.linear.ops[0].out_features, 16 * 192 + 576);
+  EXPECT_EQ(profile_.metadata.architecture, "deepseek_v2");
+  const ModelConfig& v2 = *catalog_->model("DeepSeek-V2-Lite");
+  ASSERT_EQ(v2.layers, kLayers);
+  ASSERT_EQ(v2.dense_layer_count(), kDenseLayers);
+  ASSERT_EQ(v2.moe_layer_count(), kMoeLayers);
+}
+
+TEST_F(CalibratedMla, DecodeStepIsTheOperatorsSummedByHand) {
+  const CalibratedModel model = model_on("H200-SXM");
+  BatchShape decode;
+  decode.decode_sequences = decode.logits_rows = 8;
+  decode.decode_context_tokens = 8 * 512.0;
+  // Grid column of 8 tokens: per-layer linears x 27, the dense FFN x 1, lm_head and the elementwise
+  // ops once, the MoE block x 26, decode attention (batch 8, 512 tokens each) x 27, host overhead.
+  const double us = (13 + 8) * kLayers + (44 + 23) * kDenseLayers + 160 + 300 * kMoeLayers + (3 + 2 + 10) +
+                    37 * kLayers + 60;
+  const StepCost cost = model.step(decode);
+  EXPECT_NEAR(cost.seconds(), us * 1e-6, 1e-9);
+  EXPECT_EQ(cost.communication_s, 0);
+}
+
+TEST_F(CalibratedMla, PrefillStepIsTheOperatorsSummedByHand) {
+  const CalibratedModel model = model_on("H200-SXM");
+  BatchShape prefill;
+  prefill.prefills.push_back({128, 0});
+  prefill.logits_rows = 1;
+  // 128 tokens through the linears, the MoE block and the elementwise ops, lm_head and sampling for
+  // the one row that samples, prefill attention of a 128-token chunk on an empty cache x 27, one
+  // sequence's overhead.
+  const double us = (29 + 15) * kLayers + (80 + 41) * kDenseLayers + 150 + 700 * kMoeLayers + (4 + 3 + 9) +
+                    30 * kLayers + 40;
+  EXPECT_NEAR(model.step(prefill).seconds(), us * 1e-6, 1e-9);
+}
+
+TEST_F(CalibratedMla, AttentionLoadsMoveTheLatentCache) {
+  const ModelConfig& v2 = *catalog_->model("DeepSeek-V2-Lite");
+  EXPECT_DOUBLE_EQ(v2.kv_bytes_per_token(2.0), (512 + 64) * kLayers * 2.0);
+  EXPECT_DOUBLE_EQ(decode_attention_load(v2, 1000, 2.0, 1).bytes, 1000 * (512 + 64) * 2.0);
+  // The latent is replicated, not sharded, across tensor-parallel ranks.
+  EXPECT_DOUBLE_EQ(decode_attention_load(v2, 1000, 2.0, 4).bytes, 1000 * (512 + 64) * 2.0);
+  EXPECT_DOUBLE_EQ(prefill_attention_load(v2, 128, 1024, 2.0, 1).bytes, (1024 + 128) * (512 + 64) * 2.0);
 }
 
 }  // namespace

@@ -4,10 +4,15 @@
 // Runs beyond the work limits are refused up front; outputs survive signals, SIGKILL and a second run
 // into the same folder (docs/reliability.md).
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <csignal>
+#include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "aidc_child.hpp"
@@ -98,6 +103,20 @@ TEST(HardeningCli, AnUnreadableSecondaryFileIsLocatedAtTheKeyNamingIt) {
   std::ofstream(lengths) << "extends: " << kDefault << "\nworkload:\n  prompt_tokens: {distribution: empirical, file: "
                          << dir / "none.csv" << "}\n";
   expect_refused({lengths}, lengths + ":3:", "cannot open file");
+}
+
+// A --sweep is located like a --set override: `--sweep TEXT:1:COL`, the column at fault; refused before
+// any run starts (an empty value ran, and failed, as a run of its own).
+TEST(HardeningCli, SweepSyntaxErrorsPointAtTheirColumn) {
+  for (const auto& [sweep, column] : std::vector<std::pair<std::string, int>>{
+           {"duration_s", 11}, {"=1,2", 1}, {"duration_s=", 12}, {"duration_s=1,,2", 14}, {"duration_s=1,", 14}}) {
+    TempDir cwd;
+    const ChildResult r = run_aidc({"batch", kDefault, "--out", "study", "--sweep", sweep}, cwd.str());
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    const std::string location = "--sweep " + sweep + ":1:" + std::to_string(column) + ": error: ";
+    EXPECT_EQ(r.err.rfind(location, 0), 0u) << "expected " << location << "\n" << describe(r);
+    EXPECT_TRUE(fs::is_empty(cwd.path())) << "a refused batch left files";
+  }
 }
 
 // --- Runaway work: refused in well under a second with the estimate, the limit and the keys ---------
@@ -355,7 +374,8 @@ std::pair<RunningAidc, pid_t> start_long_batch(const TempDir& cwd) {
 
 TEST(BatchChildren, DieWithTheirParentEvenOnSigkill) {
   TempDir cwd;
-  const auto [batch, child] = start_long_batch(cwd);
+  const auto [batch, started_child] = start_long_batch(cwd);
+  const pid_t child = started_child;  // clang 14 (the sanitized build) cannot capture a structured binding
   ASSERT_GT(child, 0) << describe(finish_aidc(batch, 0));
   kill(batch.pid, SIGKILL);
   finish_aidc(batch, 10);
@@ -366,7 +386,8 @@ TEST(BatchChildren, DieWithTheirParentEvenOnSigkill) {
 
 TEST(BatchChildren, SigintStopsTheBatchAndItsRuns) {
   TempDir cwd;
-  const auto [batch, child] = start_long_batch(cwd);
+  const auto [batch, started_child] = start_long_batch(cwd);
+  const pid_t child = started_child;  // clang 14 (the sanitized build) cannot capture a structured binding
   ASSERT_GT(child, 0) << describe(finish_aidc(batch, 0));
   kill(batch.pid, SIGINT);
   const ChildResult r = finish_aidc(batch, 20);
@@ -376,6 +397,97 @@ TEST(BatchChildren, SigintStopsTheBatchAndItsRuns) {
   EXPECT_FALSE(fs::exists(cwd / "study/batch.csv"));
   EXPECT_FALSE(fs::exists(cwd / "study/.lock"));
   EXPECT_TRUE(run_files_in(cwd / kBatchRun).empty()) << ::testing::PrintToString(names_in(cwd / kBatchRun));
+}
+
+
+// --- A full disk: the command fails naming the file, and the folder keeps what it held ---------------
+
+// For in_child: every file the process and its children write is cut at `bytes`, with SIGXFSZ ignored,
+// so write(2) fails with EFBIG: the path a full disk's ENOSPC takes, without filling one.
+std::function<void()> file_size_limit(rlim_t bytes) {
+  return [bytes] {
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{bytes, bytes};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(127);
+  };
+}
+
+// Every file under `folder`, by its path relative to it, with its bytes.
+std::map<std::string, std::string> contents_of(const fs::path& folder) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(folder))
+    if (entry.is_regular_file()) files[fs::relative(entry.path(), folder).string()] = read_file(entry.path().string());
+  return files;
+}
+
+std::vector<std::string> temporaries_under(const fs::path& folder) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::recursive_directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp") != std::string::npos || name.rfind(".partial-", 0) == 0 || name == ".lock")
+      found.push_back(fs::relative(entry.path(), folder).string());
+  }
+  return found;
+}
+
+// The file named by "aidc: error: cannot write PATH: File too large", or "" without such a line.
+std::string file_too_large_in(const std::string& err) {
+  const std::string head = "aidc: error: cannot write ", tail = std::string(": ") + std::strerror(EFBIG);
+  const auto start = err.find(head);
+  if (start == std::string::npos) return "";
+  const auto end = err.find(tail, start);
+  return end == std::string::npos ? "" : err.substr(start + head.size(), end - start - head.size());
+}
+
+// A short run of the default scenario: 20 users for 5 s, outputs of a few kB.
+const std::vector<std::string> kSmallRunSets = {"--set", "duration_s=5", "--set", "warmup_s=0", "--set", "workload.users=20"};
+
+TEST(FullDisk, ARunThatCannotWriteItsOutputsFailsAndKeepsThePreviousOnes) {
+  TempDir cwd;
+  std::vector<std::string> args = {"run", kDefault, "--out", "out", "--progress", "none", "--quiet"};
+  args.insert(args.end(), kSmallRunSets.begin(), kSmallRunSets.end());
+  const ChildResult first = run_aidc(args, cwd.str());
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  const auto before = contents_of(cwd / "out");
+  std::size_t largest = 0;
+  for (const auto& [name, bytes] : before) largest = std::max(largest, bytes.size());
+  const rlim_t limit = largest / 2;
+
+  const ChildResult r = run_aidc(args, cwd.str(), file_size_limit(limit));
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  const std::string failed = file_too_large_in(r.err);
+  ASSERT_FALSE(failed.empty()) << describe(r);
+  const std::string name = fs::path(failed).filename().string();
+  EXPECT_TRUE(before.count(name) && before.at(name).size() > limit) << failed << " is not an output larger than " << limit;
+  EXPECT_EQ(temporaries_under(cwd.path()), std::vector<std::string>{});
+  EXPECT_TRUE(contents_of(cwd / "out") == before) << "the previous outputs changed";
+}
+
+TEST(FullDisk, ABatchThatCannotWriteItsCsvFailsAndKeepsThePreviousOne) {
+  TempDir cwd;
+  std::vector<std::string> args = {"batch", kDefault, "--out", "study", "-j", "2", "--sweep", "seed=1,2,3,4"};
+  args.insert(args.end(), kSmallRunSets.begin(), kSmallRunSets.end());
+  const ChildResult first = run_aidc(args, cwd.str());
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  const auto before = contents_of(cwd / "study");
+  ASSERT_TRUE(before.count("batch.csv"));
+  std::size_t largest_run_file = 0;
+  for (const auto& [name, bytes] : before)
+    if (name != "batch.csv") largest_run_file = std::max(largest_run_file, bytes.size());
+  // The runs write their files whole; only batch.csv (a row of every summary) is cut.
+  ASSERT_LT(largest_run_file, before.at("batch.csv").size());
+  const rlim_t limit = (largest_run_file + before.at("batch.csv").size()) / 2;
+
+  const ChildResult r = run_aidc(args, cwd.str(), file_size_limit(limit));
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_EQ(file_too_large_in(r.err), "study/batch.csv") << describe(r);
+  EXPECT_EQ(temporaries_under(cwd.path()), std::vector<std::string>{});
+  const auto after = contents_of(cwd / "study");
+  EXPECT_EQ(after.at("batch.csv"), before.at("batch.csv"));
+  std::vector<std::string> names_before, names_after;
+  for (const auto& file : before) names_before.push_back(file.first);
+  for (const auto& file : after) names_after.push_back(file.first);
+  EXPECT_EQ(names_after, names_before) << "every run folder whole, nothing added";
 }
 
 }  // namespace

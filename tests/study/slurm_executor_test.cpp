@@ -2,10 +2,6 @@
 // slurmctld, slurmd from Debian) that each test starts in a temporary folder: the same batch.csv and
 // plan as the local executor, a cancelled task retried once and then reported, an interrupted study
 // resumed without re-running the runs that had finished.
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -13,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "common/child_process.hpp"
 #include "sim/aidc_child.hpp"
 
 namespace aidc_test {
@@ -22,68 +19,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 const std::string kClosedLoop = kFixtures + "/closed_loop.yaml";
-
-// A port on the loopback interface nothing listens on now.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
-    throw std::runtime_error("cannot find a free port");
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-// A process started by the test, its stdout and stderr in `log`. It dies with the test process
-// (PR_SET_PDEATHSIG), so no daemon outlives a crashed test.
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const std::string& log, const std::string& cwd = ".") {
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (chdir(cwd.c_str()) != 0 || !freopen(log.c_str(), "w", stdout) || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
-      std::vector<std::string> copy = args;
-      std::vector<char*> argv;
-      for (auto& a : copy) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~Process() { stop(); }
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  // Its exit status once it ends within `timeout`; -1 if it is still running then.
-  int wait(std::chrono::duration<double> timeout) {
-    for (const auto deadline = Clock::now() + timeout; exit_code_ < 0 && Clock::now() < deadline;) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_)
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      else
-        std::this_thread::sleep_for(50ms);
-    }
-    return exit_code_;
-  }
-  void signal(int number) { kill(pid_, number); }
-  // SIGTERM, then SIGKILL if it has not ended within 10 s.
-  void stop() {
-    if (exit_code_ >= 0) return;
-    signal(SIGTERM);
-    if (wait(10s) < 0) {
-      signal(SIGKILL);
-      wait(10s);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
-};
 
 // What a command prints on stdout.
 std::string output_of(const std::string& command) {
@@ -131,15 +66,15 @@ class SlurmCluster {
                         << "NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n"
                         << "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP\n";
     setenv("SLURM_CONF", conf.c_str(), 1);
-    munged_ = std::make_unique<Process>(
+    munged_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{"/usr/sbin/munged", "--foreground", "--force", "--socket=" + socket, "--key-file=" + key,
                                  "--log-file=" + (dir / "munged.log").string(), "--pid-file=" + (dir / "munge/munged.pid").string(),
                                  "--seed-file=" + (dir / "munge/seed").string()},
         (dir / "munged.out").string());
     for (const auto deadline = Clock::now() + 10s; !fs::exists(socket) && Clock::now() < deadline;) std::this_thread::sleep_for(50ms);
-    slurmctld_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/slurmctld", "-D", "-i", "-f", conf},
+    slurmctld_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/slurmctld", "-D", "-i", "-f", conf},
                                            (dir / "slurmctld.log").string());
-    slurmd_ = std::make_unique<Process>(std::vector<std::string>{"/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", conf},
+    slurmd_ = std::make_unique<ChildProcess>(std::vector<std::string>{"/usr/sbin/slurmd", "-D", "-N", "localhost", "-f", conf},
                                         (dir / "slurmd.log").string());
   }
 
@@ -166,7 +101,7 @@ class SlurmCluster {
 
  private:
   fs::path dir_;
-  std::unique_ptr<Process> munged_, slurmctld_, slurmd_;
+  std::unique_ptr<ChildProcess> munged_, slurmctld_, slurmd_;
 };
 
 struct AidcResult {
@@ -191,13 +126,13 @@ class SlurmExecutor : public ::testing::Test {
   AidcResult aidc(std::vector<std::string> args) {
     const std::string log = dir_ / ("aidc-" + std::to_string(++commands_) + ".log");
     args.insert(args.begin(), kAidc);
-    Process process(args, log, dir_.str());
+    ChildProcess process(args, log, dir_.str());
     const int code = process.wait(120s);
     return {code, read_file(log)};
   }
-  std::unique_ptr<Process> aidc_in_background(std::vector<std::string> args, const std::string& log) {
+  std::unique_ptr<ChildProcess> aidc_in_background(std::vector<std::string> args, const std::string& log) {
     args.insert(args.begin(), kAidc);
-    return std::make_unique<Process>(args, dir_ / log, dir_.str());
+    return std::make_unique<ChildProcess>(args, dir_ / log, dir_.str());
   }
 
   // The job ids of the arrays a study folder's executor submitted, in order.
