@@ -79,6 +79,9 @@ std::string haproxy_config(const Scenario& s, const HaproxyOptions& o) {
 int write_haproxy_config(const HaproxyOptions& options) {
   const Catalog catalog = Catalog::load(scenarios_dir());
   const Scenario scenario = load_scenario(options.scenario_file, options.overrides, catalog);
+  require_one_pool(scenario, "aidc haproxy-config",
+                   "HAProxy balances whole requests over one backend of engines and cannot send a request's prefill to one "
+                   "pool and its decode to another");
   write_file_atomically(options.out, haproxy_config(scenario, options));
   return 0;
 }

@@ -354,6 +354,10 @@ class LoadRun {
 int run_load(const LoadOptions& options) {
   const Catalog catalog = Catalog::load(scenarios_dir());
   const Scenario scenario = load_scenario(options.scenario_file, options.overrides, catalog);
+  require_one_pool(scenario, "aidc load",
+                   "it measures one endpoint, which reports no per-pool busy time, KV caches moved or pool of each request, "
+                   "so the summary's pools block (utilization, KV transfers) would be zeros, not measurements. "
+                   "Measure the endpoint with a co-located scenario (remove deployment.prefill and deployment.decode)");
   const SourceLocation where{"aidc load", 0, 0};
   if (options.timeout_s <= 0) throw_input_error(where, "--timeout", "expected a positive number of seconds");
   const int vocab = options.vocab > 0 ? options.vocab : catalog.model(scenario.deployment.model)->vocab;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <limits>
 #include <mutex>
+#include <tuple>
 
 #include "common/atomic_file.hpp"
 #include "common/exit_codes.hpp"
@@ -61,7 +62,7 @@ struct Candidate {
   std::string gpu, server_type, precision;
   DeploymentSpec parallel;
   std::string layout;  // `parallel` in words (layout_text)
-  int max_batch_sequences = 256, gpus_per_server = 8;
+  int max_batch_sequences = 256, max_batch_tokens = 8192, gpus_per_server = 8;  // per attention group
   double estimated_replicas = 1;  // analytic, from the capacity model
   std::vector<Layout> sizes;      // the sizes it can be built in, smallest first, within --max-gpus
   int gpus_per_replica() const { return parallel.gpus_per_replica(); }
@@ -79,6 +80,15 @@ struct Candidate {
     return gpu + "/" + server_type + "/" + precision + "/" + layout_name() + "/b" + std::to_string(max_batch_sequences);
   }
   int replicas(const Layout& l) const { return l.servers * gpus_per_server / gpus_per_replica(); }
+  // With data-parallel attention each attention group runs its own batch (DeepSeek's DP ranks), so the
+  // batch limits hold per group and the replica's are that many times larger, within the schema's range.
+  int replica_batch_sequences() const { return replica_limit("deployment.max_batch_sequences", max_batch_sequences); }
+  int replica_batch_tokens() const { return replica_limit("deployment.max_batch_tokens", max_batch_tokens); }
+
+ private:
+  int replica_limit(const char* key, int per_group) const {
+    return static_cast<int>(std::min<double>(schema_key(key).max, 1.0 * per_group * parallel.attention_groups()));
+  }
 };
 
 // One run of one size of a candidate, with what its summary.json says.
@@ -129,7 +139,8 @@ std::vector<std::string> overrides_for(const Candidate& c, const Layout& l, cons
            "deployment.data_parallel_attention=" + std::string(c.parallel.data_parallel_attention ? "true" : "false"),
            "deployment.redundant_experts=" + std::to_string(c.parallel.redundant_experts),
            "deployment.replicas=" + std::to_string(c.replicas(l)),
-           "deployment.max_batch_sequences=" + std::to_string(c.max_batch_sequences)})
+           "deployment.max_batch_sequences=" + std::to_string(c.replica_batch_sequences()),
+           "deployment.max_batch_tokens=" + std::to_string(c.replica_batch_tokens())})
     o.push_back(s);
   return o;
 }
@@ -196,7 +207,8 @@ class Planner {
           if (const auto l = layout_of(n, per_rack)) sizes.push_back(*l);
         largest_size_ = std::max(largest_size_, sizes.empty() ? 0 : sizes.back().servers * server.gpus_per_server);
         for (const auto& precision : precisions)
-          for (int batch : batches) add_layouts({gpu_id, server_id, precision, {}, "", batch, server.gpus_per_server, 1, {}}, sizes, out);
+          for (int batch : batches) add_layouts({gpu_id, server_id, precision, {}, "", batch, base_.deployment.max_batch_tokens, server.gpus_per_server, 1, {}},
+                                               sizes, out);
       }
     }
     // Cheapest-looking first, so pruning bites early.
@@ -244,8 +256,9 @@ class Planner {
   //    DeepSeek's DP32 and DP144) over 1, 2, 4, … whole servers: EP = the replica's GPUs, at most one
   //    routed expert per GPU, with the fewest redundant experts (no fewer than the scenario's) that make
   //    the experts split evenly;
-  //  - pipeline stages of one whole server each, over 2, 4, … servers, only where no layout inside one
-  //    server remained: stages add KV room, not speed (docs/deepseek-scale.md).
+  //  - pipeline stages of one whole server each, over the fewest of 2, 4, … servers that hold the model,
+  //    only where no layout inside one server remained: stages add KV room, not speed
+  //    (docs/deepseek-scale.md).
   // A family across servers stops at the first replica above --max-gpus, which is reported.
   void add_layouts(const Candidate& shape, const std::vector<Layout>& sizes, std::vector<Candidate>& out) {
     const int per_server = shape.gpus_per_server;
@@ -257,20 +270,22 @@ class Planner {
     }
     const int experts = model_.moe.n_routed_experts;
     for (int servers = 1; model_.is_moe() && servers * per_server <= experts; servers *= 2) {
+      if (servers * per_server < 2) continue;  // one GPU is not expert parallel
       DeploymentSpec parallel;
       parallel.data_parallel_attention = true;
       parallel.expert_parallel = servers * per_server;
-      const int held = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
-      parallel.redundant_experts = held * parallel.expert_parallel - experts;
+      const int per_gpu = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
+      parallel.redundant_experts = per_gpu * parallel.expert_parallel - experts;
       if (above_max_gpus(shape, parallel)) break;
       inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
     }
-    for (int stages = 2; !inside_a_server && stages <= model_.layers; stages *= 2) {
+    bool held = inside_a_server;
+    for (int stages = 2; !held && stages <= model_.layers; stages *= 2) {
       DeploymentSpec parallel;
       parallel.tensor_parallel = per_server;
       parallel.pipeline_parallel = stages;
       if (above_max_gpus(shape, parallel)) break;
-      add(shape, parallel, sizes, out);
+      held = add(shape, parallel, sizes, out);
     }
   }
 
@@ -559,7 +574,8 @@ ordered_json to_json(const Evaluation& e) {
           {"data_parallel_attention", e.candidate.parallel.data_parallel_attention},
           {"redundant_experts", e.candidate.parallel.redundant_experts},
           {"gpus_per_replica", e.candidate.gpus_per_replica()},
-          {"max_batch_sequences", e.candidate.max_batch_sequences},
+          {"max_batch_sequences", e.candidate.replica_batch_sequences()},
+          {"max_batch_tokens", e.candidate.replica_batch_tokens()},
           {"replicas", e.candidate.replicas(e.layout)},
           {"gpus", e.gpus()},
           {"servers", e.layout.servers},
@@ -631,14 +647,14 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
     std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%.6f,%.6f,%.6f,%s,%s\n",
                   e.candidate.gpu.c_str(), e.candidate.server_type.c_str(), e.candidate.replicas(e.layout), p.tensor_parallel,
                   p.pipeline_parallel, p.expert_parallel, p.data_parallel_attention ? "true" : "false", p.redundant_experts,
-                  e.candidate.max_batch_sequences, e.candidate.precision.c_str(), e.layout.servers, e.layout.racks, e.gpus(), e.capex,
+                  e.candidate.replica_batch_sequences(), e.candidate.precision.c_str(), e.layout.servers, e.layout.racks, e.gpus(), e.capex,
                   e.tco, e.per_mtok_output, e.facility_kw_mean, e.ttft_p, e.tpot_p, e.e2e_p, e.verdict().c_str(), e.status.c_str());
     csv += row;
   }
   // The plans, best objective first; the frontier keeps those that also lower p99 TTFT.
   std::vector<Evaluation> plans = planner.plans();
-  std::sort(plans.begin(), plans.end(), [&](const Evaluation& a, const Evaluation& b) {
-    return objective_of(a, options.objective) < objective_of(b, options.objective);
+  std::sort(plans.begin(), plans.end(), [&](const Evaluation& a, const Evaluation& b) {  // ties by name: the same answer however runs finished
+    return std::tuple(objective_of(a, options.objective), a.name()) < std::tuple(objective_of(b, options.objective), b.name());
   });
   ordered_json frontier = ordered_json::array();
   std::vector<const Evaluation*> frontier_points;
@@ -679,7 +695,7 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
   std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, %s, %d replicas, batch %d)%s\n",
               options.objective.c_str(), w.gpus(), w.candidate.gpu.c_str(), w.layout.servers, w.candidate.server_type.c_str(),
               w.layout.racks, w.layout.racks == 1 ? "" : "s", w.candidate.precision.c_str(), w.candidate.layout.c_str(),
-              w.candidate.replicas(w.layout), w.candidate.max_batch_sequences, w.n_plus_one ? ", one server spare (N+1)" : "");
+              w.candidate.replicas(w.layout), w.candidate.replica_batch_sequences(), w.n_plus_one ? ", one server spare (N+1)" : "");
   std::printf("Frontier (objective vs p99 TTFT; money in %s; the winning run's report: %s/runs/%s):\n", w.currency.c_str(),
               options.out_dir.c_str(), w.name().c_str());
   std::printf("  %5s %7s %5s %7s %7s %5s %12s %12s %9s %9s %9s %9s %8s\n", "GPUs", "servers", "racks", "IT kW", "fac kW", "PUE",

@@ -4,8 +4,8 @@
 // type, a precision, a replica layout (tensor parallel inside a server; for models that need it,
 // expert parallel with data-parallel attention or pipeline stages across servers) and a batch limit;
 // its size is whole servers in whole, evenly filled racks, and every GPU bought serves (replicas =
-// GPUs / GPUs per replica), so the run
-// costs exactly what the plan buys: the plan's money and power figures are the winning run's.
+// GPUs / GPUs per replica), so the run costs exactly what the plan buys: the plan's money and power
+// figures are the winning run's.
 // Writes plan.csv (every run) and plan.json (winner, frontier, skipped and pruned candidates) into
 // out_dir. docs/plan.md describes the search.
 #include <optional>

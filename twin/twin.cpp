@@ -221,6 +221,10 @@ std::pair<std::string, int> host_port(const std::string& listen) {
 int run_twin(const TwinOptions& o) {
   const Catalog catalog = Catalog::load(scenarios_dir());
   const Scenario scenario = load_scenario(o.scenario_file, o.overrides, catalog);
+  require_one_pool(scenario, "aidc twin",
+                   "it mirrors each serving engine as a replica that prefills and decodes its requests (one --server each) "
+                   "and forecasts from their state; a request split across a prefill and a decode engine is not mirrored. "
+                   "Run the pools with `aidc run`, or remove deployment.prefill and deployment.decode");
   if (o.servers.size() != static_cast<std::size_t>(scenario.deployment.replicas))
     throw_input_error({"aidc twin", 0, 0}, "--server",
                       "give one --server host:port per replica: the scenario has " + std::to_string(scenario.deployment.replicas) +

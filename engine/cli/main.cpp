@@ -47,6 +47,8 @@ const char* kUsage =
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
     "             [--gemv-mma-max-tokens 0]: largest step on the tensor-core GEMV after that (0: cuBLAS)\n"
+    "             [--precision bf16|fp8]: with --random-weights, the weights' format (fp8: DeepSeek-V3's e4m3 with\n"
+    "             128x128 block scales, any model); a checkpoint's is its config.json's quantization_config\n"
     "  profile    --out CALIBRATION.yaml\n"
     "  kernels    (no --model) each kernel family timed alone at the served models' shapes, a table per family\n"
     "             [--families rmsnorm,gemv,...] [--json FILE]\n"
@@ -119,6 +121,23 @@ Args parse_args(int argc, char** argv) {
     }
   }
   return a;
+}
+
+// --precision: the format of random weights (a checkpoint's format is its config's, and must match).
+ModelConfig with_precision(const Args& a, ModelConfig c) {
+  if (!a.has("precision")) return c;
+  const std::string p = a.get("precision");
+  require(p == "bf16" || p == "fp8", "option --precision expects bf16 or fp8, got '" + p + "'");
+  const WeightFormat wanted = p == "fp8" ? WeightFormat::Fp8Block : WeightFormat::Bf16;
+  if (a.has("random-weights")) {
+    c.weight_format = wanted;
+    return c;
+  }
+  require(wanted == c.weight_format,
+          "option --precision " + p + " does not match the checkpoint: its config.json " +
+              (c.weight_format == WeightFormat::Fp8Block ? "has an fp8 quantization_config" : "has no quantization_config (bf16)") +
+              "; --precision chooses the format of --random-weights");
+  return c;
 }
 
 WeightSource weights_of(const Args& a) {
@@ -327,8 +346,10 @@ int run(int argc, char** argv) {
                                           "the tensor-core GEMV's limit; 0: cuBLAS");
       o.json_out = a.get("json");
       o.command = a.line;
-      return run_bench(c, w, o);
+      return run_bench(with_precision(a, c), w, o);
     }
+    require(with_precision(a, c).weight_format == WeightFormat::Bf16,
+            "profile: fp8 weights are not profiled yet (its operator grids time the bf16 linears); bench takes --precision fp8");
     require(a.has("out"), "profile: give --out CALIBRATION.yaml");
     return run_profile(c, w, ProfileOptions{a.get("model"), a.get("out"), a.line});
 #else

@@ -15,7 +15,7 @@ std::vector<float> dequantize_fp8(const uint8_t* codes, const float* scales, int
                                   bool bf16_output = false);
 
 // fp8_gemv: y[t][o] = sum over 128-column blocks b of scales[o / 128][b] * (sum_{i in b} e4m3(w[o][i]) x[t][i]),
-// x [T][in], y [T][out], fp32 (the kernel's order of scaling: per block, after the block's dot product).
+// x [T][in], y [T][out], fp32. (The kernel scales each 16-column chunk's partial sum: equal up to fp32 rounding.)
 void fp8_gemv(const uint8_t* w, const float* scales, const float* x, float* y, int n_tokens, int out_features,
               int in_features);
 

@@ -29,7 +29,7 @@ MoeRouting gpu_routing(const MoEConfig& moe) {
 
 // MLA's q_b_proj and kv_b_proj are held in bf16 even in fp8 checkpoints: the absorbed attention
 // (attention_mla.cu, per_head_gemm) reads them as bf16.
-static bool held_as_fp8(const TensorSpec& spec) {
+bool gpu_holds_fp8(const TensorSpec& spec) {
   auto ends_with = [&](const std::string& tail) {
     return spec.name.size() >= tail.size() && spec.name.compare(spec.name.size() - tail.size(), tail.size(), tail) == 0;
   };
@@ -80,11 +80,10 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   if (!cuda_device_available()) fail("no CUDA device");
   const MLAConfig& mla = c_.mla;
   if (mla.enabled) {
-    require(mla.kv_lora_rank % 16 == 0 && mla.kv_lora_rank <= 512 && c_.kv_values_per_token() <= 576 &&
-                mla.qk_rope_dim % 2 == 0 && c_.qk_dim() % 8 == 0 && (mla.q_lora_rank % 8 == 0) &&
-                mla_prefill_supported(mla.qk_nope_dim, mla.qk_rope_dim, mla.v_dim),
-            c_.name + ": MLA on the GPU needs kv_lora_rank a multiple of 16 up to 512, rank + rope dims up to 576, "
-                      "q/k widths multiples of 8, qk_nope/qk_rope/v head dims 128/64/128 (or 32/16/32)");
+    require(mla_attention_supported(mla.kv_lora_rank, mla.qk_rope_dim) &&
+                mla_prefill_supported(mla.qk_nope_dim, mla.qk_rope_dim, mla.v_dim) && mla.q_lora_rank % 8 == 0,
+            c_.name + ": MLA on the GPU needs DeepSeek V2/V3's dims (kv_lora_rank 512, qk_nope/qk_rope/v head dims "
+                      "128/64/128; or the tiny test models' 64, 32/16/32) and q_lora_rank a multiple of 8");
   } else {
     require(c_.head_dim == 64 || c_.head_dim == 128, c_.name + ": head_dim " + std::to_string(c_.head_dim) +
                                                        " is not supported on the GPU (64, 128)");
@@ -118,7 +117,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   // fp8 linears: a byte per weight and 4 per 128x128 block; the rest (and MLA's q_b, kv_b) bf16.
   int64_t dequant_values = 0;  // the largest fp8 linear or expert stack, for the bf16 scratch of larger steps
   for (const TensorSpec& spec : expected_tensors(c_)) {
-    if (!held_as_fp8(spec)) {
+    if (!gpu_holds_fp8(spec)) {
       weight_bytes_ += spec.numel() * 2;
       continue;
     }

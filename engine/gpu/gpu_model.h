@@ -37,6 +37,10 @@ struct GpuOptions {
 // The router kernel's parameters for a model's MoE settings (the rule of route_token()).
 MoeRouting gpu_routing(const MoEConfig& moe);
 
+// Whether the GPU holds this tensor as fp8 codes + block scales (fp8 specs but MLA's q_b and kv_b,
+// which it dequantises to bf16 at load).
+bool gpu_holds_fp8(const TensorSpec& spec);
+
 // True when a CUDA device is present (tests skip with "no CUDA device" otherwise).
 bool cuda_device_available();
 

@@ -27,10 +27,6 @@ constexpr int kQueryRows = 128;                          // query rows per block
 constexpr int kKeys = 64;                                // keys per K/V tile
 constexpr int kPrefillThreads = (kQueryRows / 16) * 32;  // one warp per 16 query rows
 
-// Shared-memory row width of D values: whole 128-byte lines (64 values), which the swizzle needs;
-// columns past D are never loaded nor read.
-constexpr int smem_width(int d) { return (d + 63) / 64 * 64; }
-
 template <int QK, int VD>
 constexpr size_t prefill_smem() {  // Q, then K and V double-buffered
   return size_t(kQueryRows + 2 * kKeys) * smem_width(QK) * sizeof(bf16) + size_t(2 * kKeys) * smem_width(VD) * sizeof(bf16);
@@ -41,43 +37,12 @@ constexpr int prefill_blocks_per_sm() {
   return 2 * prefill_smem<QK, VD>() <= 227 * 1024 ? 2 : 1;
 }
 
-// Tiles are [rows][W] bf16 in 16-byte chunks (W = smem_width); chunk c of row r is stored at chunk
-// c ^ (r mod 8), so the 8 rows that one ldmatrix matrix reads fall in distinct banks. Element index
-// of (row, chunk):
-template <int W>
-__device__ __forceinline__ int swizzled(int row, int chunk) {
-  return row * W + ((chunk ^ (row & 7)) * 8);
-}
-// The ldmatrix side applies the same swizzle to shared-memory byte addresses: tiles are 128-byte
-// aligned and rows are multiples of 128 bytes, so the plain address of (row, chunk) XOR
-// (row mod 8) << 4 is the swizzled one.
-__device__ __forceinline__ unsigned smem_address(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], unsigned address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned address) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
 // 2^x on the special-function unit alone (exp2f adds a denormal fix-up around it): results below
 // 2^-126 flush to zero, far below what a bf16 probability or the fp32 sums resolve.
 __device__ __forceinline__ float exp2_ftz(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
-}
-
-__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
 }
 
 // Dense attention's rows: q [T][heads][HD]; K and V in the paged cache (kv head of h: h / group).
@@ -195,14 +160,7 @@ __global__ void __launch_bounds__(kPrefillThreads, (prefill_blocks_per_sm<QK, VD
   // lane / 16 (+ 2 per 16 columns); K keys (lane / 16) * 8 + lane % 8, chunk (lane / 8) % 2 (two
   // 8-key blocks per load); V keys ((lane / 8) % 2) * 8 + lane % 8, chunk lane / 16 (transposed: two
   // 8-column blocks per load).
-  const unsigned lane_swizzle = (lane % 8) << 4;
-  // Swizzled address of the lane's row at `column_bytes` (a multiple of 32) into it. The plain lane
-  // addresses sit 0 or 16 bytes into a 128-byte segment, so adding column_bytes % 128 carries no
-  // further than bit 6 and the XOR touches bits 4-6 only: whole 128-byte steps are added after it,
-  // which leaves fewer distinct addresses to keep in registers.
-  auto swizzle = [&](unsigned plain, int column_bytes) {
-    return ((plain + column_bytes % 128) ^ lane_swizzle) + column_bytes / 128 * 128;
-  };
+  auto swizzle = [&](unsigned plain, int column_bytes) { return lane_swizzled(plain, column_bytes, lane); };
   const unsigned q_lane = smem_address(qs) + (warp * 16 + lane % 16) * kKRowBytes + (lane / 16) * 16;
   const unsigned k_lane = smem_address(ks) + ((lane / 16) * 8 + lane % 8) * kKRowBytes + (lane / 8) % 2 * 16;
   const unsigned v_lane = smem_address(vs) + ((lane / 8) % 2 * 8 + lane % 8) * kVRowBytes + (lane / 16) * 16;

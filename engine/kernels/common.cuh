@@ -85,6 +85,44 @@ __device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4],
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
+// Shared-memory tiles for ldmatrix: rows of smem_width(d) values, whole 128-byte lines (columns past
+// d are never loaded nor read), in 16-byte chunks; chunk c of row r is stored at chunk c ^ (r mod 8),
+// so the 8 rows that one ldmatrix matrix reads fall in distinct banks. Element index of (row, chunk):
+constexpr int smem_width(int d) { return (d + 63) / 64 * 64; }
+template <int W>
+__device__ __forceinline__ int swizzled(int row, int chunk) {
+  return row * W + ((chunk ^ (row & 7)) * 8);
+}
+__device__ __forceinline__ unsigned smem_address(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+// The ldmatrix side applies the same swizzle to byte addresses: a lane addresses a row r with r mod 8
+// = lane mod 8, in a 128-byte aligned tile, at `plain` (its unswizzled address, 0 or 16 bytes into a
+// 128-byte line) + column_bytes (a multiple of 32). Adding column_bytes % 128 carries no further than
+// bit 6 and the XOR touches bits 4-6 only: whole 128-byte steps are added after it, which leaves
+// fewer distinct addresses to keep in registers.
+__device__ __forceinline__ unsigned lane_swizzled(unsigned plain, int column_bytes, int lane) {
+  return ((plain + column_bytes % 128) ^ ((lane % 8) << 4)) + column_bytes / 128 * 128;
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], unsigned address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], unsigned address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+// Two floats as the bf16 pair of an mma fragment register (lo in the low half).
+__device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
 // Asynchronous 16-byte global -> shared copies (sm_80+), for double-buffered tiles.
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
   const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));

@@ -221,6 +221,8 @@ void mla_prepare(const bf16* kv_a, int kv_a_stride, const bf16* q, int q_stride,
 void mla_attention(const bf16* q_full, const bf16* cache, const AttnSeqs& seqs, int max_new_tokens, bf16* out_latent,
                    int heads, int rank, int rope_dim, int block_tokens, float scale, cudaStream_t s,
                    float* workspace = nullptr, int splits = 1);
+// Tensor-core kernels for (kv_lora_rank, qk_rope_head_dim) = (512, 64) (DeepSeek V2, V3) and (64, 16).
+bool mla_attention_supported(int rank, int rope_dim);
 size_t mla_workspace_floats(int n_seqs, int heads, int rank, int splits);
 int mla_decode_splits(int n_seqs, int heads, int max_context, int sm_count);
 // Prefill in the non-absorbed form (on tensor cores, attention_prefill.cu's kernel): the latent rows

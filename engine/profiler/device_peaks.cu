@@ -1,5 +1,6 @@
 #include "profiler/device_peaks.h"
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "common/fp8.h"
 #include "gpu/gpu_model.h"
 #include "kernels/common.cuh"
 #include "profiler/nvml.h"
@@ -48,6 +50,60 @@ double power_w(cudaStream_t s, const std::function<void()>& f, double us) {
   for (int i = 0; i < reps; ++i) f();
   CUDA_CHECK(cudaStreamSynchronize(s));
   return sampler.stop().value_or(std::numeric_limits<double>::quiet_NaN());
+}
+
+// Dense fp8 GEMM peak: the "TN" layout Hopper's fp8 tensor cores take (both operands K-major), random
+// e4m3 operands (every scale 1), bf16 output, fp32 accumulation. TFLOP/s.
+static double measure_fp8_gemm_tflops(int n, cudaStream_t s) {
+  auto lt_check = [](cublasStatus_t status, const char* what) {
+    if (status != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cuBLASLt fp8 peak: ") + what + " failed");
+  };
+  uint8_t *a, *b;
+  bf16* c;
+  float* unit_scales;
+  void* workspace;
+  const size_t workspace_bytes = 32u << 20;
+  CUDA_CHECK(cudaMalloc(&a, size_t(n) * n));
+  CUDA_CHECK(cudaMalloc(&b, size_t(n) * n));
+  CUDA_CHECK(cudaMalloc(&c, size_t(n) * n * 2));
+  CUDA_CHECK(cudaMalloc(&unit_scales, 4));
+  CUDA_CHECK(cudaMalloc(&workspace, workspace_bytes));
+  fill_random_fp8(a, unit_scales, int64_t(n) * n, 1, 4, kE4m3Max, s);  // the scale written is 1
+  fill_random_fp8(b, unit_scales, int64_t(n) * n, 1, 5, kE4m3Max, s);
+  cublasLtHandle_t lt;
+  lt_check(cublasLtCreate(&lt), "cublasLtCreate");
+  cublasLtMatmulDesc_t desc;
+  lt_check(cublasLtMatmulDescCreate(&desc, CUBLAS_COMPUTE_32F, CUDA_R_32F), "cublasLtMatmulDescCreate");
+  const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
+  lt_check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSA, &transpose, sizeof transpose), "TRANSA");
+  lt_check(cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_TRANSB, &keep, sizeof keep), "TRANSB");
+  cublasLtMatrixLayout_t la, lb, lc;
+  lt_check(cublasLtMatrixLayoutCreate(&la, CUDA_R_8F_E4M3, n, n, n), "layout A");
+  lt_check(cublasLtMatrixLayoutCreate(&lb, CUDA_R_8F_E4M3, n, n, n), "layout B");
+  lt_check(cublasLtMatrixLayoutCreate(&lc, CUDA_R_16BF, n, n, n), "layout C");
+  cublasLtMatmulPreference_t preference;
+  lt_check(cublasLtMatmulPreferenceCreate(&preference), "preference");
+  lt_check(cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes,
+                                                sizeof workspace_bytes),
+           "workspace preference");
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  lt_check(cublasLtMatmulAlgoGetHeuristic(lt, desc, la, lb, lc, lc, preference, 1, &heuristic, &found), "heuristic");
+  require(found > 0, "cuBLASLt offers no fp8 GEMM on this device (fp8 needs compute capability 8.9 or later)");
+  const float one = 1.0f, zero = 0.0f;
+  const double us = time_us(s, [&] {
+    lt_check(cublasLtMatmul(lt, desc, &one, a, la, b, lb, &zero, c, lc, c, lc, &heuristic.algo, workspace, workspace_bytes, s),
+             "cublasLtMatmul");
+  }, 5, 5);
+  cublasLtMatmulPreferenceDestroy(preference);
+  cublasLtMatrixLayoutDestroy(la);
+  cublasLtMatrixLayoutDestroy(lb);
+  cublasLtMatrixLayoutDestroy(lc);
+  cublasLtMatmulDescDestroy(desc);
+  cublasLtDestroy(lt);
+  for (void* p : {static_cast<void*>(a), static_cast<void*>(b), static_cast<void*>(c), static_cast<void*>(unit_scales), workspace})
+    CUDA_CHECK(cudaFree(p));
+  return 2.0 * n * n * double(n) / (us * 1e-6) / 1e12;
 }
 
 Peaks measure_peaks() {
@@ -98,6 +154,7 @@ Peaks measure_peaks() {
   CUDA_CHECK(cudaFree(a));
   CUDA_CHECK(cudaFree(b));
   CUDA_CHECK(cudaFree(c));
+  p.gemm_fp8_tflops = measure_fp8_gemm_tflops(n, s);
   CUDA_CHECK(cudaStreamDestroy(s));
   return p;
 }

@@ -26,9 +26,11 @@ struct Peaks {
   std::string gpu;
   int sms = 0;
   double memory_gib = 0, copy_gbps = 0, gemm_tflops = 0, idle_w = std::numeric_limits<double>::quiet_NaN();
+  double gemm_fp8_tflops = 0;  // cuBLASLt e4m3 x e4m3 -> bf16, fp32 accumulate, 8192^3
 };
 
-// Copy bandwidth (2 GiB device to device, read + write) and cuBLAS bf16 GEMM (8192^3) on device 0.
+// Copy bandwidth (2 GiB device to device, read + write), cuBLAS bf16 GEMM and cuBLASLt fp8 GEMM (8192^3)
+// on device 0.
 Peaks measure_peaks();
 
 }  // namespace aidc

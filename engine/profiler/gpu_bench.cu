@@ -143,8 +143,23 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   const Peaks peaks = measure_peaks();
   std::printf("device: %s, %d SMs, %.1f GiB, driver %s, %s\n", peaks.gpu.c_str(), peaks.sms, peaks.memory_gib,
               gpu_driver().c_str(), Nvml::instance().available() ? "NVML ok" : Nvml::instance().why_unavailable().c_str());
-  std::printf("peaks: copy %.0f GB/s (read+write), cuBLAS bf16 GEMM %.0f TFLOP/s, idle %.0f W\n", peaks.copy_gbps,
-              peaks.gemm_tflops, peaks.idle_w);
+  std::printf("peaks: copy %.0f GB/s (read+write), cuBLAS bf16 GEMM %.0f TFLOP/s, cuBLASLt fp8 GEMM %.0f TFLOP/s, idle %.0f W\n",
+              peaks.copy_gbps, peaks.gemm_tflops, peaks.gemm_fp8_tflops, peaks.idle_w);
+  const bool fp8 = c.weight_format == WeightFormat::Fp8Block;
+  // Weight bytes a decode step of `batch` sequences reads as the GPU stores them (fp8 linears a byte a
+  // weight plus their scales, the rest bf16): all but the embedding table (a row per token), routed
+  // experts in the share the batch is expected to touch. For bf16 models: decode_weight_bytes().
+  auto stored_decode_weight_bytes = [&](int batch) {
+    const double touched = c.is_moe() ? c.expected_experts_touched(batch) / c.moe.n_routed_experts : 1.0;
+    double bytes = 0;
+    for (const TensorSpec& spec : expected_tensors(c)) {
+      if (spec.name == "model.embed_tokens.weight" && !c.tie_embeddings) continue;
+      const std::vector<int64_t> grid = spec.scale_shape();
+      const double stored = gpu_holds_fp8(spec) ? spec.numel() + 4.0 * grid[0] * grid[1] : 2.0 * spec.numel();
+      bytes += spec.name.find(".mlp.experts.") != std::string::npos ? stored * touched : stored;
+    }
+    return bytes;
+  };
   const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
   const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
   GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill),
@@ -153,7 +168,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const double used_gib = (total_b - free_b) / (1024.0 * 1024 * 1024);
-  std::printf("model %s: %.2f B parameters, %.2f GB bf16 weights, KV %.1f KB/token, GPU memory in use %.1f GiB\n",
+  std::printf("model %s: %.2f B parameters, %.2f GB weights, KV %.1f KB/token, GPU memory in use %.1f GiB\n",
               c.name.c_str(), c.parameter_count() / 1e9, m.weight_bytes() / 1e9, kv_bytes_per_token(c) / 1e3, used_gib);
 
   std::vector<PrefillPoint> prefill;
@@ -166,8 +181,19 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
     }
     decode.push_back(measure_decode(m, peaks, b, o.context, o.decode_steps));
   }
+  if (fp8) {  // prefill against the fp8 GEMM peak; decode's bytes are the fp8 model's
+    for (auto& p : prefill) p.fraction_of_gemm = p.tflops / peaks.gemm_fp8_tflops;
+    for (auto& p : decode) {
+      const double bytes = stored_decode_weight_bytes(p.batch) + double(p.batch) * (o.context + 1) * kv_bytes_per_token(c);
+      p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
+      p.fraction_of_copy = p.gbps / peaks.copy_gbps;
+      p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
+    }
+  }
 
-  std::printf("\n%-8s %10s %12s %10s %8s %8s\n", "prefill", "ms", "tokens/s", "TFLOP/s", "of peak", "W");
+  std::printf("\nweights %s: prefill against the %s GEMM peak, decode against copy bandwidth with the %s weights' bytes\n",
+              fp8 ? "fp8" : "bf16", fp8 ? "fp8" : "bf16", fp8 ? "fp8" : "bf16");
+  std::printf("%-8s %10s %12s %10s %8s %8s\n", "prefill", "ms", "tokens/s", "TFLOP/s", "of peak", "W");
   for (const auto& p : prefill)
     std::printf("%-8d %10.2f %12.0f %10.1f %7.1f%% %8.0f\n", p.tokens, p.ms, p.tokens_per_s, p.tflops,
                 100 * p.fraction_of_gemm, p.power);
@@ -181,10 +207,12 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
     std::ostringstream j;
     j << "{\n  \"model\": " << quoted(c.name) << ",\n  \"gpu\": " << quoted(peaks.gpu) << ",\n  \"driver\": "
       << quoted(gpu_driver()) << ",\n  \"date\": " << quoted(utc_now_iso8601()) << ",\n  \"command\": " << quoted(o.command)
-      << ",\n  \"precision\": \"bf16\",\n  \"context_tokens\": " << o.context << ",\n  \"peaks\": {\"copy_gbps\": "
-      << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": " << fmt_number(peaks.gemm_tflops)
+      << ",\n  \"precision\": \"" << (fp8 ? "fp8" : "bf16") << "\",\n  \"context_tokens\": " << o.context
+      << ",\n  \"peaks\": {\"copy_gbps\": " << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": "
+      << fmt_number(peaks.gemm_tflops) << ", \"gemm_fp8_tflops\": " << fmt_number(peaks.gemm_fp8_tflops)
       << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << m.weight_bytes()
-      << ",\n  \"decode_weight_bytes\": " << int64_t(decode_weight_bytes(c)) << ",\n  \"kv_bytes_per_token\": "
+      << ",\n  \"decode_weight_bytes\": " << int64_t(fp8 ? stored_decode_weight_bytes(1) : decode_weight_bytes(c))
+      << ",\n  \"kv_bytes_per_token\": "
       << kv_bytes_per_token(c) << ",\n  \"gpu_memory_used_gib\": " << fmt_number(used_gib) << ",\n  \"prefill\": [";
     for (size_t i = 0; i < prefill.size(); ++i) {
       const auto& p = prefill[i];

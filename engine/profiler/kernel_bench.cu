@@ -166,36 +166,48 @@ void bench_prefill_attention(Bench& b) {
   }
 }
 
-// DeepSeek-V2-Lite: 16 heads, kv_lora_rank 512, rope 64.
+// DeepSeek-V2-Lite: 16 heads, kv_lora_rank 512, rope 64, nope 128, v 128. Decode in the absorbed form
+// (mla_attention); prefill as the engine runs it, on the latent expanded to per-head K_nope and V
+// (mla_prefill_attention; the expansion GEMM is a cuBLAS GEMM of the context, not timed here).
 void bench_mla(Bench& b) {
-  const int heads = 16, rank = 512, rope = 64, width = rank + rope;
-  auto run = [&](int batch, int n_new, int context) {
+  const int heads = 16, rank = 512, rope = 64, width = rank + rope, nope = 128, v_dim = 128;
+  auto prefill = [&](int tokens) {
+    Arena a(b.stream());
+    const bf16* cache = a.random(size_t(ceil_div(tokens, kBlockTokens)) * kBlockTokens * width);
+    const bf16* q = a.random(size_t(tokens) * heads * (nope + rope));
+    const bf16* q_full = a.random(size_t(tokens) * heads * width);
+    const bf16* expanded = a.random(size_t(tokens) * heads * (nope + v_dim));
+    bf16* out = a.zeros<bf16>(size_t(tokens) * heads * v_dim);
+    const AttnSeqs seqs = uniform_seqs(a, 1, tokens, tokens, kBlockTokens);
+    const MlaPrefill rows{q, heads * (nope + rope), q_full, expanded, cache, heads, nope, rope, v_dim, rank, kBlockTokens};
+    // Causal: half of the n x n pairs, a (nope + rope)-long dot and a v-long accumulation each.
+    const double flops = 2.0 * heads * double(tokens) * (tokens + 1) / 2 * (nope + rope + v_dim);
+    // Per token: its query, expanded K_nope and V, output (per head) and the shared rope key.
+    const double bytes = 2.0 * tokens * (heads * ((nope + rope) + (nope + v_dim) + v_dim) + double(rope));
+    b.add("prefill " + std::to_string(tokens) + " tokens, expanded K/V (tensor cores)", bytes, flops,
+          [&] { mla_prefill_attention(rows, seqs, tokens, out, 0.072f, b.stream()); });
+  };
+  auto decode = [&](int batch, int context) {
     Arena a(b.stream());
     const size_t rows = size_t(batch) * ceil_div(context, kBlockTokens) * kBlockTokens;
     const bf16* cache = a.random(rows * width);
-    const bf16* q = a.random(size_t(batch) * n_new * heads * width);
-    bf16* out = a.zeros<bf16>(size_t(batch) * n_new * heads * rank);
-    const AttnSeqs seqs = uniform_seqs(a, batch, n_new, context, kBlockTokens);
-    // Per (query, head, cached token): a width-long dot and a rank-long accumulation; prefill is causal.
-    const double pairs = n_new == 1 ? double(batch) * context : double(batch) * n_new * (n_new + 1) / 2;
-    const double flops = 2.0 * pairs * heads * (width + rank);
-    const double bytes = 2.0 * (double(batch) * context * width + double(batch) * n_new * heads * (width + rank));
-    if (n_new == 1) {
-      const int splits = mla_decode_splits(batch, heads, context, b.sms());
-      float* work = a.zeros<float>(mla_workspace_floats(batch, heads, rank, splits));
-      b.add("decode batch " + std::to_string(batch) + ", context " + std::to_string(context) + ", " +
-                std::to_string(splits) + " splits",
-            bytes, flops, [&] {
-              mla_attention(q, cache, seqs, 1, out, heads, rank, rope, kBlockTokens, 0.072f, b.stream(), work, splits);
-            });
-    } else {
-      b.add("prefill " + std::to_string(n_new) + " tokens", bytes, flops,
-            [&] { mla_attention(q, cache, seqs, n_new, out, heads, rank, rope, kBlockTokens, 0.072f, b.stream()); });
-    }
+    const bf16* q = a.random(size_t(batch) * heads * width);
+    bf16* out = a.zeros<bf16>(size_t(batch) * heads * rank);
+    const AttnSeqs seqs = uniform_seqs(a, batch, 1, context, kBlockTokens);
+    // Per (sequence, head, cached token): a width-long dot and a rank-long accumulation.
+    const double flops = 2.0 * batch * double(context) * heads * (width + rank);
+    const double bytes = 2.0 * (double(batch) * context * width + double(batch) * heads * (width + rank));
+    const int splits = mla_decode_splits(batch, heads, context, b.sms());
+    float* work = a.zeros<float>(mla_workspace_floats(batch, heads, rank, splits));
+    b.add("decode batch " + std::to_string(batch) + ", context " + std::to_string(context) + ", " +
+              std::to_string(splits) + " splits",
+          bytes, flops, [&] {
+            mla_attention(q, cache, seqs, 1, out, heads, rank, rope, kBlockTokens, 0.072f, b.stream(), work, splits);
+          });
   };
-  for (int batch : {1, 32, 64})
-    for (int context : {512, 4096}) run(batch, 1, context);
-  for (int tokens : {512, 4096}) run(1, tokens, tokens);
+  for (int batch : {1, 8, 32, 64})
+    for (int context : {512, 4096}) decode(batch, context);
+  for (int tokens : {512, 4096}) prefill(tokens);
 }
 
 // deepseek-moe-16b's router (64 experts, top 6, softmax) and V3's (256 in 8 groups, top 8, sigmoid).

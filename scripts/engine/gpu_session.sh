@@ -2,13 +2,14 @@
 # One device-machine session: build the engine alone, run the GPU tests, the transformers parity,
 # the bench (with the transformers baseline) and the profiles. Results land in $OUT (<= 8 files).
 # Usage: scripts/engine/gpu_session.sh "<steps>", run in the order given, from:
-#   build test kernels parity bench hf compile moe crossover mla profile profile-moe profile-h200 tokref serving fidelity
+#   build test kernels fp8 parity bench hf compile moe crossover mla profile profile-moe profile-h200 tokref serving fidelity
 # What the GPU machine lacks (cpp-httplib, nlohmann-json, PCRE2, GoogleTest's sources, the simulator's
 # `aidc`) comes in .deps/, made here by scripts/device/gather_deps.sh and carried by the device call.
 #   kernels: each kernel family against its CPU reference and its micro-benchmark (`aidc-engine kernels`);
+#   fp8: the fp8 GPU tests and fp8 benches of deepseek-llm-7b and deepseek-moe-16b;
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
-#   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: a short bench of DeepSeek-V2-Lite;
-#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; compile: bench's shapes in
+#   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: the bench of DeepSeek-V2-Lite;
+#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; profile-mla: DeepSeek-V2-Lite's; compile: bench's shapes in
 #   PyTorch under torch.compile with CUDA graphs (scripts/engine/torch_compile_baseline.py); tokref: the
 #   tokenizer test's reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py); serving: the H200
 #   serving benchmark (scripts/serving/h200_bench.sh); fidelity: the engine-vs-simulator experiment
@@ -73,12 +74,13 @@ for step in $steps; do
     moe) bench_model deepseek-moe-16b --batches 1,8,32,64 --prefill 512,2048,4096 --json "$OUT/bench-deepseek-moe-16b.json" ;;
     crossover)  # tables in the log only: at most 8 files come back from $OUT
       for limit in 8 2; do bench_model deepseek-llm-7b --batches 1,2,4,8 --prefill 512 --steps 20 --gemv-max-tokens $limit; done ;;
-    mla) bench_model DeepSeek-V2-Lite --batches 1,8,32 --prefill 512 ;;
+    mla) bench_model DeepSeek-V2-Lite --batches 1,8,32 --prefill 512,2048,4096 --json "$OUT/bench-deepseek-v2-lite.json" ;;
     profile) for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-7B; do profile_model $m; done ;;
     profile-moe) profile_model deepseek-moe-16b ;;
-    profile-h200)  # every catalog model that fits one H200 in bf16 and that profile handles (MLA: not yet)
+    profile-h200)  # every catalog model that fits one H200 in bf16
       for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-1.5B DeepSeek-R1-Distill-Qwen-7B DeepSeek-R1-Distill-Llama-8B \
-               DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b; do profile_model $m; done ;;
+               DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b DeepSeek-V2-Lite; do profile_model $m; done ;;
+    profile-mla) profile_model DeepSeek-V2-Lite ;;
     serving) bash scripts/serving/h200_bench.sh ;;
     fidelity) bash scripts/fidelity/run.sh ;;
     multi-gpu)  # issue 16 (docs/benchmarks/engine-multi-gpu.md): the sharded CPU check, the GPU rank group at
@@ -93,6 +95,10 @@ for step in $steps; do
     kernels)  # every kernel family against its CPU reference, then each family's fraction of its limit
       build/bin/aidc_engine_kernel_gpu_tests 2>&1 | grep -E "OK \]|FAILED|PASSED|SKIPPED|Failure|Expected|Which|actual|Value of" | tee -a "$log"
       build/bin/aidc-engine kernels --json "$OUT/kernels.json" 2>&1 | tee -a "$log" ;;
+    fp8)  # fp8 e4m3 block-scaled weights: kernels and the tiny checkpoint against their references, then the benches
+      build/bin/aidc_engine_fp8_gpu_tests 2>&1 | grep -E "fp8 parity|OK \]|FAILED|PASSED|SKIPPED|Failure|Expected|Which|actual" | tee -a "$log"
+      bench_model deepseek-llm-7b --precision fp8 --batches 1,8,32,64 --prefill 512,2048,4096 --json "$OUT/bench-deepseek-llm-7b-fp8.json"
+      bench_model deepseek-moe-16b --precision fp8 --batches 1,8,32,64 --prefill 512,4096 --json "$OUT/bench-deepseek-moe-16b-fp8.json" ;;
     tokref) python3 scripts/tokenizer_reference.py --out "$OUT/tokenizer" 2>&1 | tail -5 | tee -a "$log" ;;
     *) say "unknown step $step"; exit 2 ;;
   esac

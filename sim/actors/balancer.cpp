@@ -70,7 +70,9 @@ void BalancerActor::check_health() {
 
 void BalancerActor::route(std::unique_ptr<des::Message> message) {
   if (const auto* handed_back = dynamic_cast<const HandBackMessage*>(message.get())) {
-    balancer_.on_completed(handed_back->replica);
+    const auto [pool, index] = pool_of(handed_back->replica);
+    pool->on_completed(index);
+    if (handed_back->decode_replica >= 0) decode_->on_completed(handed_back->decode_replica - prefill_replicas_);
     retry_or_fail(handed_back->request, handed_back->replica, handed_back->streaming);
     return;
   }
@@ -95,19 +97,32 @@ void BalancerActor::route(std::unique_ptr<des::Message> message) {
 }
 
 // A request no token of which has reached the client goes to another replica the policy picks; a
-// stream already started, or out of retries, fails.
+// stream already started, or out of retries, fails. Disaggregated, it starts again from its prefill
+// (a failed decode replica lost its KV cache), on a prefill and a decode replica other than the failed one.
 void BalancerActor::retry_or_fail(const Request& request, int failed_replica, bool streaming) {
   int& retries = redispatches_[request.id];
+  auto pick = [&](LoadBalancer& pool, int first) {
+    for (int attempt = 0; attempt < pool.replicas(); ++attempt) {
+      const int other = pool.choose(request);
+      if (other < 0) return -1;
+      if (first + other != failed_replica) return first + other;
+    }
+    return -1;
+  };
   if (!streaming && retries < retries_) {
-    for (int attempt = 0; attempt < balancer_.replicas(); ++attempt) {
-      const int other = balancer_.choose(request);
-      if (other < 0) break;
-      if (other == failed_replica) continue;
+    const int other = pick(balancer_, 0);
+    const int decode = decode_ && request.max_output_tokens > 1 ? pick(*decode_, prefill_replicas_) : -1;
+    if (other >= 0 && (decode >= 0 || !decode_ || request.max_output_tokens <= 1)) {
       ++retries;
       recorder_.retried(failed_replica);
       balancer_.on_dispatched(other);
       recorder_.dispatched(request.id, other);
-      replicas_[static_cast<std::size_t>(other)]->deliver(std::make_unique<RequestMessage>(request), request_bytes(request));
+      auto message = std::make_unique<RequestMessage>(request);
+      if (decode >= 0) {
+        decode_->on_dispatched(decode - prefill_replicas_);
+        message->decode_replica = decode;
+      }
+      replicas_[static_cast<std::size_t>(other)]->deliver(std::move(message), request_bytes(request));
       return;
     }
   }

@@ -121,22 +121,38 @@ void ReplicaActor::admit_arrived_kv() {
 void ReplicaActor::fail_until(double serving_again_s) {
   balancer_.notify(std::make_unique<HealthNotice>(replica_, false));
   const std::vector<Request> held = scheduler_.take_all();
-  recorder_.outage_began(replica_, des::now(), serving_again_s, static_cast<long long>(held.size()));
-  for (const Request& request : held) hand_back(request);
+  recorder_.outage_began(replica_, des::now(), serving_again_s, static_cast<long long>(held.size() + arrived_kv_.size()));
+  for (const Request& request : held) {
+    // A prefill replica holds the prefill of a request a decode replica was to finish: the whole
+    // request goes back.
+    const auto handed = handed_on_.find(request.id);
+    if (handed == handed_on_.end()) {
+      hand_back(request);
+      continue;
+    }
+    hand_back(handed->second.request, handed->second.decode_replica);
+    handed_on_.erase(handed);
+  }
+  for (const Request& request : arrived_kv_) hand_back(request);
+  arrived_kv_.clear();
   streaming_.clear();
   publish_state();
   while (auto message = inbox_.receive_until(serving_again_s)) {
     if (const auto* forwarded = dynamic_cast<const RequestMessage*>(message.get())) {
       recorder_.arrived_while_down(replica_);
-      hand_back(forwarded->request);
+      hand_back(forwarded->request, forwarded->decode_replica);
+    } else if (const auto* kv = dynamic_cast<const KvCacheMessage*>(message.get())) {
+      recorder_.arrived_while_down(replica_);
+      hand_back(kv->request);
     }
   }
   balancer_.notify(std::make_unique<HealthNotice>(replica_, true));
   recorder_.serving_again(replica_);
 }
 
-void ReplicaActor::hand_back(const Request& request) {
-  balancer_.deliver(std::make_unique<HandBackMessage>(request, replica_, streaming_.count(request.id) > 0), kEnvelopeBytes);
+void ReplicaActor::hand_back(const Request& request, int decode_replica) {
+  balancer_.deliver(std::make_unique<HandBackMessage>(request, replica_, streaming_.count(request.id) > 0, decode_replica),
+                    kEnvelopeBytes);
 }
 
 void ReplicaActor::on_first_token(const Request& request, double) {

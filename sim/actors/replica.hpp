@@ -52,7 +52,9 @@ class ReplicaActor final : public ReplicaEvents {
   // After every change of the queue or of the work done: the monitor may sample at any moment.
   void publish_state() { recorder_.replica_state(replica_, scheduler_.waiting() + arrived_kv_.size(), scheduler_.work_done()); }
   void fail_until(double serving_again_s);
-  void hand_back(const Request& request);
+  // Back to the balancer: `request` as it arrived (a prefill replica's whole request, with the decode
+  // replica picked for it) or as its KV cache brought it.
+  void hand_back(const Request& request, int decode_replica = -1);
   void respond(const Request& request, RequestStatus status);
 
   const int replica_;

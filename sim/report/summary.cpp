@@ -78,10 +78,10 @@ nlohmann::ordered_json pools_summary(const Scenario& s, const RunRecord& run, co
     if (!std::isnan(r.decode_admitted_s)) admission.push_back(r.decode_admitted_s - r.kv_arrived_s);
   }
   nlohmann::ordered_json j;
-  for (const PoolView& pool : pools) {
+  for (std::size_t p = 0; p < pools.size(); ++p) {
+    const PoolView& pool = pools[p];
     double busy = 0;
-    // aidc load's series has deployment.replicas columns, not one per replica of each pool.
-    for (int r = pool.first; r < pool.first + pool.replicas && r < static_cast<int>(busy_by_replica.size()); ++r)
+    for (int r = pool.first; r < pool.first + pool.replicas; ++r)
       busy += busy_by_replica[static_cast<std::size_t>(r)];
     const double replica_seconds = covered * pool.replicas;
     j[pool.name] = {{"gpu", pool.gpu->id}, {"server_type", pool.server->id}, {"replicas", pool.replicas},
@@ -89,7 +89,7 @@ nlohmann::ordered_json pools_summary(const Scenario& s, const RunRecord& run, co
                     {"utilization_mean", replica_seconds > 0 ? busy / replica_seconds : 0.0}};
     // With a facility: the wall power of the pool's servers and the board power of its serving GPUs.
     if (run.facility) {
-      const FacilityRecord::PoolPower& power = run.facility->pools[j.size() - 1];
+      const FacilityRecord::PoolPower& power = run.facility->pools[p];
       j[pool.name]["power"] = {{"it_kw_mean", power.it_kw_mean}, {"it_kwh", power.it_kwh}, {"serving_gpu_w_mean", power.serving_gpu_w_mean}};
     }
   }

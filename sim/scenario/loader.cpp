@@ -578,6 +578,16 @@ Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, c
   return s;
 }
 
+void require_one_pool(const Scenario& s, const std::string& command, const std::string& why) {
+  if (!s.disaggregation) return;
+  const ConfigNode* deployment = s.resolved.find("deployment");
+  const ConfigNode::Entry* pool = deployment ? deployment->find_entry("prefill") : nullptr;
+  const char* key = pool ? "deployment.prefill" : "deployment.decode";
+  if (!pool && deployment) pool = deployment->find_entry("decode");
+  throw_input_error(pool ? pool->key_where : SourceLocation{s.source_file, 0, 0}, key,
+                    command + " does not take a disaggregated deployment: " + why);
+}
+
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides, const Catalog& catalog) {
   return read_scenario(resolve_scenario_tree(path, overrides), path, catalog);
 }

@@ -17,4 +17,9 @@ ConfigNode resolve_scenario_tree(const std::string& path, const std::vector<std:
 // Reads and checks an already-resolved tree (what `load_scenario` does after resolving).
 Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, const Catalog& catalog);
 
+// For a command that serves each request whole on one pool of replicas: when the scenario is
+// disaggregated, throws InputErrors (exit 2) naming deployment.prefill or deployment.decode, where the
+// scenario sets it, `command` and `why`.
+void require_one_pool(const Scenario& scenario, const std::string& command, const std::string& why);
+
 }  // namespace aidc

@@ -577,7 +577,7 @@ std::vector<Key> scenario_keys() {
           .range(0, 10).member(&Scenario::facility, &F::failures, &FailureSpec::retries),
       Key("facility.failures.scripted", KT::List, "Failures at given times, each with exactly one of `replica` or `rack`."),
       Key("facility.failures.scripted[].at_s", KT::Number, "When it fails.").unit("s").range(0, kMaxSeconds).by_default(0.0),
-      Key("facility.failures.scripted[].replica", KT::Integer, "The replica that fails, 0 … replicas − 1."),
+      Key("facility.failures.scripted[].replica", KT::Integer, "The replica that fails, 0 … replicas − 1 (disaggregated: the prefill pool's first, then the decode pool's)."),
       Key("facility.failures.scripted[].rack", KT::Integer, "Or the rack whose replicas all fail, 0 … racks − 1."),
 
       Key("cost.currency", KT::Choice, "Currency of the report.").choice_of<cost::Currency>().knob().member(&Scenario::cost, &C::currency),

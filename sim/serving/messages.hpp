@@ -51,11 +51,15 @@ struct ReplicaFailureMessage final : des::Message {
 
 // Failed replica -> balancer: a request it held or received while down (the connection HAProxy sees
 // reset); the balancer retries it elsewhere or fails it. `streaming`: a token already reached the client.
+// Disaggregated, `decode_replica`: the decode replica the balancer had picked for a request the prefill
+// replica hands back (it is picked again), else -1.
 struct HandBackMessage final : des::Message {
-  HandBackMessage(const Request& r, int from, bool started) : request(r), replica(from), streaming(started) {}
+  HandBackMessage(const Request& r, int from, bool started, int decode = -1)
+      : request(r), replica(from), streaming(started), decode_replica(decode) {}
   Request request;
   int replica;
   bool streaming;
+  int decode_replica;
 };
 
 // Notice, replica -> balancer: a request left `replica` with its answer (HAProxy counts the response

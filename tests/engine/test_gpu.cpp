@@ -118,6 +118,27 @@ int positions_over_bound(const std::vector<float>& got, const std::vector<float>
   return far;
 }
 
+// GPU logits of `tokens` fed in chunks (blocks from first_block on) against the CPU reference in
+// bf16-activation mode following the GPU's expert choices, both on WeightSource::random(seed):
+// within 2e-2 overall and at every position. Returns the GPU's logits and the overall error.
+struct Followed {
+  std::vector<float> logits;
+  double error;
+};
+Followed expect_follows_cpu(const ModelConfig& c, const std::vector<int>& tokens, int chunk, const GpuOptions& o,
+                            uint64_t seed, int first_block) {
+  GpuModel gpu(c, WeightSource::random(seed), o);
+  RoutingLeader leader(gpu);
+  CpuModel follower_model(c, WeightSource::random(seed), 64, 16, /*bf16_activations=*/true);
+  RoutingFollower follower(follower_model, leader);
+  Followed r{test::run_logits(leader, tokens, chunk, first_block), 0};
+  const std::vector<float> ref = test::run_logits(follower, tokens, chunk, first_block);
+  r.error = test::rel_error(r.logits, ref);
+  EXPECT_LT(r.error, 2e-2) << "chunk " << chunk;
+  EXPECT_EQ(positions_over_bound(r.logits, ref, c.vocab), 0) << "chunk " << chunk;
+  return r;
+}
+
 // The oracle is the CPU reference in bf16-activation mode (activations stored where the GPU stores
 // them), following the GPU's expert choices.
 TEST(EngineGpu, LogitsMatchCpuReference) {
@@ -130,15 +151,7 @@ TEST(EngineGpu, LogitsMatchCpuReference) {
     const std::vector<float> free_ref = test::run_logits(cpu, tokens, 150),
                              ref_fp32 = test::run_logits(cpu_fp32, tokens, 150);
     for (int chunk : {150, 33, 12, 5, 1}) {  // one prefill, chunked prefill (cuBLAS; tensor-core GEMV), pure decode
-      GpuModel gpu(c, WeightSource::random(5), options_for(c));
-      RoutingLeader leader(gpu);
-      CpuModel follower_model(c, WeightSource::random(5), 64, 16, /*bf16_activations=*/true);
-      RoutingFollower follower(follower_model, leader);
-      const std::vector<float> got = test::run_logits(leader, tokens, chunk, 5);
-      const std::vector<float> ref = test::run_logits(follower, tokens, chunk, 5);
-      const double err = test::rel_error(got, ref);
-      EXPECT_LT(err, 2e-2) << "chunk " << chunk;
-      EXPECT_EQ(positions_over_bound(got, ref, c.vocab), 0) << "chunk " << chunk;
+      const auto [got, err] = expect_follows_cpu(c, tokens, chunk, options_for(c), 5, 5);
       std::printf("[ parity ] %s chunk %d: GPU vs CPU (bf16 activations, same experts) rel error %.2e; free-running: "
                   "vs CPU bf16 %.2e (%d of 150 positions over 2e-2), vs CPU fp32 %.2e\n",
                   name, chunk, err, test::rel_error(got, free_ref), positions_over_bound(got, free_ref, c.vocab),
@@ -161,15 +174,7 @@ TEST(EngineGpu, MlaLongPrefillMatchesCpuReference) {
     GpuOptions o = options_for(c);
     o.max_batch_tokens = o.max_logit_rows = 320;
     for (int chunk : {300, 130, 97}) {
-      GpuModel gpu(c, WeightSource::random(8), o);
-      RoutingLeader leader(gpu);
-      CpuModel follower_model(c, WeightSource::random(8), 64, 16, /*bf16_activations=*/true);
-      RoutingFollower follower(follower_model, leader);
-      const std::vector<float> got = test::run_logits(leader, tokens, chunk, 3);
-      const std::vector<float> ref = test::run_logits(follower, tokens, chunk, 3);
-      const double err = test::rel_error(got, ref);
-      EXPECT_LT(err, 2e-2) << "chunk " << chunk;
-      EXPECT_EQ(positions_over_bound(got, ref, c.vocab), 0) << "chunk " << chunk;
+      const double err = expect_follows_cpu(c, tokens, chunk, o, 8, 3).error;
       std::printf("[ parity ] %s 300-token prompt, chunk %d: GPU vs CPU (bf16 activations, same experts) rel error %.2e\n",
                   name, chunk, err);
     }

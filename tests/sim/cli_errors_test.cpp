@@ -234,5 +234,25 @@ TEST(CliBadInput, ValidFixtureRuns) {
     EXPECT_TRUE(fs::exists(cwd / (std::string("out/") + file))) << file;
 }
 
+// Commands that serve each request whole on one pool refuse a disaggregated scenario, naming the key
+// where the file sets it (line 28, column 3 of the example), and write nothing.
+TEST(CliBadInput, OnePoolCommandsRefuseADisaggregatedDeployment) {
+  const std::string file = kFixtures + "/../examples/deepseek-r1-disaggregated.yaml";
+  const std::vector<std::vector<std::string>> commands = {
+      {"twin", "--prometheus", "http://127.0.0.1:1", "--scenario", file, "--server", "127.0.0.1:1", "--out", "out"},
+      {"load", file, "--url", "http://127.0.0.1:1", "--out", "out"},
+      {"haproxy-config", file, "--server", "127.0.0.1:1", "--out", "out"}};
+  for (const auto& args : commands) {
+    SCOPED_TRACE(args.front());
+    TempDir cwd;
+    const ChildResult r = run_aidc(args, cwd.str());
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find(file + ":28:3: error: deployment.prefill: aidc " + args.front() + " does not take a disaggregated deployment"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(folder_is_empty(cwd.str())) << "left output behind in " << cwd.str();
+  }
+}
+
 }  // namespace
 }  // namespace aidc_test
