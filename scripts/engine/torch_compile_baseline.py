@@ -92,9 +92,12 @@ def main():
     results = []
     for batch in [int(b) for b in args.batches.split(",")]:
         max_seq = args.context + args.steps + 16
+        # Each batch size compiled on its own with static shapes, as gpt-fast runs one size per process
+        # (otherwise the second size is recompiled with dynamic shapes).
+        torch._dynamo.reset()
         with torch.device("cuda"), torch.no_grad():
             model = Decoder(cfg, batch, max_seq).eval()
-            step = torch.compile(model, mode="reduce-overhead", fullgraph=True)
+            step = torch.compile(model, mode="reduce-overhead", fullgraph=True, dynamic=False)
             tokens = torch.randint(0, cfg["vocab_size"], (batch, 1), device="cuda")
             pos = torch.tensor(args.context, device="cuda")
             eager = model(tokens, pos)
