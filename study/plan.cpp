@@ -8,6 +8,7 @@
 #include "study/plan.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -21,6 +22,7 @@
 #include "cost/tco.hpp"
 #include "perf/capacity.hpp"
 #include "perf/model_factory.hpp"
+#include "perf/pool_throughput.hpp"
 #include "platform/layout.hpp"
 #include "scenario/loader.hpp"
 #include "scenario/schema.hpp"
@@ -38,6 +40,8 @@ std::string format(const char* pattern, double value) {
   return text;
 }
 std::string ms(double seconds) { return format("%.1f ms", seconds * 1000); }
+// The percentile the SLO bounds and each run reports its latencies at: "p90".
+std::string slo_percentile_name(const SloSpec& slo) { return format("p%g", slo.percentile); }
 
 // How n servers stand: in the fewest racks that hold them evenly, those racks in rows within the
 // schema's limits (one hall).
@@ -55,39 +59,66 @@ std::optional<Layout> layout_of(int servers, int most_per_rack) {
   return std::nullopt;
 }
 
+// tp4 (inside a server), pp2-tp8 (pipeline stages across servers), ep16 / ep24-r8 (expert parallel
+// with data-parallel attention, with redundant experts)
+std::string layout_name(const DeploymentSpec& p) {
+  if (p.data_parallel_attention)
+    return "ep" + std::to_string(p.expert_parallel) + (p.tensor_parallel > 1 ? "-tp" + std::to_string(p.tensor_parallel) : "") +
+           (p.redundant_experts > 0 ? "-r" + std::to_string(p.redundant_experts) : "");
+  return (p.pipeline_parallel > 1 ? "pp" + std::to_string(p.pipeline_parallel) + "-" : "") + "tp" + std::to_string(p.tensor_parallel);
+}
+
+// A disaggregated candidate's unit: prefill replicas of the candidate's layout and decode replicas of
+// `decode`, each on whole servers of their own, in the ratio of the pools' throughputs (size_pools).
+struct PoolUnit {
+  DeploymentSpec decode;
+  std::string decode_layout;  // `decode` in words (layout_text)
+  int prefill_replicas = 1, decode_replicas = 1;
+};
+
 // A candidate is one replica layout of one GPU and server type at one precision and batch limit, bought
-// in whole replicas. `parallel` holds only the layout keys (tensor, pipeline and expert parallelism,
-// data-parallel attention, redundant experts); the run takes its other deployment keys from the scenario.
+// in whole units: one replica, or, disaggregated, one PoolUnit. `parallel` holds only the layout keys
+// (tensor, pipeline and expert parallelism, data-parallel attention, redundant experts) of the replicas,
+// or of the prefill pool's; the run takes its other deployment keys from the scenario.
 struct Candidate {
   std::string gpu, server_type, precision;
   DeploymentSpec parallel;
   std::string layout;  // `parallel` in words (layout_text)
   int max_batch_sequences = 256, max_batch_tokens = 8192, gpus_per_server = 8;  // per attention group
-  double estimated_replicas = 1;  // analytic, from the capacity model
-  std::vector<Layout> sizes;      // the sizes it can be built in, smallest first, within --max-gpus
+  double estimated_units = 1;  // analytic, from the capacity model or the pools' throughputs
+  std::vector<Layout> sizes;   // the sizes it can be built in, smallest first, within --max-gpus
+  std::optional<PoolUnit> pools;  // disaggregated
   int gpus_per_replica() const { return parallel.gpus_per_replica(); }
-  int servers_per_replica() const { return std::max(1, gpus_per_replica() / gpus_per_server); }
-  // tp4 (inside a server), pp2-tp8 (pipeline stages across servers), ep16 / ep24-r8 (expert parallel
-  // with data-parallel attention, with redundant experts)
+  int servers_per_replica() const { return servers_of(parallel); }
+  int servers_of(const DeploymentSpec& p) const { return std::max(1, p.gpus_per_replica() / gpus_per_server); }
+  int servers_per_unit() const {
+    return pools ? pools->prefill_replicas * servers_of(parallel) + pools->decode_replicas * servers_of(pools->decode) : servers_per_replica();
+  }
+  double gpus_per_unit() const { return pools ? servers_per_unit() * gpus_per_server : gpus_per_replica(); }
   std::string layout_name() const {
-    const DeploymentSpec& p = parallel;
-    if (p.data_parallel_attention)
-      return "ep" + std::to_string(p.expert_parallel) + (p.tensor_parallel > 1 ? "-tp" + std::to_string(p.tensor_parallel) : "") +
-             (p.redundant_experts > 0 ? "-r" + std::to_string(p.redundant_experts) : "");
-    return (p.pipeline_parallel > 1 ? "pp" + std::to_string(p.pipeline_parallel) + "-" : "") + "tp" + std::to_string(p.tensor_parallel);
+    if (!pools) return aidc::study::layout_name(parallel);
+    return "pd-" + std::to_string(pools->prefill_replicas) + "x" + aidc::study::layout_name(parallel) + "-" +
+           std::to_string(pools->decode_replicas) + "x" + aidc::study::layout_name(pools->decode);
   }
   std::string label() const {
     return gpu + "/" + server_type + "/" + precision + "/" + layout_name() + "/b" + std::to_string(max_batch_sequences);
   }
-  int replicas(const Layout& l) const { return l.servers * gpus_per_server / gpus_per_replica(); }
+  // The replicas that decode: all of them, or the decode pool's; and the prefill pool's.
+  int replicas(const Layout& l) const {
+    return pools ? l.servers / servers_per_unit() * pools->decode_replicas : l.servers * gpus_per_server / gpus_per_replica();
+  }
+  int prefill_replicas(const Layout& l) const { return pools ? l.servers / servers_per_unit() * pools->prefill_replicas : 0; }
+  const DeploymentSpec& decode_parallel() const { return pools ? pools->decode : parallel; }
   // With data-parallel attention each attention group runs its own batch (DeepSeek's DP ranks), so the
   // batch limits hold per group and the replica's are that many times larger, within the schema's range.
-  int replica_batch_sequences() const { return replica_limit("deployment.max_batch_sequences", max_batch_sequences); }
-  int replica_batch_tokens() const { return replica_limit("deployment.max_batch_tokens", max_batch_tokens); }
+  int replica_batch_sequences(const DeploymentSpec& p) const { return replica_limit("deployment.max_batch_sequences", max_batch_sequences, p); }
+  int replica_batch_tokens(const DeploymentSpec& p) const { return replica_limit("deployment.max_batch_tokens", max_batch_tokens, p); }
+  int replica_batch_sequences() const { return replica_batch_sequences(decode_parallel()); }
+  int replica_batch_tokens() const { return replica_batch_tokens(decode_parallel()); }
 
  private:
-  int replica_limit(const char* key, int per_group) const {
-    return static_cast<int>(std::min<double>(schema_key(key).max, 1.0 * per_group * parallel.attention_groups()));
+  static int replica_limit(const char* key, int per_group, const DeploymentSpec& p) {
+    return static_cast<int>(std::min<double>(schema_key(key).max, 1.0 * per_group * p.attention_groups()));
   }
 };
 
@@ -104,6 +135,11 @@ struct Evaluation {
   std::optional<double> payback_cloud_months, payback_api_months;
   double it_kw_peak = 0, facility_kw_mean = 0, pue = 0;
   std::string currency;
+  struct PoolCost {
+    int servers = 0, gpus = 0;
+    double capex = 0, opex_per_year = 0, tco = 0, per_mtok_output = kInf;
+  };
+  std::optional<std::array<PoolCost, 2>> pool_costs;  // disaggregated: summary.json cost.pools.prefill, .decode
   int gpus() const { return layout.servers * candidate.gpus_per_server; }
   bool meets() const { return status == "ok" && has_data && slo_met && within_margin && within_budget; }
   std::string verdict() const {
@@ -127,21 +163,31 @@ double objective_of(const Evaluation& e, const std::string& objective) {
   return e.tco;
 }
 
+// The layout keys of one kind of replica under `prefix` ("deployment." or a pool's "deployment.prefill.").
+void add_layout_keys(std::vector<std::string>& o, const std::string& prefix, const Candidate& c, const DeploymentSpec& p, int replicas) {
+  for (const std::string& s : std::vector<std::string>{
+           "tensor_parallel=" + std::to_string(p.tensor_parallel), "pipeline_parallel=" + std::to_string(p.pipeline_parallel),
+           "expert_parallel=" + std::to_string(p.expert_parallel),
+           "data_parallel_attention=" + std::string(p.data_parallel_attention ? "true" : "false"),
+           "redundant_experts=" + std::to_string(p.redundant_experts), "replicas=" + std::to_string(replicas),
+           "max_batch_sequences=" + std::to_string(c.replica_batch_sequences(p)),
+           "max_batch_tokens=" + std::to_string(c.replica_batch_tokens(p))})
+    o.push_back(prefix + s);
+}
+
 std::vector<std::string> overrides_for(const Candidate& c, const Layout& l, const std::vector<std::string>& base) {
   auto o = base;
   for (const std::string& s : std::vector<std::string>{
            "datacenter.gpu=" + c.gpu, "datacenter.server_type=" + c.server_type, "datacenter.halls=1",
            "datacenter.rows_per_hall=" + std::to_string(l.rows), "datacenter.racks_per_row=" + std::to_string(l.racks_per_row),
-           "datacenter.servers_per_rack=" + std::to_string(l.servers_per_rack), "deployment.precision=" + c.precision,
-           "deployment.tensor_parallel=" + std::to_string(c.parallel.tensor_parallel),
-           "deployment.pipeline_parallel=" + std::to_string(c.parallel.pipeline_parallel),
-           "deployment.expert_parallel=" + std::to_string(c.parallel.expert_parallel),
-           "deployment.data_parallel_attention=" + std::string(c.parallel.data_parallel_attention ? "true" : "false"),
-           "deployment.redundant_experts=" + std::to_string(c.parallel.redundant_experts),
-           "deployment.replicas=" + std::to_string(c.replicas(l)),
-           "deployment.max_batch_sequences=" + std::to_string(c.replica_batch_sequences()),
-           "deployment.max_batch_tokens=" + std::to_string(c.replica_batch_tokens())})
+           "datacenter.servers_per_rack=" + std::to_string(l.servers_per_rack), "deployment.precision=" + c.precision})
     o.push_back(s);
+  if (!c.pools) {
+    add_layout_keys(o, "deployment.", c, c.parallel, c.replicas(l));
+    return o;
+  }
+  add_layout_keys(o, "deployment.prefill.", c, c.parallel, c.prefill_replicas(l));
+  add_layout_keys(o, "deployment.decode.", c, c.pools->decode, c.replicas(l));
   return o;
 }
 
@@ -153,7 +199,7 @@ class Planner {
  public:
   Planner(const PlanOptions& options, const Catalog& catalog, const Scenario& base, RunExecutor& executor)
       : options_(options), catalog_(catalog), base_(base), model_(*catalog.model(base.deployment.model)), executor_(executor),
-        cost_(base.cost.value_or(CostSpec{})), tighten_(1 - options.margin.value_or(0)) {
+        cost_(base.cost.value_or(CostSpec{})), tighten_(1 - options.margin.value_or(0)), percentile_(slo_percentile_name(base.slo)) {
     // Every run reports money and power: a scenario without `cost:` gets its defaults.
     run_overrides_ = options.overrides;
     if (!base.cost) run_overrides_.push_back("cost.currency=" + std::string(cost::currency_code(cost_.currency)));
@@ -258,16 +304,22 @@ class Planner {
   //    the experts split evenly;
   //  - pipeline stages of one whole server each, over the fewest of 2, 4, … servers that hold the model,
   //    only where no layout inside one server remained: stages add KV room, not speed
-  //    (docs/deepseek-scale.md).
+  //    (docs/deepseek-scale.md);
+  //  - disaggregated (--layouts, by default where no layout inside one server remained): a prefill pool
+  //    and a decode pool, each of one layout on whole servers (the EP family above for a MoE model; TP
+  //    over a server, or 2 or 4 pipeline stages, for a dense one), the decode pool's at least as wide as
+  //    the prefill pool's (DeepSeek: EP32 prefill, EP144 decode).
   // A family across servers stops at the first replica above --max-gpus, which is reported.
   void add_layouts(const Candidate& shape, const std::vector<Layout>& sizes, std::vector<Candidate>& out) {
     const int per_server = shape.gpus_per_server;
+    const bool colocated = options_.layouts.empty() || wants("colocated");
     bool inside_a_server = false;
-    for (int tp = 1; tp <= per_server; tp *= 2) {
+    for (int tp = 1; colocated && tp <= per_server; tp *= 2) {
       DeploymentSpec parallel;
       parallel.tensor_parallel = tp;
       inside_a_server = add(shape, parallel, sizes, out) || inside_a_server;
     }
+    std::vector<DeploymentSpec> pool_layouts;  // on whole servers
     const int experts = model_.moe.n_routed_experts;
     for (int servers = 1; model_.is_moe() && servers * per_server <= experts; servers *= 2) {
       if (servers * per_server < 2) continue;  // one GPU is not expert parallel
@@ -277,9 +329,10 @@ class Planner {
       const int per_gpu = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
       parallel.redundant_experts = per_gpu * parallel.expert_parallel - experts;
       if (above_max_gpus(shape, parallel)) break;
-      inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
+      pool_layouts.push_back(parallel);
+      if (colocated) inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
     }
-    bool held = inside_a_server;
+    bool held = inside_a_server || !colocated;
     for (int stages = 2; !held && stages <= model_.layers; stages *= 2) {
       DeploymentSpec parallel;
       parallel.tensor_parallel = per_server;
@@ -287,6 +340,20 @@ class Planner {
       if (above_max_gpus(shape, parallel)) break;
       held = add(shape, parallel, sizes, out);
     }
+    if (!(wants("disaggregated") || (options_.layouts.empty() && !inside_a_server))) return;
+    for (int stages = 1; !model_.is_moe() && stages <= std::min(4, model_.layers); stages *= 2) {
+      DeploymentSpec parallel;
+      parallel.tensor_parallel = per_server;
+      parallel.pipeline_parallel = stages;
+      if (parallel.gpus_per_replica() > options_.max_gpus) break;
+      pool_layouts.push_back(parallel);
+    }
+    for (std::size_t p = 0; p < pool_layouts.size(); ++p)
+      for (std::size_t d = p; d < pool_layouts.size(); ++d) add_pools(shape, pool_layouts[p], pool_layouts[d], sizes, out);
+  }
+
+  bool wants(const char* layouts) const {
+    return std::find(options_.layouts.begin(), options_.layouts.end(), layouts) != options_.layouts.end();
   }
 
   bool above_max_gpus(Candidate c, const DeploymentSpec& parallel) {
@@ -297,15 +364,91 @@ class Planner {
     return true;
   }
 
+  // The sizes a candidate's unit fills whole.
+  static std::vector<Layout> whole_units(const Candidate& c, const std::vector<Layout>& sizes) {
+    std::vector<Layout> out;
+    for (const Layout& l : sizes)
+      if (l.servers % c.servers_per_unit() == 0) out.push_back(l);
+    return out;
+  }
+
   // A candidate of this layout, built in whole replicas, unless the loader or the capacity model rules it out.
   bool add(Candidate c, const DeploymentSpec& parallel, const std::vector<Layout>& sizes, std::vector<Candidate>& out) {
     c.parallel = parallel;
     c.layout = layout_text(parallel, *catalog_.server(c.server_type));
-    for (const Layout& l : sizes)
-      if (l.servers % c.servers_per_replica() == 0) c.sizes.push_back(l);
+    c.sizes = whole_units(c, sizes);
     if (!estimate(c)) return false;
     out.push_back(c);
     return true;
+  }
+
+  // A disaggregated candidate: its unit's ratio from the pools' throughputs, bought in whole units.
+  void add_pools(Candidate c, const DeploymentSpec& prefill, const DeploymentSpec& decode, const std::vector<Layout>& sizes,
+                 std::vector<Candidate>& out) {
+    const ServerSpec& server = *catalog_.server(c.server_type);
+    c.parallel = prefill;
+    c.layout = layout_text(prefill, server);
+    c.pools = PoolUnit{decode, layout_text(decode, server), 1, 1};
+    c.sizes = whole_units(c, sizes);
+    if (!estimate_pools(c)) return;
+    c.sizes = whole_units(c, sizes);
+    if (c.sizes.empty()) {
+      skip(c.label(), "a unit of " + std::to_string(c.servers_per_unit()) + " servers (the pools' throughput ratio) fills no size within --max-gpus " +
+                          std::to_string(options_.max_gpus) + " in whole racks");
+      return;
+    }
+    out.push_back(c);
+  }
+
+  // The pools' analytic sizes at the offered load (size_pools: prefill replicas for the input tokens,
+  // decode replicas for the output tokens within the TPOT bound), reduced to a unit of one replica of
+  // the smaller pool and the nearest whole number of the larger's; false (reason recorded) when a pool
+  // cannot meet its bound at any size.
+  bool estimate_pools(Candidate& c) {
+    if (c.sizes.empty()) {
+      skip(c.label(), "no size within --max-gpus fills whole racks");
+      return false;
+    }
+    try {
+      const Scenario s = read_scenario(resolve_scenario_tree(base_.source_file, overrides_for(c, c.sizes.front(), options_.overrides)),
+                                       base_.source_file, catalog_);
+      const PoolSpec& prefill = s.disaggregation->prefill;
+      const PoolSpec& decode = s.disaggregation->decode;
+      const auto prefill_model = make_pool_performance_model(s, catalog_, prefill);
+      const auto decode_model = make_pool_performance_model(s, catalog_, decode);
+      const double prompt = mean_length(s.workload.prompt_tokens), output = mean_length(s.workload.output_tokens);
+      const double tpot = s.slo.tpot_s ? tighten_ * *s.slo.tpot_s : kInf;
+      DeploymentSpec one_sequence = decode.deployment;
+      one_sequence.max_batch_sequences = 1;
+      const double decode_floor =
+          decode_throughput(*decode_model, one_sequence, decode.memory, prompt + output / 2, prompt + output, kInf).step_s;
+      note_floor(fastest_decode_, decode_floor, c);
+      if (decode_floor > tpot) {
+        skip(c.label(), "TPOT bound " + ms(tpot) + " is below the decode pool's fastest step, " + ms(decode_floor) + " at batch 1");
+        return false;
+      }
+      DeploymentSpec one_prompt = prefill.deployment;
+      one_prompt.max_batch_tokens = static_cast<int>(prompt);
+      const double prefill_floor = prompt / prefill_tokens_per_s(*prefill_model, one_prompt, prompt);
+      note_floor(fastest_prefill_, prefill_floor, c);
+      if (s.slo.ttft_s && prefill_floor > tighten_ * *s.slo.ttft_s) {
+        skip(c.label(), "TTFT bound " + ms(tighten_ * *s.slo.ttft_s) + " is below the prefill pool's prefill of one mean prompt, " +
+                            ms(prefill_floor));
+        return false;
+      }
+      const DecodeThroughput decoding = decode_throughput(*decode_model, decode.deployment, decode.memory, prompt + output / 2, prompt + output, tpot);
+      const PoolSizes need = size_pools(peak_offered_rate(s.workload), prompt, output,
+                                        prefill_tokens_per_s(*prefill_model, prefill.deployment, prompt), decoding);
+      const int p = std::max(1, need.prefill_replicas), d = std::max(1, need.decode_replicas);
+      c.pools->prefill_replicas = p >= d ? static_cast<int>(std::lround(double(p) / d)) : 1;
+      c.pools->decode_replicas = p >= d ? 1 : static_cast<int>(std::lround(double(d) / p));
+      c.estimated_units = std::max(std::ceil(double(p) / c.pools->prefill_replicas), std::ceil(double(d) / c.pools->decode_replicas));
+      return true;
+    } catch (const InputErrors& e) {  // a pool does not fit memory, ...
+      const InputError& first = e.errors().front();
+      skip(c.label(), (first.key_path.empty() ? "" : first.key_path + ": ") + first.message);
+      return false;
+    }
   }
 
   // Fills the analytic replica estimate; false (with the reason recorded) when the candidate cannot
@@ -337,7 +480,7 @@ class Planner {
         skip(c.label(), "the analytic capacity model finds no batch that meets the SLOs");
         return false;
       }
-      c.estimated_replicas = std::max(1.0, std::ceil(offered / cap.replica_requests_per_s));
+      c.estimated_units = std::max(1.0, std::ceil(offered / cap.replica_requests_per_s));
       return true;
     } catch (const InputErrors& e) {  // does not fit memory, TP does not divide the heads, no fp8 units, ...
       const InputError& first = e.errors().front();
@@ -356,7 +499,7 @@ class Planner {
   }
 
   int estimated_servers(const Candidate& c) const {
-    return static_cast<int>(std::ceil(c.estimated_replicas * c.gpus_per_replica() / c.gpus_per_server));
+    return static_cast<int>(std::ceil(c.estimated_units * c.gpus_per_unit() / c.gpus_per_server));
   }
   std::size_t first_size_at_least(const Candidate& c, int servers) const {
     std::size_t i = 0;
@@ -432,8 +575,8 @@ class Planner {
     if (r.summary) read_summary(*r.summary, e);
     std::lock_guard lock(mutex_);
     evaluations_.push_back(e);
-    std::printf("  %-44s %5d GPUs %4d servers  %-22s ttft p %.3f s  tpot p %.4f s\n", name.c_str(), e.gpus(), e.layout.servers,
-                e.verdict().c_str(), e.ttft_p, e.tpot_p);
+    std::printf("  %-44s %5d GPUs %4d servers  %-22s ttft %s %.3f s  tpot %s %.4f s\n", name.c_str(), e.gpus(), e.layout.servers,
+                e.verdict().c_str(), percentile_.c_str(), e.ttft_p, percentile_.c_str(), e.tpot_p);
     std::fflush(stdout);
     if (a_plan) record_plan_locked(e);
     return e;
@@ -499,6 +642,14 @@ class Planner {
                                            {options_.api_usd_per_million_output, cost::Currency::USD}, currency, cost_.exchange);
     e.payback_api_months = cost::payback_months({e.capex, e.api_monthly, e.opex_per_year / 12, cost_.payback_amortization_months});
     if (options_.budget && e.capex > *options_.budget) e.within_budget = false;
+    if (!k.contains("pools")) return;
+    std::array<Evaluation::PoolCost, 2> pools;
+    for (std::size_t p = 0; p < 2; ++p) {
+      const auto& pool = k["pools"][p == 0 ? "prefill" : "decode"];
+      pools[p] = {pool["servers"].get<int>(), pool["gpus"].get<int>(), number(pool["capex"]), pool["opex_per_year"].get<double>(),
+                  pool["tco"].get<double>(), number(pool["per_million_output_tokens"])};
+    }
+    e.pool_costs = pools;
   }
 
   void bisect(const Candidate& c) {
@@ -551,6 +702,7 @@ class Planner {
   RunExecutor& executor_;
   CostSpec cost_;
   double tighten_;  // 1 − margin
+  std::string percentile_;  // the SLO's, as "p90"
   std::vector<std::string> run_overrides_;
   std::mutex mutex_;
   std::vector<Evaluation> evaluations_, plans_;
@@ -563,17 +715,48 @@ class Planner {
 ordered_json optional_number(double value) { return value < kInf ? ordered_json(value) : ordered_json(); }
 ordered_json optional_number(const std::optional<double>& value) { return value ? ordered_json(*value) : ordered_json(); }
 
+// One pool of a disaggregated deployment: its layout, size and cost.
+ordered_json pool_json(const Evaluation& e, bool prefill) {
+  const Candidate& c = e.candidate;
+  const DeploymentSpec& p = prefill ? c.parallel : c.pools->decode;
+  const int replicas = prefill ? c.prefill_replicas(e.layout) : c.replicas(e.layout);
+  ordered_json j = {{"layout", prefill ? c.layout : c.pools->decode_layout},
+                    {"tensor_parallel", p.tensor_parallel},
+                    {"pipeline_parallel", p.pipeline_parallel},
+                    {"expert_parallel", p.expert_parallel},
+                    {"data_parallel_attention", p.data_parallel_attention},
+                    {"redundant_experts", p.redundant_experts},
+                    {"gpus_per_replica", p.gpus_per_replica()},
+                    {"max_batch_sequences", c.replica_batch_sequences(p)},
+                    {"max_batch_tokens", c.replica_batch_tokens(p)},
+                    {"replicas", replicas},
+                    {"replicas_per_unit", prefill ? c.pools->prefill_replicas : c.pools->decode_replicas},
+                    {"gpus", replicas * p.gpus_per_replica()},
+                    {"servers", replicas * c.servers_of(p)}};
+  if (e.pool_costs) {
+    const Evaluation::PoolCost& k = (*e.pool_costs)[prefill ? 0 : 1];
+    j["capex"] = k.capex;
+    j["opex_per_year"] = k.opex_per_year;
+    j["tco"] = k.tco;
+    j["per_million_output_tokens"] = optional_number(k.per_mtok_output);
+  }
+  return j;
+}
+
+// A deployment as plan.json gives it. The layout keys are those of the replicas that decode: every
+// replica co-located, the decode pool's disaggregated (`prefill` then has the prefill pool's).
 ordered_json to_json(const Evaluation& e) {
-  return {{"gpu", e.candidate.gpu},
+  ordered_json j = {{"gpu", e.candidate.gpu},
           {"server_type", e.candidate.server_type},
           {"precision", e.candidate.precision},
-          {"layout", e.candidate.layout},
-          {"tensor_parallel", e.candidate.parallel.tensor_parallel},
-          {"pipeline_parallel", e.candidate.parallel.pipeline_parallel},
-          {"expert_parallel", e.candidate.parallel.expert_parallel},
-          {"data_parallel_attention", e.candidate.parallel.data_parallel_attention},
-          {"redundant_experts", e.candidate.parallel.redundant_experts},
-          {"gpus_per_replica", e.candidate.gpus_per_replica()},
+          {"disaggregated", e.candidate.pools.has_value()},
+          {"layout", e.candidate.pools ? e.candidate.pools->decode_layout : e.candidate.layout},
+          {"tensor_parallel", e.candidate.decode_parallel().tensor_parallel},
+          {"pipeline_parallel", e.candidate.decode_parallel().pipeline_parallel},
+          {"expert_parallel", e.candidate.decode_parallel().expert_parallel},
+          {"data_parallel_attention", e.candidate.decode_parallel().data_parallel_attention},
+          {"redundant_experts", e.candidate.decode_parallel().redundant_experts},
+          {"gpus_per_replica", e.candidate.decode_parallel().gpus_per_replica()},
           {"max_batch_sequences", e.candidate.replica_batch_sequences()},
           {"max_batch_tokens", e.candidate.replica_batch_tokens()},
           {"replicas", e.candidate.replicas(e.layout)},
@@ -595,11 +778,13 @@ ordered_json to_json(const Evaluation& e) {
           {"payback_months_vs_cloud", optional_number(e.payback_cloud_months)},
           {"api_monthly", e.api_monthly},
           {"payback_months_vs_api", optional_number(e.payback_api_months)},
-          {"ttft_p99_s", optional_number(e.ttft_p)},
-          {"tpot_p99_s", optional_number(e.tpot_p)},
-          {"e2e_p99_s", optional_number(e.e2e_p)},
+          {"ttft_slo_percentile_s", optional_number(e.ttft_p)},
+          {"tpot_slo_percentile_s", optional_number(e.tpot_p)},
+          {"e2e_slo_percentile_s", optional_number(e.e2e_p)},
           {"verdict", e.verdict()},
           {"status", e.status}};
+  if (e.candidate.pools) j["pools"] = {{"prefill", pool_json(e, true)}, {"decode", pool_json(e, false)}};
+  return j;
 }
 
 std::string months(const std::optional<double>& m) { return m ? format("%.1f mo", *m) : std::string("never"); }
@@ -616,6 +801,9 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
   static const std::vector<std::string> kObjectives = {"capex", "tco", "cost_per_mtok", "kw"};
   if (std::find(kObjectives.begin(), kObjectives.end(), options.objective) == kObjectives.end())
     throw_input_error({"--objective", 0, 0}, "", "expected capex, tco, cost_per_mtok or kw");
+  for (const std::string& layouts : options.layouts)
+    if (layouts != "colocated" && layouts != "disaggregated")
+      throw_input_error({"--layouts", 0, 0}, "", "unknown layouts '" + layouts + "': expected colocated or disaggregated");
   if (options.margin && (*options.margin < 0 || *options.margin >= 1))
     throw_input_error({"--margin", 0, 0}, "", "expected a share in [0, 1)");
   const Catalog catalog = Catalog::load(scenarios_dir());
@@ -637,21 +825,38 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
     return objective_of(a, options.objective) < objective_of(b, options.objective) ||
            (objective_of(a, options.objective) == objective_of(b, options.objective) && a.ttft_p < b.ttft_p);
   });
+  // One row per run; the layout columns are those of the replicas that decode (co-located: all of
+  // them), the pool columns empty for a co-located run.
+  const std::string percentile = slo_percentile_name(base.slo);
   std::string csv =
       "gpu,server_type,replicas,tensor_parallel,pipeline_parallel,expert_parallel,data_parallel_attention,redundant_experts,"
-      "max_batch_sequences,precision,servers,racks,gpus,capex,tco,per_million_output_tokens,facility_kw_mean,ttft_p99_s,"
-      "tpot_p99_s,e2e_p99_s,verdict,status\n";
+      "max_batch_sequences,precision,servers,racks,gpus,capex,tco,per_million_output_tokens,facility_kw_mean,slo_percentile,"
+      "ttft_slo_percentile_s,tpot_slo_percentile_s,e2e_slo_percentile_s,disaggregated,prefill_layout,prefill_replicas,prefill_gpus,"
+      "prefill_servers,prefill_capex,prefill_tco,decode_layout,decode_gpus,decode_servers,decode_capex,decode_tco,verdict,status\n";
   for (const auto& e : all) {
-    const DeploymentSpec& p = e.candidate.parallel;
-    char row[768];
-    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%.6f,%.6f,%.6f,%s,%s\n",
-                  e.candidate.gpu.c_str(), e.candidate.server_type.c_str(), e.candidate.replicas(e.layout), p.tensor_parallel,
-                  p.pipeline_parallel, p.expert_parallel, p.data_parallel_attention ? "true" : "false", p.redundant_experts,
-                  e.candidate.replica_batch_sequences(), e.candidate.precision.c_str(), e.layout.servers, e.layout.racks, e.gpus(), e.capex,
-                  e.tco, e.per_mtok_output, e.facility_kw_mean, e.ttft_p, e.tpot_p, e.e2e_p, e.verdict().c_str(), e.status.c_str());
+    const Candidate& c = e.candidate;
+    const DeploymentSpec& p = c.decode_parallel();
+    char row[1024];
+    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%g,%.6f,%.6f,%.6f,%s,", c.gpu.c_str(),
+                  c.server_type.c_str(), c.replicas(e.layout), p.tensor_parallel, p.pipeline_parallel, p.expert_parallel,
+                  p.data_parallel_attention ? "true" : "false", p.redundant_experts, c.replica_batch_sequences(), c.precision.c_str(),
+                  e.layout.servers, e.layout.racks, e.gpus(), e.capex, e.tco, e.per_mtok_output, e.facility_kw_mean, base.slo.percentile,
+                  e.ttft_p, e.tpot_p, e.e2e_p, c.pools ? "true" : "false");
     csv += row;
+    if (c.pools) {
+      const auto pool = [&](bool prefill) {
+        const ordered_json j = pool_json(e, prefill);
+        return (prefill ? layout_name(c.parallel) + "," + std::to_string(j["replicas"].get<int>()) : layout_name(c.pools->decode)) + "," +
+               std::to_string(j["gpus"].get<int>()) + "," + std::to_string(j["servers"].get<int>()) + "," +
+               (e.pool_costs ? format("%.0f", j["capex"].get<double>()) + "," + format("%.0f", j["tco"].get<double>()) : ",");
+      };
+      csv += pool(true) + "," + pool(false);
+    } else {
+      csv += ",,,,,,,,,,";
+    }
+    csv += "," + e.verdict() + "," + e.status + "\n";
   }
-  // The plans, best objective first; the frontier keeps those that also lower p99 TTFT.
+  // The plans, best objective first; the frontier keeps those that also lower TTFT (at the SLO's percentile).
   std::vector<Evaluation> plans = planner.plans();
   std::sort(plans.begin(), plans.end(), [&](const Evaluation& a, const Evaluation& b) {  // ties by name: the same answer however runs finished
     return std::tuple(objective_of(a, options.objective), a.name()) < std::tuple(objective_of(b, options.objective), b.name());
@@ -674,6 +879,8 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
                          {"objective", options.objective},
                          {"margin", options.margin ? ordered_json(*options.margin) : ordered_json("model error band")},
                          {"rack_kw_limit", planner.rack_kw()},
+                         {"slo_percentile", base.slo.percentile},
+                         {"layouts", options.layouts.empty() ? ordered_json("default") : ordered_json(options.layouts)},
                          {"n_plus_one", options.n_plus_one},
                          {"budget", options.budget ? ordered_json(*options.budget) : ordered_json()},
                          {"api_usd_per_million", {{"input", options.api_usd_per_million_input}, {"output", options.api_usd_per_million_output}}},
@@ -692,14 +899,24 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
     return kExitDone;
   }
   const Evaluation& w = *winner;
-  std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, %s, %d replicas, batch %d)%s\n",
-              options.objective.c_str(), w.gpus(), w.candidate.gpu.c_str(), w.layout.servers, w.candidate.server_type.c_str(),
-              w.layout.racks, w.layout.racks == 1 ? "" : "s", w.candidate.precision.c_str(), w.candidate.layout.c_str(),
-              w.candidate.replicas(w.layout), w.candidate.replica_batch_sequences(), w.n_plus_one ? ", one server spare (N+1)" : "");
-  std::printf("Frontier (objective vs p99 TTFT; money in %s; the winning run's report: %s/runs/%s):\n", w.currency.c_str(),
-              options.out_dir.c_str(), w.name().c_str());
+  const std::string how = w.candidate.pools ? std::string("a prefill pool and a decode pool")
+                                             : w.candidate.layout + ", " + std::to_string(w.candidate.replicas(w.layout)) + " replicas, batch " +
+                                                   std::to_string(w.candidate.replica_batch_sequences());
+  std::printf("\nBest deployment (%s): %d x %s in %d %s servers, %d rack%s (%s, %s)%s\n", options.objective.c_str(), w.gpus(),
+              w.candidate.gpu.c_str(), w.layout.servers, w.candidate.server_type.c_str(), w.layout.racks, w.layout.racks == 1 ? "" : "s",
+              w.candidate.precision.c_str(), how.c_str(), w.n_plus_one ? ", one server spare (N+1)" : "");
+  if (w.candidate.pools)
+    for (const bool prefill : {true, false}) {
+      const ordered_json pool = pool_json(w, prefill);
+      std::printf("  %s pool: %d replicas of %s, batch %d; %d GPUs in %d servers%s\n", prefill ? "prefill" : "decode ",
+                  pool["replicas"].get<int>(), pool["layout"].get<std::string>().c_str(), pool["max_batch_sequences"].get<int>(),
+                  pool["gpus"].get<int>(), pool["servers"].get<int>(),
+                  pool.contains("capex") ? format(", capex %.0f", pool["capex"].get<double>()).c_str() : "");
+    }
+  std::printf("Frontier (objective vs %s TTFT, the SLO's percentile; money in %s; the winning run's report: %s/runs/%s):\n",
+              percentile.c_str(), w.currency.c_str(), options.out_dir.c_str(), w.name().c_str());
   std::printf("  %5s %7s %5s %7s %7s %5s %12s %12s %9s %9s %9s %9s %8s\n", "GPUs", "servers", "racks", "IT kW", "fac kW", "PUE",
-              "capex", "TCO", "/Mtok out", "/Mtok all", "pay cloud", "pay API", "TTFT p99");
+              "capex", "TCO", "/Mtok out", "/Mtok all", "pay cloud", "pay API", ("TTFT " + percentile).c_str());
   for (const Evaluation* e : frontier_points)
     std::printf("  %5d %7d %5d %7.1f %7.1f %5.2f %12.0f %12.0f %9.3f %9.3f %9s %9s %6.0f ms  %s %s %s\n", e->gpus(), e->layout.servers,
                 e->layout.racks, e->it_kw_peak, e->facility_kw_mean, e->pue, e->capex, e->tco, e->per_mtok_output, e->per_mtok_tokens,

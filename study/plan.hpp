@@ -2,9 +2,10 @@
 // aidc plan: the deployment that meets the SLOs at the scenario's load at the least cost (or power),
 // found by running candidate deployments through an executor. A candidate is a GPU type, a server
 // type, a precision, a replica layout (tensor parallel inside a server; for models that need it,
-// expert parallel with data-parallel attention or pipeline stages across servers) and a batch limit;
-// its size is whole servers in whole, evenly filled racks, and every GPU bought serves (replicas =
-// GPUs / GPUs per replica), so the run costs exactly what the plan buys: the plan's money and power
+// expert parallel with data-parallel attention or pipeline stages across servers; or a prefill pool and
+// a decode pool of their own layouts, in the ratio of their throughputs) and a batch limit; its size is
+// whole servers in whole, evenly filled racks, and every GPU bought serves (replicas = GPUs / GPUs per
+// replica, or whole units of the two pools), so the run costs exactly what the plan buys: the plan's money and power
 // figures are the winning run's.
 // Writes plan.csv (every run) and plan.json (winner, frontier, skipped and pruned candidates) into
 // out_dir. docs/plan.md describes the search.
@@ -35,6 +36,9 @@ struct PlanOptions {
   std::vector<std::string> server_types;  // empty: every server type that takes the GPU
   std::vector<std::string> precisions;    // empty: the scenario's (quantizing changes answers: the user opts in)
   std::vector<int> max_batch_sequences;   // empty: the scenario's
+  // colocated (every replica prefills and decodes) and/or disaggregated (a prefill pool and a decode
+  // pool sized together); empty: co-located, and disaggregated too where the model needs several servers
+  std::vector<std::string> layouts;
   int max_gpus = 4096;
   std::string objective = "tco";          // capex | tco | cost_per_mtok | kw
   std::optional<double> budget;           // most capex, in the scenario's cost currency

@@ -60,6 +60,20 @@ StepBatch prefill_step(const ModelConfig& c, int tokens, int block_tokens) {
 constexpr double kBf16Bytes = 2;  // weights, activations and the KV cache
 int64_t kv_bytes_per_token(const ModelConfig& c) { return int64_t(c.kv_bytes_per_token(kBf16Bytes)); }
 double decode_weight_bytes(const ModelConfig& c, int batch = 1) { return c.decode_weight_bytes(batch, kBf16Bytes); }
+// Weight bytes a decode step of `batch` sequences reads as the GPU stores them (fp8 linears a byte a
+// weight plus their scales, the rest bf16): all but the embedding table (a row per token), routed
+// experts in the share the batch is expected to touch. For bf16 models: decode_weight_bytes().
+double stored_decode_weight_bytes(const ModelConfig& c, int batch) {
+  const double touched = c.is_moe() ? c.expected_experts_touched(batch) / c.moe.n_routed_experts : 1.0;
+  double bytes = 0;
+  for (const TensorSpec& spec : expected_tensors(c)) {
+    if (spec.name == "model.embed_tokens.weight" && !c.tie_embeddings) continue;
+    const std::vector<int64_t> grid = spec.scale_shape();
+    const double stored = gpu_holds_fp8(spec) ? spec.numel() + 4.0 * grid[0] * grid[1] : 2.0 * spec.numel();
+    bytes += spec.name.find(".mlp.experts.") != std::string::npos ? stored * touched : stored;
+  }
+  return bytes;
+}
 // Model FLOPs of a prefill of `n` tokens: linear layers (lm_head for the last token only) + causal attention.
 double prefill_flops(const ModelConfig& c, int n) {
   const double linear = 2.0 * (c.active_parameter_count() - int64_t(c.vocab) * c.hidden) * n + 2.0 * c.vocab * c.hidden;
@@ -146,20 +160,6 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   std::printf("peaks: copy %.0f GB/s (read+write), cuBLAS bf16 GEMM %.0f TFLOP/s, cuBLASLt fp8 GEMM %.0f TFLOP/s, idle %.0f W\n",
               peaks.copy_gbps, peaks.gemm_tflops, peaks.gemm_fp8_tflops, peaks.idle_w);
   const bool fp8 = c.weight_format == WeightFormat::Fp8Block;
-  // Weight bytes a decode step of `batch` sequences reads as the GPU stores them (fp8 linears a byte a
-  // weight plus their scales, the rest bf16): all but the embedding table (a row per token), routed
-  // experts in the share the batch is expected to touch. For bf16 models: decode_weight_bytes().
-  auto stored_decode_weight_bytes = [&](int batch) {
-    const double touched = c.is_moe() ? c.expected_experts_touched(batch) / c.moe.n_routed_experts : 1.0;
-    double bytes = 0;
-    for (const TensorSpec& spec : expected_tensors(c)) {
-      if (spec.name == "model.embed_tokens.weight" && !c.tie_embeddings) continue;
-      const std::vector<int64_t> grid = spec.scale_shape();
-      const double stored = gpu_holds_fp8(spec) ? spec.numel() + 4.0 * grid[0] * grid[1] : 2.0 * spec.numel();
-      bytes += spec.name.find(".mlp.experts.") != std::string::npos ? stored * touched : stored;
-    }
-    return bytes;
-  };
   const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
   const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
   GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill),
@@ -184,7 +184,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   if (fp8) {  // prefill against the fp8 GEMM peak; decode's bytes are the fp8 model's
     for (auto& p : prefill) p.fraction_of_gemm = p.tflops / peaks.gemm_fp8_tflops;
     for (auto& p : decode) {
-      const double bytes = stored_decode_weight_bytes(p.batch) + double(p.batch) * (o.context + 1) * kv_bytes_per_token(c);
+      const double bytes = stored_decode_weight_bytes(c, p.batch) + double(p.batch) * (o.context + 1) * kv_bytes_per_token(c);
       p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
       p.fraction_of_copy = p.gbps / peaks.copy_gbps;
       p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
@@ -211,7 +211,7 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
       << ",\n  \"peaks\": {\"copy_gbps\": " << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": "
       << fmt_number(peaks.gemm_tflops) << ", \"gemm_fp8_tflops\": " << fmt_number(peaks.gemm_fp8_tflops)
       << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << m.weight_bytes()
-      << ",\n  \"decode_weight_bytes\": " << int64_t(fp8 ? stored_decode_weight_bytes(1) : decode_weight_bytes(c))
+      << ",\n  \"decode_weight_bytes\": " << int64_t(fp8 ? stored_decode_weight_bytes(c, 1) : decode_weight_bytes(c))
       << ",\n  \"kv_bytes_per_token\": "
       << kv_bytes_per_token(c) << ",\n  \"gpu_memory_used_gib\": " << fmt_number(used_gib) << ",\n  \"prefill\": [";
     for (size_t i = 0; i < prefill.size(); ++i) {

@@ -9,8 +9,13 @@
 
 namespace aidc {
 
-bool ServerSpec::accepts(const GpuSpec& gpu) const {
-  return std::find(gpu_form_factors.begin(), gpu_form_factors.end(), gpu.form_factor) != gpu_form_factors.end();
+std::string ServerSpec::refusal(const GpuSpec& gpu) const {
+  if (std::find(gpu_form_factors.begin(), gpu_form_factors.end(), gpu.form_factor) == gpu_form_factors.end())
+    return "a " + gpu.form_factor + " GPU does not fit server type '" + id + "'";
+  if (gpus.empty() || std::find(gpus.begin(), gpus.end(), gpu.id) != gpus.end()) return "";
+  std::string taken;
+  for (const std::string& g : gpus) taken += (taken.empty() ? "" : ", ") + g;
+  return "server type '" + id + "' takes " + taken + ", not " + gpu.id + " (its baseboard's parts, scenarios/catalog/servers.yaml)";
 }
 
 namespace {
@@ -52,12 +57,20 @@ GpuSpec read_gpu(const std::string& id, FieldReader r) {
   return g;
 }
 
-ServerSpec read_server(const std::string& id, FieldReader r) {
+ServerSpec read_server(const std::string& id, FieldReader r, const std::map<std::string, GpuSpec>& gpus) {
   ServerSpec s;
   s.id = id;
   s.description = r.text("description", "");
   s.gpus_per_server = static_cast<int>(r.integer("gpus_per_server", 8, 1, 64));
   s.gpu_form_factors = r.strings("gpu_form_factors");
+  s.gpus = r.strings("gpus");
+  for (const std::string& g : s.gpus) {
+    const auto gpu = gpus.find(g);
+    if (gpu == gpus.end())
+      r.error("gpus", "unknown GPU '" + g + "': expected an id of gpus.yaml");
+    else if (std::find(s.gpu_form_factors.begin(), s.gpu_form_factors.end(), gpu->second.form_factor) == s.gpu_form_factors.end())
+      r.error("gpus", g + " is a " + gpu->second.form_factor + " part, a form factor gpu_form_factors does not list");
+  }
   s.gpu_link_native = r.choice("gpu_link", "native", {"native", "pcie"}) == "native";
   s.pcie_gb_s = r.number("pcie_gb_s", 32, 1);
   s.nics = static_cast<int>(r.integer("nics", 1, 0));
@@ -102,7 +115,8 @@ Catalog Catalog::load(const std::string& dir) {
   c.dir_ = dir;
   const std::string catalog_dir = dir + "/catalog";
   c.gpus_ = read_entries<GpuSpec>(catalog_dir + "/gpus.yaml", "gpus", read_gpu);
-  c.servers_ = read_entries<ServerSpec>(catalog_dir + "/servers.yaml", "servers", read_server);
+  c.servers_ = read_entries<ServerSpec>(catalog_dir + "/servers.yaml", "servers",
+                                        [&c](const std::string& id, FieldReader r) { return read_server(id, std::move(r), c.gpus_); });
   for (const auto& file : std::filesystem::directory_iterator(catalog_dir + "/models"))
     if (file.path().extension() == ".json") c.model_files_[file.path().stem().string()] = file.path().string();
   return c;

@@ -39,12 +39,17 @@ struct ServerSpec {
   std::string id, description;
   int gpus_per_server = 8;
   std::vector<std::string> gpu_form_factors;
+  // The parts a GPU baseboard takes (HGX H100/H200, HGX H20, Atlas 800T A2, ...); empty for a chassis
+  // of standard slots, which takes any GPU of its form factors.
+  std::vector<std::string> gpus;
   bool gpu_link_native = true;  // false: GPUs talk through the PCIe switch
   double pcie_gb_s = 0;         // GB/s per GPU per direction
   int nics = 1, rack_units = 4;
   double max_power_w = 0, price_usd = 0;
   HostPower host_power;
-  bool accepts(const GpuSpec& gpu) const;
+  bool accepts(const GpuSpec& gpu) const { return refusal(gpu).empty(); }
+  // Why this server does not take `gpu` (for an error or a planner's skip line); empty when it does.
+  std::string refusal(const GpuSpec& gpu) const;
   // GB/s per direction between two GPUs of this server.
   double gpu_to_gpu_gb_s(const GpuSpec& gpu) const { return gpu_link_native ? gpu.interconnect_gb_s : std::min(pcie_gb_s, gpu.interconnect_gb_s); }
 };

@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("--gpus", plan_options.gpus, "GPU types to consider (default: all in the catalog)")->delimiter(',');
   plan_cmd->add_option("--max-batch", plan_options.max_batch_sequences, "max_batch_sequences values to try")->delimiter(',');
   plan_cmd->add_option("--max-gpus", plan_options.max_gpus, "Largest deployment to consider")->check(CLI::PositiveNumber);
+  plan_cmd->add_option("--layouts", plan_options.layouts,
+                       "colocated and/or disaggregated (prefill and decode pools) (default: colocated, and disaggregated where the model "
+                       "needs several servers)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"colocated", "disaggregated"}));
   plan_cmd->add_option("--servers", plan_options.server_types, "Server types to consider (default: all that take the GPU)")->delimiter(',');
   plan_cmd->add_option("--precisions", plan_options.precisions, "Weight precisions to consider: bf16,fp8,int8,int4 (default: the scenario's)")->delimiter(',');
   plan_cmd->add_option("--objective", plan_options.objective, "What the plan minimises: capex, tco (default), cost_per_mtok or kw")

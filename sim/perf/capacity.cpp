@@ -5,7 +5,6 @@
 #include <limits>
 
 namespace aidc {
-namespace {
 
 double mean_length(const LengthDistribution& d) {
   switch (d.kind) {
@@ -20,8 +19,6 @@ double mean_length(const LengthDistribution& d) {
   }
   return d.value;
 }
-
-}  // namespace
 
 CapacityEstimate estimate_capacity(const Scenario& s, const PerformanceModel& performance, double offered_requests_per_s) {
   CapacityEstimate c;

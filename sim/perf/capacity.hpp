@@ -21,6 +21,9 @@ struct CapacityEstimate {
 // each request then costs, at mean prompt and output lengths.
 CapacityEstimate estimate_capacity(const Scenario& scenario, const PerformanceModel& performance, double offered_requests_per_s);
 
+// The mean of a prompt or output length distribution.
+double mean_length(const LengthDistribution& d);
+
 // Requests per second the workload offers at its busiest, from its description alone: open loop the
 // schedule's peak rate; closed loop each user once per think time (an upper bound: answers take time
 // too); a trace its requests over the time they span.

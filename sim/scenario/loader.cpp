@@ -427,6 +427,14 @@ void check_whole_prompts_fit(FieldReader& dep, const Scenario& s, const Deployme
                                       std::to_string(static_cast<long long>(s.workload.prompt_tokens.upper_bound())));
 }
 
+// fp8 weights need fp8 units (Hopper, Ada, MI300X): a part without them (Ampere, Ascend 910B) serves
+// weight-only int8 or int4 instead, as issue 13 plans them. The KV cache may still be stored in fp8.
+void check_weight_precision(FieldReader& r, const char* key, const DeploymentSpec& d, const GpuSpec& gpu) {
+  if (d.precision == Precision::FP8 && !gpu.fp8_tflops)
+    r.error(key, gpu.id + " has no fp8 units (gpus.yaml fp8_tflops: null), so it cannot run fp8 weights: expected bf16, int8 or "
+                 "int4 (weight-only) for deployment.precision");
+}
+
 // Each pool on its own servers (prefill first), with its GPU, server type and layout; a prefill
 // replica holds a prompt and its first token, a decode replica the whole request.
 void check_pools(FieldReader& root, FieldReader& dep, Scenario& s, const Catalog& catalog, const ModelConfig& model) {
@@ -443,7 +451,8 @@ void check_pools(FieldReader& root, FieldReader& dep, Scenario& s, const Catalog
     check_catalog_id(r, "server_type", pool.server_type, server, catalog.server_ids(), "server type");
     placeable = placeable && gpu && server;
     if (!gpu || !server) continue;
-    if (!server->accepts(*gpu)) r.error("gpu", "a " + gpu->form_factor + " GPU does not fit server type '" + server->id + "'");
+    if (const std::string why = server->refusal(*gpu); !why.empty()) r.error("gpu", why);
+    check_weight_precision(r, "gpu", pool.deployment, *gpu);
     check_layout(r, pool.deployment, *server, model);
     pool.memory = plan_and_check_fit(r, "gpu", model, *gpu, *server, pool.deployment, prefill ? prompt + 1 : longest);
     if (prefill) check_whole_prompts_fit(r, s, pool.deployment);
@@ -490,9 +499,9 @@ void check_against_catalog(FieldReader& root, Scenario& s, const Catalog& catalo
   check_catalog_id(dep, "model", s.deployment.model, model, catalog.model_ids(), "model");
   if (!gpu || !server || !model) return;
   const DeploymentSpec& d = s.deployment;
-  if (!server->accepts(*gpu))
-    dc.error("gpu", "a " + gpu->form_factor + " GPU does not fit server type '" + server->id + "'");
-  if (!s.disaggregation) {
+  if (const std::string why = server->refusal(*gpu); !why.empty()) dc.error("gpu", why);
+  if (!s.disaggregation) {  // else each pool's GPU, layout and size (check_pools)
+    check_weight_precision(dep, "precision", d, *gpu);
     check_layout(dep, d, *server, *model);
     const long long gpus = 1LL * s.datacenter.servers() * server->gpus_per_server;
     if (1LL * d.replicas * d.gpus_per_replica() > gpus)
