@@ -1,6 +1,7 @@
 // aidc plan: the deployment that meets the SLOs at the scenario's load with the best objective.
 // Candidates are (GPU, server type, precision, replica layout, batch limit), the layout tensor parallel
-// inside a server or, for a model that needs it, spanning servers (add_layouts); a candidate the
+// inside a server or, for a model that needs it, spanning servers, or a prefill pool and a decode pool
+// bought in units of their throughput ratio (add_layouts); a candidate the
 // analytic capacity model shows cannot meet the SLOs at any size is skipped with the limit that
 // binds. For each other candidate the fewest servers meeting the SLOs is found by bisection over the
 // sizes it can be built in (whole servers in whole, evenly filled racks), since latency only improves
@@ -231,8 +232,8 @@ class Planner {
       const auto servers = options_.server_types.empty() ? catalog_.server_ids() : options_.server_types;
       for (const auto& server_id : servers) {
         const ServerSpec& server = *catalog_.server(server_id);
-        if (!server.accepts(*gpu)) {
-          if (!options_.server_types.empty()) skip(gpu_id + "/" + server_id, "the server does not take this GPU's form factor");
+        if (const std::string why = server.refusal(*gpu); !why.empty()) {
+          if (!options_.server_types.empty()) skip(gpu_id + "/" + server_id, why);
           continue;
         }
         const double server_kw = server.max_power_w / 1000;
@@ -252,9 +253,15 @@ class Planner {
         for (int n = 1; n <= max_servers; ++n)
           if (const auto l = layout_of(n, per_rack)) sizes.push_back(*l);
         largest_size_ = std::max(largest_size_, sizes.empty() ? 0 : sizes.back().servers * server.gpus_per_server);
-        for (const auto& precision : precisions)
-          for (int batch : batches) add_layouts({gpu_id, server_id, precision, {}, "", batch, base_.deployment.max_batch_tokens, server.gpus_per_server, 1, {}},
+        for (const auto& precision : precisions) {
+          const auto index = std::find(precision_names.begin(), precision_names.end(), precision) - precision_names.begin();
+          if (const std::string why = weight_precision_refusal(static_cast<Precision>(index), *gpu); !why.empty()) {
+            skip(gpu_id + "/" + server_id + "/" + precision, why);
+            continue;
+          }
+          for (int batch : batches) add_layouts({gpu_id, server_id, precision, {}, "", batch, base_.deployment.max_batch_tokens, server.gpus_per_server, 1, {}, {}},
                                                sizes, out);
+        }
       }
     }
     // Cheapest-looking first, so pruning bites early.
@@ -389,6 +396,11 @@ class Planner {
     c.parallel = prefill;
     c.layout = layout_text(prefill, server);
     c.pools = PoolUnit{decode, layout_text(decode, server), 1, 1};
+    if (c.gpus_per_unit() > options_.max_gpus) {
+      skip(c.label(), "one prefill and one decode replica, " + std::to_string(c.servers_per_unit()) + " servers, are above --max-gpus " +
+                          std::to_string(options_.max_gpus));
+      return;
+    }
     c.sizes = whole_units(c, sizes);
     if (!estimate_pools(c)) return;
     c.sizes = whole_units(c, sizes);
@@ -735,7 +747,7 @@ ordered_json pool_json(const Evaluation& e, bool prefill) {
                     {"servers", replicas * c.servers_of(p)}};
   if (e.pool_costs) {
     const Evaluation::PoolCost& k = (*e.pool_costs)[prefill ? 0 : 1];
-    j["capex"] = k.capex;
+    j["capex"] = optional_number(k.capex);  // null under cost.capex_total
     j["opex_per_year"] = k.opex_per_year;
     j["tco"] = k.tco;
     j["per_million_output_tokens"] = optional_number(k.per_mtok_output);
@@ -848,7 +860,8 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
         const ordered_json j = pool_json(e, prefill);
         return (prefill ? layout_name(c.parallel) + "," + std::to_string(j["replicas"].get<int>()) : layout_name(c.pools->decode)) + "," +
                std::to_string(j["gpus"].get<int>()) + "," + std::to_string(j["servers"].get<int>()) + "," +
-               (e.pool_costs ? format("%.0f", j["capex"].get<double>()) + "," + format("%.0f", j["tco"].get<double>()) : ",");
+               (j.contains("capex") && j["capex"].is_number() ? format("%.0f", j["capex"].get<double>()) : "") + "," +
+               (j.contains("tco") ? format("%.0f", j["tco"].get<double>()) : "");
       };
       csv += pool(true) + "," + pool(false);
     } else {
@@ -911,7 +924,7 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
       std::printf("  %s pool: %d replicas of %s, batch %d; %d GPUs in %d servers%s\n", prefill ? "prefill" : "decode ",
                   pool["replicas"].get<int>(), pool["layout"].get<std::string>().c_str(), pool["max_batch_sequences"].get<int>(),
                   pool["gpus"].get<int>(), pool["servers"].get<int>(),
-                  pool.contains("capex") ? format(", capex %.0f", pool["capex"].get<double>()).c_str() : "");
+                  pool.contains("capex") && pool["capex"].is_number() ? format(", capex %.0f", pool["capex"].get<double>()).c_str() : "");
     }
   std::printf("Frontier (objective vs %s TTFT, the SLO's percentile; money in %s; the winning run's report: %s/runs/%s):\n",
               percentile.c_str(), w.currency.c_str(), options.out_dir.c_str(), w.name().c_str());

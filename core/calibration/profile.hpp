@@ -38,6 +38,7 @@ struct CalibrationProfile {
   };
   struct DevicePeaks {
     double copy_gbps = 0, gemm_bf16_tflops = 0, idle_power_w = 0;
+    double gemm_fp8_tflops = 0;  // 0: not measured (profiles written before it was recorded)
   };
   struct ModelShape {
     int layers = 0, dense_layers = 0, moe_layers = 0, hidden = 0, heads = 0, kv_heads = 0, head_dim = 0;

@@ -342,12 +342,18 @@ CalibrationProfile read_calibration_profile(const std::string& path) {
   p.device_peaks.copy_gbps = r.number(peaks, "device_peaks", "copy_gbps", true);
   p.device_peaks.gemm_bf16_tflops = r.number(peaks, "device_peaks", "gemm_bf16_tflops", true);
   p.device_peaks.idle_power_w = r.number(peaks, "device_peaks", "idle_power_w", false);
+  p.device_peaks.gemm_fp8_tflops = r.number(peaks, "device_peaks", "gemm_fp8_tflops", false);  // absent before fp8
   // The roofline ratios divide by the peaks.
   if (peaks.IsMap() && !(p.device_peaks.copy_gbps > 0)) r.problem(at(peaks, "copy_gbps"), "device_peaks.copy_gbps", "expected a positive number");
   if (peaks.IsMap() && !(p.device_peaks.gemm_bf16_tflops > 0))
     r.problem(at(peaks, "gemm_bf16_tflops"), "device_peaks.gemm_bf16_tflops", "expected a positive number");
   r.check_range(peaks, "device_peaks", "copy_gbps", p.device_peaks.copy_gbps, 0, kMaxRate);
   r.check_range(peaks, "device_peaks", "gemm_bf16_tflops", p.device_peaks.gemm_bf16_tflops, 0, kMaxRate);
+  r.check_range(peaks, "device_peaks", "gemm_fp8_tflops", p.device_peaks.gemm_fp8_tflops, 0, kMaxRate);
+  // An fp8 profile's linears are scaled against the fp8 GEMM peak (sim/perf/calibrated_model).
+  if (peaks.IsMap() && m.precision == "fp8" && !(p.device_peaks.gemm_fp8_tflops > 0))
+    r.problem(at(peaks, "gemm_fp8_tflops").IsDefined() ? at(peaks, "gemm_fp8_tflops") : peaks, "device_peaks.gemm_fp8_tflops",
+              "expected a positive number (metadata.precision is fp8)");
   r.check_range(peaks, "device_peaks", "idle_power_w", p.device_peaks.idle_power_w, 0, kMaxPowerW);
   p.power_window_ms = r.number(root, "", "power_window_ms", false);
   r.check_range(root, "", "power_window_ms", p.power_window_ms, 0, kMaxRate);

@@ -80,6 +80,7 @@ std::string format_calibration_profile(const CalibrationProfile& p) {
     << "\n  weights: " << (m.weights == "random" ? m.weights : quoted(m.weights)) << "\n  kv_block_tokens: " << m.kv_block_tokens
     << "\ndevice_peaks:\n  copy_gbps: " << fmt_number(p.device_peaks.copy_gbps)
     << "\n  gemm_bf16_tflops: " << fmt_number(p.device_peaks.gemm_bf16_tflops)
+    << (p.device_peaks.gemm_fp8_tflops > 0 ? "\n  gemm_fp8_tflops: " + fmt_number(p.device_peaks.gemm_fp8_tflops) : "")
     << "\n  idle_power_w: " << fmt_number(p.device_peaks.idle_power_w) << "\npower_window_ms: " << fmt_number(p.power_window_ms)
     << "\nmodel_shape:\n  layers: " << s.layers << "\n  dense_layers: " << s.dense_layers << "\n  moe_layers: " << s.moe_layers
     << "\n  hidden: " << s.hidden << "\n  heads: " << s.heads << "\n  kv_heads: " << s.kv_heads << "\n  head_dim: " << s.head_dim

@@ -49,7 +49,7 @@ const char* kUsage =
     "             [--gemv-mma-max-tokens 0]: largest step on the tensor-core GEMV after that (0: cuBLAS)\n"
     "             [--precision bf16|fp8]: with --random-weights, the weights' format (fp8: DeepSeek-V3's e4m3 with\n"
     "             128x128 block scales, any model); a checkpoint's is its config.json's quantization_config\n"
-    "  profile    --out CALIBRATION.yaml\n"
+    "  profile    --out CALIBRATION.yaml [--precision bf16|fp8] (as bench's; the profile records it)\n"
     "  kernels    (no --model) each kernel family timed alone at the served models' shapes, a table per family\n"
     "             [--families rmsnorm,gemv,...] [--json FILE]\n"
     "  serve      OpenAI-compatible HTTP server; --model may be a directory holding config.json (and tokenizer.json)\n"
@@ -348,10 +348,8 @@ int run(int argc, char** argv) {
       o.command = a.line;
       return run_bench(with_precision(a, c), w, o);
     }
-    require(with_precision(a, c).weight_format == WeightFormat::Bf16,
-            "profile: fp8 weights are not profiled yet (its operator grids time the bf16 linears); bench takes --precision fp8");
     require(a.has("out"), "profile: give --out CALIBRATION.yaml");
-    return run_profile(c, w, ProfileOptions{a.get("model"), a.get("out"), a.line});
+    return run_profile(with_precision(a, c), w, ProfileOptions{a.get("model"), a.get("out"), a.line});
 #else
     fail(a.command + " needs the CUDA backend, and this build has none");
 #endif

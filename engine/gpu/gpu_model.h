@@ -89,6 +89,9 @@ class GpuModel : public Backend {
   // to a bf16 scratch and the bf16 path.
   void linear(const bf16* x, const Fp8Weight& w, void* y, bool y_is_float, bool accumulate, int tokens,
               int out_features, int in_features);
+  // A layer's linear in the format it was loaded in: w8 when set, else w.
+  void project(const bf16* x, const bf16* w, const Fp8Weight& w8, void* y, bool y_is_float, bool accumulate, int tokens,
+               int out_features, int in_features);
   int sm_count() const { return sm_count_; }
   // Steps that record or follow expert choices run eager (the copies happen inside the step).
   void force_routing(ExpertChoices experts) override { forced_routing_ = std::move(experts); }
@@ -123,9 +126,6 @@ class GpuModel : public Backend {
   // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
   void normed_linear(const float* x, const bf16* gain, const bf16* w, void* y, bool y_is_float, int tokens,
                      int out_features, const Fp8Weight& w8 = {});
-  // A layer's linear in the format it was loaded in: w8 when set, else w.
-  void project(const bf16* x, const bf16* w, const Fp8Weight& w8, void* y, bool y_is_float, bool accumulate, int tokens,
-               int out_features, int in_features);
   // w8 dequantised into dequant_scratch_ ([rows][cols] bf16), for the bf16 GEMMs of larger steps.
   const bf16* dequantized(const Fp8Weight& w8, int64_t rows, int cols);
   bool uses_gemv(int tokens, int in_features) const;  // the engine's GEMV rather than cuBLAS (o_.gemv_max_tokens)

@@ -244,7 +244,8 @@ bool mla_prefill_supported(int nope, int rope_dim, int v_dim);
 void mla_prefill_attention(const MlaPrefill& rows, const AttnSeqs& seq, int max_new_tokens, bf16* out, float scale,
                            cudaStream_t s);
 
-// sampling.cu: one block per request. rows[i] is the logits row; temperature <= 0 means greedy.
+// sampling.cu: each row cut into 4096-token chunks, a block per chunk (top-p by a radix select on the
+// probabilities' bits). rows[i] is the logits row; temperature <= 0 means greedy.
 struct SampleArgs {
   const int* rows;
   const float* temperature;

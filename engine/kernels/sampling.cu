@@ -25,13 +25,14 @@ using u64 = unsigned long long;
 constexpr int kThreads = 256;
 constexpr int kPerThread = 16;
 constexpr int kChunk = kThreads * kPerThread;
-constexpr int kMaxChunks = 64;   // vocab <= 262144
+constexpr int kMaxChunks = 64;   // vocab <= 262144; the draw gives each lane of a warp two chunks
 constexpr int kMaxRows = 256;    // rows per launch group (the workspace is sized for one group)
 constexpr int kDigitBits = 10;
 constexpr int kBuckets = 1 << kDigitBits;
 constexpr int kPasses = 3;       // p <= 1 has bit 30 clear: 30 bits, three digits
 
-// Scratch shared by every call; calls on one stream run in order (gpu_model samples on its own stream).
+// Scratch shared by every call on a device (a __device__ variable is per device): calls on one device
+// must not overlap in time (calls on one stream never do).
 struct SampleWorkspace {
   float chunk_max[kMaxRows][kMaxChunks];
   int chunk_best[kMaxRows][kMaxChunks];
@@ -44,7 +45,7 @@ __device__ SampleWorkspace g_work;
 struct SampleRows {
   const float* logits;
   int vocab, chunks;
-  float mass_scale;  // 2^shift with vocab * 2^shift < 2^64: fixed-point unit of probability mass
+  float mass_scale;  // 2^shift with vocab * 2^shift < 2^63: a probability of 1 in fixed point
   SampleArgs args;   // this launch group's slice
 };
 
@@ -131,11 +132,20 @@ __device__ Selection select_digits(int r, int passes, float top_p) {
   Selection s{0, 0};
   double need = 0;
   constexpr int kOwn = kBuckets / kThreads;
-  for (int k = 0; k < passes; ++k) {
-    u64 h[kOwn], own = 0;
+  u64 hists[kPasses][kOwn];  // all loads in flight at once: the rounds below wait on one another
 #pragma unroll
-    for (int j = 0; j < kOwn; ++j) own += h[j] = g_work.hist[r][k][threadIdx.x * kOwn + j];
-    if (k == 0) need = double(top_p) * double(block_sum_u64(own));
+  for (int k = 0; k < kPasses; ++k)
+#pragma unroll
+    for (int j = 0; j < kOwn; ++j) hists[k][j] = k < passes ? g_work.hist[r][k][threadIdx.x * kOwn + j] : 0;
+#pragma unroll
+  for (int k = 0; k < kPasses; ++k) {
+    if (k == passes) break;
+    const u64* h = hists[k];
+    u64 own = 0;
+#pragma unroll
+    for (int j = 0; j < kOwn; ++j) own += h[j];
+    // At least one fixed-point unit: with top_p <= 0 the rule still keeps the most probable token.
+    if (k == 0) need = fmax(double(top_p) * double(block_sum_u64(own)), 1.0);
     const u64 suffix = block_exclusive_scan(own, true);  // mass of the buckets above this thread's
     if (threadIdx.x == 0) {
       digit = -1;
@@ -274,30 +284,43 @@ __global__ void __launch_bounds__(kThreads) draw_kernel(SampleRows s, int* out) 
     if (threadIdx.x == 0) out[r] = best;
     return;
   }
-  __shared__ int chunk, found;
+  __shared__ int chunk, last;
   __shared__ u64 before, target;
-  if (threadIdx.x == 0) {
-    u64 kept = 0;
-    int last = best;
-    for (int c = 0; c < s.chunks; ++c) {
-      kept += g_work.chunk_kept[r][c];
-      last = max(last, g_work.chunk_last[r][c]);
+  if (threadIdx.x < 32) {  // lane l owns chunks 2l and 2l + 1 (kMaxChunks == 64)
+    const int lane = threadIdx.x;
+    u64 kept[2];
+    int mine_last = best;
+    for (int j = 0; j < 2; ++j) {
+      const int c = 2 * lane + j;
+      kept[j] = c < s.chunks ? g_work.chunk_kept[r][c] : 0;
+      if (c < s.chunks) mine_last = max(mine_last, g_work.chunk_last[r][c]);
     }
-    target = u64(double(s.args.uniform[r]) * double(kept));  // running > u * kept <=> running > floor(u * kept)
-    chunk = -1;
-    found = last;  // the rule's answer when rounding leaves the target unreached
-    u64 running = 0;
-    for (int c = 0; c < s.chunks && chunk < 0; ++c) {
-      if (running + g_work.chunk_kept[r][c] > target) {
-        chunk = c;
-        before = running;
-      }
-      running += g_work.chunk_kept[r][c];
+    u64 incl = kept[0] + kept[1];
+#pragma unroll
+    for (int o = 1; o < 32; o <<= 1) {
+      const u64 n = __shfl_up_sync(0xffffffffu, incl, o);
+      if (lane >= o) incl += n;
+    }
+    const u64 total = __shfl_sync(0xffffffffu, incl, 31);
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) mine_last = max(mine_last, __shfl_xor_sync(0xffffffffu, mine_last, o));
+    const u64 goal = u64(double(s.args.uniform[r]) * double(total));  // running > u * kept <=> running > floor(.)
+    const unsigned passed = __ballot_sync(0xffffffffu, incl > goal);
+    if (lane == 0) {
+      chunk = -1;
+      last = mine_last;  // the rule's answer when rounding leaves the target unreached
+      target = goal;
+    }
+    __syncwarp();
+    if (passed && lane == __ffs(passed) - 1) {
+      const u64 start = incl - kept[0] - kept[1];
+      chunk = start + kept[0] > goal ? 2 * lane : 2 * lane + 1;
+      before = start + kept[0] > goal ? start : start + kept[0];
     }
   }
   __syncthreads();
   if (chunk < 0) {
-    if (threadIdx.x == 0) out[r] = found;
+    if (threadIdx.x == 0) out[r] = last;
     return;
   }
   const float* row = row_of(s, r);
@@ -314,6 +337,7 @@ __global__ void __launch_bounds__(kThreads) draw_kernel(SampleRows s, int* out) 
     own += m[k];
   }
   u64 running = before + block_exclusive_scan(own, false);
+  __shared__ int found;
   if (threadIdx.x == 0) found = INT_MAX;
   __syncthreads();
 #pragma unroll
@@ -325,7 +349,7 @@ __global__ void __launch_bounds__(kThreads) draw_kernel(SampleRows s, int* out) 
     }
   }
   __syncthreads();
-  if (threadIdx.x == 0) out[r] = found;
+  if (threadIdx.x == 0) out[r] = found == INT_MAX ? last : found;
 }
 
 }  // namespace

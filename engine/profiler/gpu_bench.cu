@@ -237,6 +237,11 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
 
 int run_profile(const ModelConfig& c, const WeightSource& weights, const ProfileOptions& o) {
   const Peaks peaks = measure_peaks();
+  // fp8 models run their linears as the engine does (GpuModel::project: fp8 GEMV for decode-sized
+  // steps, dequantise + cuBLAS above); bytes for the power curve are a code per weight plus its share
+  // of the 128x128 block's fp32 scale.
+  const bool fp8 = c.weight_format == WeightFormat::Fp8Block;
+  const double linear_weight_bytes = fp8 ? 1.0 + 4.0 / (128 * 128) : kBf16Bytes;
   const std::vector<int> token_grid{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
   const int max_tokens = token_grid.back();
   // Attention grids: prefill chunks over cached contexts, decode batches over cached tokens per sequence.
@@ -296,6 +301,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   struct LinearOp {
     std::string name;
     const bf16* w;
+    Fp8Weight w8;  // set where the model holds this linear in fp8 (w null then)
     int in, out, per_layer;
     bool out_float, accumulate;
     int max_tokens;
@@ -306,7 +312,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   int dense_layer = -1, moe_layer = -1;
   for (int l = c.layers - 1; l >= 0; --l) (c.is_moe_layer(l) ? moe_layer : dense_layer) = l;
   const GpuModel::Layer& L = m.layer(dense_layer >= 0 ? dense_layer : 0);
-  bf16* lm_head_w = nullptr;  // time the lm_head shape with a layer weight of the same size where one exists
+  bf16* lm_head_w = nullptr;  // the lm_head shape, and the embedding table's ([vocab][hidden] bf16)
   CUDA_CHECK(cudaMalloc(&lm_head_w, size_t(c.vocab) * H * 2));
   fill_random_bf16(lm_head_w, int64_t(c.vocab) * H, 23, 0.02f, 0.0f, s);
   // The norm and SwiGLU run through the model's own activation buffers: up to its largest step.
@@ -314,20 +320,20 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   if (mla) {
     const MLAConfig& a = c.mla;
     const int q_rows = a.q_lora_rank ? a.q_lora_rank : c.heads * c.qk_dim();
-    ops.push_back({"q_kv_a_proj", L.qkv, H, q_rows + c.kv_values_per_token(), 1, false, false, kProfileStepTokens,
+    ops.push_back({"q_kv_a_proj", L.qkv, L.fp8.qkv, H, q_rows + c.kv_values_per_token(), 1, false, false, kProfileStepTokens,
                    Input::kMlaProjection});
     if (a.q_lora_rank)
-      ops.push_back({"q_b_proj", L.q_b, a.q_lora_rank, c.heads * c.qk_dim(), 1, false, false, kProfileStepTokens,
+      ops.push_back({"q_b_proj", L.q_b, {}, a.q_lora_rank, c.heads * c.qk_dim(), 1, false, false, kProfileStepTokens,
                      Input::kMlaQuery});
   } else {
-    ops.push_back({"qkv_proj", L.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv});
+    ops.push_back({"qkv_proj", L.qkv, L.fp8.qkv, H, qkv_w, 1, false, false, kProfileStepTokens, Input::kQkv});
   }
-  ops.push_back({"o_proj", L.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain});
+  ops.push_back({"o_proj", L.o, L.fp8.o, attn_w, H, 1, true, true, max_tokens, Input::kPlain});
   if (dense_layer >= 0) {
-    ops.push_back({"gate_up_proj", L.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kFfnActivation});
-    ops.push_back({"down_proj", L.down, I, H, 1, true, true, max_tokens, Input::kPlain});
+    ops.push_back({"gate_up_proj", L.gate_up, L.fp8.gate_up, H, 2 * I, 1, false, false, kProfileStepTokens, Input::kFfnActivation});
+    ops.push_back({"down_proj", L.down, L.fp8.down, I, H, 1, true, true, max_tokens, Input::kPlain});
   }
-  ops.push_back({"lm_head", lm_head_w, H, c.vocab, 0, true, false, 256, Input::kPlain});
+  ops.push_back({"lm_head", lm_head_w, {}, H, c.vocab, 0, true, false, 256, Input::kPlain});
   auto as_doubles = [](const std::vector<int>& v) { return std::vector<double>(v.begin(), v.end()); };
   profile.linear.tokens = as_doubles(token_grid);
   for (const LinearOp& op : ops) {
@@ -346,17 +352,17 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
         else if (op.input == Input::kMlaProjection) m.mla_projection(L, yf, n);  // yf: fp32 rows
         else if (op.input == Input::kMlaQuery) m.mla_query(L, n);  // reads q_kv_a_proj's output
         else if (op.input == Input::kFfnActivation) m.normed_ffn_activation(L, yf, n);  // yf: fp32 rows
-        else m.linear(xin, op.w, y, op.out_float, op.accumulate, n, op.out, op.in);
+        else m.project(xin, op.w, op.w8, y, op.out_float, op.accumulate, n, op.out, op.in);
       };
       const double us = time_us(s, f);
       t.push_back(us);
       w.push_back(power_w(s, f, us));
-      point("linear", op.name + " tokens=" + std::to_string(n), us, 2.0 * op.in * op.out + 2.0 * n * (op.in + op.out),
+      const double weight_bytes = double(op.in) * op.out * (op.w8 ? linear_weight_bytes : kBf16Bytes);
+      point("linear", op.name + " tokens=" + std::to_string(n), us, weight_bytes + 2.0 * n * (op.in + op.out),
             2.0 * n * op.in * op.out, w.back());
     }
     profile.linear.ops.push_back({op.name, op.in, op.out, op.per_layer, t, w});
   }
-  CUDA_CHECK(cudaFree(lm_head_w));
 
   // Attention grids: one sequence (prefill) or `batch` sequences (decode), blocks wrapping around
   // the cache, which holds random values.
@@ -450,7 +456,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   std::vector<double> moe_t, moe_w;
   if (moe_layer >= 0) {
     const MoEConfig& mc = c.moe;
-    const double expert_bytes = 3.0 * H * mc.expert_intermediate * 2;
+    const double expert_params = 3.0 * H * mc.expert_intermediate, expert_bytes = expert_params * linear_weight_bytes;
     for (int n : token_grid) {
       if (n > kProfileStepTokens) break;
       moe_tokens.push_back(n);
@@ -460,7 +466,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
       moe_w.push_back(power_w(s, f, us));
       const double E = mc.n_routed_experts, touched = E * (1.0 - std::pow(1.0 - mc.experts_per_token / E, n));
       point("moe", "tokens=" + std::to_string(n), us, (touched + mc.n_shared_experts) * expert_bytes + E * H * 2.0,
-            2.0 * n * (mc.experts_per_token + mc.n_shared_experts) * expert_bytes / 2 + 2.0 * n * E * H, moe_w.back());
+            2.0 * n * (mc.experts_per_token + mc.n_shared_experts) * expert_params + 2.0 * n * E * H, moe_w.back());
     }
   }
 
@@ -474,12 +480,9 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   float* sample_dev;
   CUDA_CHECK(cudaMalloc(&sample_dev, sample_host.size() * 4));
   CUDA_CHECK(cudaMemcpy(sample_dev, sample_host.data(), sample_host.size() * 4, cudaMemcpyHostToDevice));
-  const bf16* embed_table = dense_layer >= 0 ? L.gate_up : m.layer(moe_layer).experts_gate_up;
   for (int n : token_grid) {
     norm_t.push_back(time_us(s, [&] { rmsnorm(yf, nullptr, L.ln1, yout, n, H, 1e-6f, s); }));
-    // Any [rows][hidden] bf16 table times the gather; gate_up (or the experts' gate_up) has more rows
-    // than the grid needs.
-    embed_t.push_back(time_us(s, [&] { embedding(iota, embed_table, yf, n, H, s); }));
+    embed_t.push_back(time_us(s, [&] { embedding(iota, lm_head_w, yf, n, H, s); }));  // catalog vocabularies > 8192 rows
     if (n <= 256) {
       const SampleArgs args{reinterpret_cast<const int*>(sample_dev), sample_dev + 256, sample_dev + 512, sample_dev + 768};
       sample_t.push_back(time_us(s, [&] { sample_tokens(logits, c.vocab, args, n, ints + max_tokens, s); }));
@@ -488,6 +491,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
     }
   }
   CUDA_CHECK(cudaFree(logits));
+  CUDA_CHECK(cudaFree(lm_head_w));
   CUDA_CHECK(cudaFree(sample_dev));
   CUDA_CHECK(cudaFree(inv_dev));
   CUDA_CHECK(cudaFree(iota));
@@ -555,10 +559,12 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   meta.engine_version = "0.1.0";
   meta.weights = weights.is_random() ? "random" : o.model_path;
   meta.kv_block_tokens = bt;
-  profile.device_peaks = {peaks.copy_gbps, peaks.gemm_tflops, peaks.idle_w};
+  meta.precision = fp8 ? "fp8" : "bf16";
+  profile.device_peaks = {peaks.copy_gbps, peaks.gemm_tflops, peaks.idle_w, peaks.gemm_fp8_tflops};
   profile.power_window_ms = kPowerWindowMs;
   profile.model_shape = {c.layers, c.dense_layer_count(), c.moe_layer_count(), H, c.heads, c.kv_heads, hd, I, c.vocab,
-                         double(c.parameter_count()) * kBf16Bytes, decode_weight_bytes(c), double(kv_bytes_per_token(c)),
+                         fp8 ? double(m.weight_bytes()) : double(c.parameter_count()) * kBf16Bytes,
+                         fp8 ? stored_decode_weight_bytes(c, 1) : decode_weight_bytes(c), double(kv_bytes_per_token(c)),
                          2.0 * c.active_parameter_count()};
   profile.prefill_attention = {as_doubles(chunks), as_doubles(contexts), prefill_t, {}};
   profile.decode_attention = {as_doubles(batches), as_doubles(kv_lens), decode_t, decode_w};

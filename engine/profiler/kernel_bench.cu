@@ -305,7 +305,8 @@ void bench_grouped_gemv(Bench& b) {
   }
 }
 
-// deepseek-llm-7b's vocabulary; the top-p rule reads the row about 27 times (bisection), counted once.
+// deepseek-llm-7b's vocabulary; the top-p rule reads the row five times (argmax, three radix passes,
+// kept mass), counted once.
 void bench_sampling(Bench& b) {
   const int vocab = 102400;
   for (int n : {1, 8, 64})

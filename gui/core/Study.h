@@ -29,7 +29,7 @@ enum class CostAxis { Gpus, CapexUsd, FacilityKw };
 
 // From DIR/batch.csv; latencyKey is a flattened summary column ("latency_s.e2e.p99").
 QVector<DesignPoint> designPointsFromBatch(const CsvTable& batch, const QString& latencyKey);
-// From DIR/plan.csv; latencyColumn is one of ttft_p99_s, tpot_p99_s, e2e_p99_s.
+// From DIR/plan.csv; latencyColumn is one of ttft_slo_percentile_s, tpot_slo_percentile_s, e2e_slo_percentile_s (at the SLO's percentile).
 QVector<DesignPoint> designPointsFromPlan(const CsvTable& plan, const QString& latencyColumn);
 
 double costOf(const DesignPoint& point, CostAxis axis);

@@ -37,9 +37,9 @@ struct LatencyChoice {
 };
 // TTFT first: it is the SLO that binds in most scenarios, and the one aidc plan's frontier is drawn against.
 constexpr LatencyChoice kLatencies[] = {
-    {"TTFT p99", "latency_s.ttft.p99", "ttft_p99_s"},
-    {"TPOT p99", "latency_s.tpot.p99", "tpot_p99_s"},
-    {"E2E p99", "latency_s.e2e.p99", "e2e_p99_s"},
+    {"TTFT p99", "latency_s.ttft.p99", "ttft_slo_percentile_s"},
+    {"TPOT p99", "latency_s.tpot.p99", "tpot_slo_percentile_s"},
+    {"E2E p99", "latency_s.e2e.p99", "e2e_slo_percentile_s"},
 };
 
 // The GPU filter's first two entries; then the catalog's GPUs one by one.

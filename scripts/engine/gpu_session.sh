@@ -9,7 +9,7 @@
 #   fp8: the fp8 GPU tests and fp8 benches of deepseek-llm-7b and deepseek-moe-16b;
 #   bench: deepseek-llm-7b; hf: its transformers baseline; moe: bench of deepseek-moe-16b; crossover:
 #   decode at 1-8 tokens with the GEMV/cuBLAS limit at 8 and at 2; mla: the bench of DeepSeek-V2-Lite;
-#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; profile-mla: DeepSeek-V2-Lite's; compile: bench's shapes in
+#   profile: the two dense 7B profiles; profile-moe: deepseek-moe-16b's; profile-mla: DeepSeek-V2-Lite's; profile-fp8: deepseek-llm-7b's in fp8; compile: bench's shapes in
 #   PyTorch under torch.compile with CUDA graphs (scripts/engine/torch_compile_baseline.py); tokref: the
 #   tokenizer test's reference data from the Python `tokenizers` package (scripts/tokenizer_reference.py); serving: the H200
 #   serving benchmark (scripts/serving/h200_bench.sh); fidelity: the engine-vs-simulator experiment
@@ -81,6 +81,10 @@ for step in $steps; do
       for m in deepseek-llm-7b DeepSeek-R1-Distill-Qwen-1.5B DeepSeek-R1-Distill-Qwen-7B DeepSeek-R1-Distill-Llama-8B \
                DeepSeek-R1-Distill-Qwen-14B deepseek-moe-16b DeepSeek-V2-Lite; do profile_model $m; done ;;
     profile-mla) profile_model DeepSeek-V2-Lite ;;
+    profile-fp8)  # deepseek-llm-7b with fp8 block-scaled weights, timed as the engine runs them
+      say "profile deepseek-llm-7b fp8"
+      build/bin/aidc-engine profile --model $models/deepseek-llm-7b.json --random-weights --precision fp8 \
+        --out "$OUT/deepseek-llm-7b__${gpu_slug}__fp8-tp1.yaml" 2>&1 | tail -3 | tee -a "$log" ;;
     serving) bash scripts/serving/h200_bench.sh ;;
     fidelity) bash scripts/fidelity/run.sh ;;
     multi-gpu)  # issue 16 (docs/benchmarks/engine-multi-gpu.md): the sharded CPU check, the GPU rank group at

@@ -35,11 +35,14 @@ class Decoder(torch.nn.Module):
             layer.ln1, layer.ln2 = w(self.hidden) + 1, w(self.hidden) + 1
             layer.qkv, layer.o = w(qkv, self.hidden), w(self.hidden, self.heads * self.head_dim)
             layer.gate_up, layer.down = w(2 * inter, self.hidden), w(self.hidden, inter)
+            # One cache per layer, as gpt-fast keeps them: a write into a slice of one buffer shared by
+            # all layers is functionalised by Inductor into a copy of the whole buffer per layer
+            # (measured: 108.6 ms a step at batch 32, slower than eager).
+            cache_shape = (batch, self.kv_heads, max_seq, self.head_dim)
+            layer.register_buffer("k_cache", torch.randn(cache_shape, dtype=torch.bfloat16))
+            layer.register_buffer("v_cache", torch.randn(cache_shape, dtype=torch.bfloat16))
             self.layers.append(layer)
         self.norm, self.lm_head = w(self.hidden) + 1, w(vocab, self.hidden)
-        cache_shape = (layers, batch, self.kv_heads, max_seq, self.head_dim)
-        self.register_buffer("k_cache", torch.randn(cache_shape, dtype=torch.bfloat16))
-        self.register_buffer("v_cache", torch.randn(cache_shape, dtype=torch.bfloat16))
         theta = cfg.get("rope_theta", 10000.0)
         inv = 1.0 / theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim)
         angles = torch.outer(torch.arange(max_seq, dtype=torch.float32), inv)
@@ -61,16 +64,17 @@ class Decoder(torch.nn.Module):
         batch = tokens.shape[0]
         x = self.embed[tokens]
         visible = (self.positions <= pos).view(1, 1, 1, -1)
-        for i, layer in enumerate(self.layers):
+        at = pos.view(1)
+        for layer in self.layers:
             h = self.rms(x, layer.ln1)
             q, k, v = (h @ layer.qkv.t()).split([self.heads * self.head_dim, self.kv_heads * self.head_dim,
                                                  self.kv_heads * self.head_dim], dim=-1)
             q = self.rope(q.view(batch, 1, self.heads, self.head_dim).transpose(1, 2), pos)
             k = self.rope(k.view(batch, 1, self.kv_heads, self.head_dim).transpose(1, 2), pos)
             v = v.view(batch, 1, self.kv_heads, self.head_dim).transpose(1, 2)
-            self.k_cache[i].index_copy_(2, pos.view(1), k)
-            self.v_cache[i].index_copy_(2, pos.view(1), v)
-            a = F.scaled_dot_product_attention(q, self.k_cache[i], self.v_cache[i], attn_mask=visible,
+            layer.k_cache[:, :, at] = k
+            layer.v_cache[:, :, at] = v
+            a = F.scaled_dot_product_attention(q, layer.k_cache, layer.v_cache, attn_mask=visible,
                                                enable_gqa=self.kv_heads != self.heads)
             x = x + a.transpose(1, 2).reshape(batch, 1, -1) @ layer.o.t()
             gate, up = (self.rms(x, layer.ln2) @ layer.gate_up.t()).chunk(2, dim=-1)

@@ -83,7 +83,9 @@ MeasuredProfile measured(const CalibrationProfile& p) {
   m.precision = p.metadata.precision;
   m.tp = p.metadata.tp;
   m.copy_gb_s = p.device_peaks.copy_gbps;
-  m.gemm_tflops = p.device_peaks.gemm_bf16_tflops;
+  // The GEMM peak of the profile's weight format (the reader requires the fp8 one in fp8 profiles): the
+  // profiled side of the roofline ratio, whose target side is peak_tflops(gpu, deployment.precision).
+  m.gemm_tflops = p.metadata.precision == "fp8" ? p.device_peaks.gemm_fp8_tflops : p.device_peaks.gemm_bf16_tflops;
   m.linears = measured_operators(p.linear);
   m.elementwise = measured_operators(p.elementwise);
   m.prefill_attention = measured_surface(p.prefill_attention);

@@ -427,12 +427,9 @@ void check_whole_prompts_fit(FieldReader& dep, const Scenario& s, const Deployme
                                       std::to_string(static_cast<long long>(s.workload.prompt_tokens.upper_bound())));
 }
 
-// fp8 weights need fp8 units (Hopper, Ada, MI300X): a part without them (Ampere, Ascend 910B) serves
-// weight-only int8 or int4 instead, as issue 13 plans them. The KV cache may still be stored in fp8.
+// The KV cache may still be stored in fp8: it is dequantized for the attention math.
 void check_weight_precision(FieldReader& r, const char* key, const DeploymentSpec& d, const GpuSpec& gpu) {
-  if (d.precision == Precision::FP8 && !gpu.fp8_tflops)
-    r.error(key, gpu.id + " has no fp8 units (gpus.yaml fp8_tflops: null), so it cannot run fp8 weights: expected bf16, int8 or "
-                 "int4 (weight-only) for deployment.precision");
+  if (const std::string why = weight_precision_refusal(d.precision, gpu); !why.empty()) r.error(key, why);
 }
 
 // Each pool on its own servers (prefill first), with its GPU, server type and layout; a prefill
@@ -546,6 +543,12 @@ ConfigNode resolve_scenario_tree(const std::string& path, const std::vector<std:
   ConfigNode tree = resolve_extends(path, chain, {path, 0, 0});
   for (const auto& assignment : overrides) apply_override(tree, assignment);
   return tree;
+}
+
+std::string weight_precision_refusal(Precision precision, const GpuSpec& gpu) {
+  if (precision != Precision::FP8 || gpu.fp8_tflops) return "";
+  return gpu.id + " has no fp8 units (gpus.yaml fp8_tflops: null), so it cannot run fp8 weights: expected bf16, int8 or int4 "
+                  "(weight-only) for deployment.precision";
 }
 
 Scenario read_scenario(const ConfigNode& tree, const std::string& source_file, const Catalog& catalog) {

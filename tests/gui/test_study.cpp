@@ -54,7 +54,7 @@ private slots:
 
     void readsPlanPoints()
     {
-        const QVector<DesignPoint> points = designPointsFromPlan(fixtureTable("plan.csv"), QStringLiteral("e2e_p99_s"));
+        const QVector<DesignPoint> points = designPointsFromPlan(fixtureTable("plan.csv"), QStringLiteral("e2e_slo_percentile_s"));
         QCOMPARE(points.size(), 3);
         QCOMPARE(points[2].label, QStringLiteral("H200-SXM ×4 servers bf16 TP8 batch 128"));
         QCOMPARE(points[2].costUsd, 1500000.0);
