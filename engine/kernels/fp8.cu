@@ -13,6 +13,7 @@
 #include "common/fp8.h"
 #include "core/model/config.hpp"
 #include "kernels/common.cuh"
+#include "kernels/gemv_rows.cuh"
 #include "kernels/kernels.h"
 
 namespace aidc {
@@ -61,15 +62,7 @@ __global__ void __launch_bounds__(kFp8Warps * 32) fp8_gemv_kernel(Fp8Weight w, c
   const int in8 = in_features / 8, in16 = in_features / kCodesPerChunk;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, pair = blockIdx.x * kFp8Warps + warp;
   int row[2], rows;
-  if (swiglu_out) {
-    row[0] = pair;
-    row[1] = out_features / 2 + pair;
-    rows = pair < out_features / 2 ? 2 : 0;
-  } else {
-    row[0] = 2 * pair;
-    row[1] = row[0] + 1;
-    rows = max(0, min(2, out_features - row[0]));
-  }
+  owned_rows(pair, out_features, swiglu_out, row, rows);
   const uint4* wr[2];
   const float* sr[2];
 #pragma unroll
@@ -125,30 +118,8 @@ __global__ void __launch_bounds__(kFp8Warps * 32) fp8_gemv_kernel(Fp8Weight w, c
 #pragma unroll
     for (int t = 0; t < T; ++t) acc[r][t] = warp_sum(acc[r][t]);
   if (lane != 0) return;
-  if (swiglu_out) {  // from the bf16-rounded gate and up values, as the swiglu kernel reads them
-    const int width = out_features / 2;
-#pragma unroll
-    for (int t = 0; t < T; ++t) {
-      const float g = __bfloat162float(__float2bfloat16_rn(acc[0][t])), u = __bfloat162float(__float2bfloat16_rn(acc[1][t]));
-      y[int64_t(t) * width + pair] = static_cast<Out>(g / (1.0f + __expf(-g)) * u);
-    }
-    return;
-  }
-#pragma unroll
-  for (int r = 0; r < 2; ++r)
-#pragma unroll
-    for (int t = 0; t < T; ++t) {
-      if (r >= rows) continue;
-      Out* dst = y + int64_t(t) * out_features + row[r];
-      if constexpr (std::is_same_v<Out, float>) {
-        if (groups.weight_of_pair) {
-          atomicAdd(dst, combine_weight * acc[r][t]);
-          continue;
-        }
-      }
-      if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + acc[r][t]);
-      else *dst = static_cast<Out>(acc[r][t]);
-    }
+  store_owned_rows<T, Out, Accumulate>(acc, y, pair, row, rows, out_features, swiglu_out, groups.weight_of_pair != nullptr,
+                                       combine_weight);
 }
 
 bool fp8_gemv_supported(int n_tokens, int in_features) {

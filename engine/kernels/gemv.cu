@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "kernels/common.cuh"
+#include "kernels/gemv_rows.cuh"
 #include "kernels/kernels.h"
 #include "kernels/rope.cuh"
 
@@ -119,14 +120,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
     row[0] = pair / half * rope.head_dim + pair % half;
     row[1] = row[0] + half;
     rows = row[0] < out_features ? 2 : 0;
-  } else if (swiglu_out) {
-    row[0] = pair;
-    row[1] = out_features / 2 + pair;
-    rows = pair < out_features / 2 ? 2 : 0;
   } else {
-    row[0] = pair * 2;
-    row[1] = row[0] + 1;
-    rows = max(0, min(kRowsPerWarp, out_features - row[0]));
+    owned_rows(pair, out_features, swiglu_out, row, rows);
   }
   const uint4* wr[kRowsPerWarp];
 #pragma unroll
@@ -174,15 +169,6 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
 #pragma unroll
     for (int t = 0; t < T; ++t) acc[r][t] = warp_sum(acc[r][t]);
   if (lane != 0) return;
-  if (swiglu_out) {  // as the swiglu kernel computes it from the stored (bf16) gate and up values
-    const int width = out_features / 2;
-#pragma unroll
-    for (int t = 0; t < T; ++t) {
-      const float g = __bfloat162float(__float2bfloat16_rn(acc[0][t])), u = __bfloat162float(__float2bfloat16_rn(acc[1][t]));
-      y[int64_t(t) * width + pair] = static_cast<Out>(g / (1.0f + __expf(-g)) * u);
-    }
-    return;
-  }
   if (rope.q_out) {  // the values rope_qkv_to_cache would read: the projection rounded to bf16
 #pragma unroll
     for (int t = 0; t < T; ++t)
@@ -190,21 +176,8 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(const bf16* __res
                      __bfloat162float(__float2bfloat16_rn(acc[0][t])), __bfloat162float(__float2bfloat16_rn(acc[1][t])));
     return;
   }
-#pragma unroll
-  for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-    for (int t = 0; t < T; ++t) {
-      if (r >= rows) continue;
-      Out* dst = y + int64_t(t) * out_features + row[r];
-      if constexpr (std::is_same_v<Out, float>) {
-        if (groups.weight_of_pair) {
-          atomicAdd(dst, combine_weight * acc[r][t]);
-          continue;
-        }
-      }
-      if constexpr (Accumulate) *dst = static_cast<Out>(static_cast<float>(*dst) + acc[r][t]);
-      else *dst = static_cast<Out>(acc[r][t]);
-    }
+  store_owned_rows<T, Out, Accumulate>(acc, y, pair, row, rows, out_features, swiglu_out, groups.weight_of_pair != nullptr,
+                                       combine_weight);
 }
 
 bool gemv_supported(int n_tokens, int in_features) {

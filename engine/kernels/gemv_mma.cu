@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "kernels/common.cuh"
+#include "kernels/gemv_rows.cuh"
 #include "kernels/kernels.h"
 
 namespace aidc {
@@ -124,12 +125,10 @@ __global__ void __launch_bounds__(kMmaWarps * 32) gemv_mma_kernel(const bf16* __
       for (int w8 = 0; w8 < kMmaWarps; ++w8) sum += partial[w8 * kPerWarp + element];
       return sum;
     };
-    if constexpr (Swiglu) {  // as the swiglu kernel computes it from the stored (bf16) gate and up values
+    if constexpr (Swiglu) {
       const int column = tile_row[0] + row_in_tile;
       if (column >= width) continue;
-      const float gate = __bfloat162float(__float2bfloat16_rn(total(e)));
-      const float up = __bfloat162float(__float2bfloat16_rn(total(e + NT * 4 * 32)));
-      y[int64_t(token) * width + column] = static_cast<Out>(gate / (1.0f + __expf(-gate)) * up);
+      y[int64_t(token) * width + column] = static_cast<Out>(swiglu_of_stored(total(e), total(e + NT * 4 * 32)));
     } else {
       const int row = tile_row[tile] + row_in_tile;
       if (row >= out_features) continue;

@@ -43,6 +43,20 @@ inline std::string read_all(const std::string& path) {
 
 inline ModelConfig tiny(const std::string& name) { return load_model_config(data(name + ".json")); }
 
+// DeepSeek-V3's routing at full size: 256 experts in 8 groups (top 4 groups), top 8, sigmoid scores
+// with correction bias, normalised and scaled by 2.5 (its config.json).
+inline MoEConfig deepseek_v3_routing() {
+  MoEConfig v3;
+  v3.routing = Routing::SigmoidGroupTopK;
+  v3.n_routed_experts = 256;
+  v3.experts_per_token = 8;
+  v3.n_group = 8;
+  v3.topk_group = 4;
+  v3.norm_topk_prob = true;
+  v3.routed_scaling_factor = 2.5;
+  return v3;
+}
+
 inline std::vector<int> prompt(int n, int vocab, int salt = 0) {
   std::vector<int> t;
   for (int i = 0; i < n; ++i) t.push_back((i * 37 + salt * 101 + 11) % vocab);

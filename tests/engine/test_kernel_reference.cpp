@@ -2,11 +2,12 @@
 // form: what the GPU kernel tests rely on when they compare a kernel with its reference.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 
 #include "common/numeric.h"
 #include "cpu/kernel_reference.h"
+#include "engine_test_support.h"
 
 namespace aidc {
 namespace {
@@ -182,14 +183,7 @@ TEST(KernelReference, RoutingPicksTheExpectedExperts) {
   ref::moe_route(&logits[0][0], nullptr, m, 1, nullptr, experts, weights);
   EXPECT_EQ(std::vector<int>(experts, experts + 3), (std::vector<int>{0, 4, 5}));
 
-  MoEConfig v3;
-  v3.routing = Routing::SigmoidGroupTopK;
-  v3.n_routed_experts = 256;
-  v3.experts_per_token = 8;
-  v3.n_group = 8;
-  v3.topk_group = 4;
-  v3.norm_topk_prob = true;
-  v3.routed_scaling_factor = 2.5;
+  MoEConfig v3 = test::deepseek_v3_routing();
   std::vector<float> l(256, -6.0f), bias(256, 0.0f);
   std::vector<int> expect;
   for (int g : {1, 2, 4, 6})

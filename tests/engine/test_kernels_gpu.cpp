@@ -16,6 +16,7 @@
 
 #include "common/numeric.h"
 #include "cpu/kernel_reference.h"
+#include "engine_test_support.h"
 #include "gpu/gpu_model.h"
 #include "kernels/kernels.h"
 
@@ -476,14 +477,7 @@ TEST(KernelsGpu, MlaAttentionPrefillAndSplitDecode) {
 // with correction bias; softmax group-limited (V2) on 64 experts; plain softmax top-6; 1..300 tokens.
 TEST(KernelsGpu, RouterGroupLimited) {
   REQUIRE_GPU();
-  MoEConfig v3;
-  v3.routing = Routing::SigmoidGroupTopK;
-  v3.n_routed_experts = 256;
-  v3.experts_per_token = 8;
-  v3.n_group = 8;
-  v3.topk_group = 4;
-  v3.norm_topk_prob = true;
-  v3.routed_scaling_factor = 2.5;
+  const MoEConfig v3 = test::deepseek_v3_routing();
   MoEConfig v2;
   v2.routing = Routing::SoftmaxGroupTopK;
   v2.n_routed_experts = 64;
