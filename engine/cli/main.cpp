@@ -27,6 +27,7 @@
 #endif
 #ifdef AIDC_HAVE_NCCL
 #include "parallel/gpu_rank_group.h"
+#include "parallel/nccl_bench.h"
 #endif
 
 namespace aidc {
@@ -43,13 +44,14 @@ const char* kUsage =
     "             [--routing-in FILE]: take these expert choices instead (same format; weights from own scores)\n"
     "  generate, logits, bench and serve take [--tensor-parallel N] [--expert-parallel N] (1 by default; each 1 or\n"
     "             the other's size): the model sharded over N ranks run in lockstep (the CPU backend: N threads;\n"
-    "             the GPU backend: world size 1 only for now)\n"
+    "             the GPU backend: rank r on GPU r, tensor parallel for dense models; bench: the ranks' steps timed)\n"
     "  bench      [--batches 1,8,32,64] [--context 512] [--prefill 512,2048,4096] [--steps 30] [--json FILE]\n"
     "             [--gemv-max-tokens 2]: largest step that runs its linears on the engine's GEMV, not cuBLAS\n"
     "             [--gemv-mma-max-tokens 0]: largest step on the tensor-core GEMV after that (0: cuBLAS)\n"
     "             [--precision bf16|fp8]: with --random-weights, the weights' format (fp8: DeepSeek-V3's e4m3 with\n"
     "             128x128 block scales, any model); a checkpoint's is its config.json's quantization_config\n"
     "  profile    --out CALIBRATION.yaml [--precision bf16|fp8] (as bench's; the profile records it)\n"
+    "  nccl-bench (no --model) [--gpus 2] [--json FILE]: NCCL all-reduce time, algorithm and bus bandwidth, 8 KB..256 MB\n"
     "  kernels    (no --model) each kernel family timed alone at the served models' shapes, a table per family\n"
     "             [--families rmsnorm,gemv,...] [--json FILE]\n"
     "  serve      OpenAI-compatible HTTP server; --model may be a directory holding config.json (and tokenizer.json)\n"
@@ -308,6 +310,17 @@ int run(int argc, char** argv) {
     fail("kernels needs the CUDA backend, and this build has none");
 #endif
   }
+  if (a.command == "nccl-bench") {
+#ifdef AIDC_HAVE_NCCL
+    NcclBenchOptions o;
+    o.gpus = static_cast<int>(a.whole("gpus", 2, 2, 1024));
+    o.json_out = a.get("json");
+    o.command = a.line;
+    return run_nccl_bench(o);
+#else
+    fail("nccl-bench needs NCCL, and this build has none");
+#endif
+  }
   require(a.has("model"), std::string("give --model CONFIG.json\n") + kUsage);
   if (a.command == "serve") {
 #ifdef AIDC_HAVE_SERVER
@@ -323,12 +336,14 @@ int run(int argc, char** argv) {
   if (a.command == "bench" || a.command == "profile") {
 #ifdef AIDC_HAVE_CUDA
     const WeightSource w = weights_of(a);
-    // bench and profile time one GpuModel of their own (profiler/gpu_bench): one rank only for now.
-    require(shard_plan_of(a, c).world() == 1,
-            a.command + ": --tensor-parallel / --expert-parallel above 1 are not available yet: run_bench and "
-                        "run_profile build a single GpuModel, and GpuModel takes no shard yet (docs/engine.md)");
+    const ShardPlan plan = shard_plan_of(a, c);  // what does not divide is named here
     if (a.command == "bench") {
+      require(plan.spec().expert == 1, "bench: --expert-parallel above 1 is not available on the GPU backend");
       BenchOptions o;
+      o.tensor_parallel = plan.spec().tensor;
+#ifdef AIDC_HAVE_NCCL
+      o.make_group = [&w](ShardPlan p, const GpuOptions& options) { return gpu_rank_group(std::move(p), w, options); };
+#endif
       o.model_path = a.get("model");
       o.batches = a.ints("batches", o.batches);
       o.context = static_cast<int>(a.number("context", o.context));
@@ -348,6 +363,9 @@ int run(int argc, char** argv) {
       o.command = a.line;
       return run_bench(with_precision(a, c), w, o);
     }
+    // profile times one GpuModel's operators (profiler/gpu_bench).
+    require(plan.world() == 1, "profile: --tensor-parallel / --expert-parallel above 1 are not available: it times "
+                               "one GPU's operators");
     require(a.has("out"), "profile: give --out CALIBRATION.yaml");
     return run_profile(with_precision(a, c), w, ProfileOptions{a.get("model"), a.get("out"), a.line});
 #else

@@ -5,6 +5,7 @@
 
 #include "common/numeric.h"
 #include "kernels/common.cuh"
+#include "parallel/communicator.h"
 
 namespace aidc {
 
@@ -34,6 +35,14 @@ bool gpu_holds_fp8(const TensorSpec& spec) {
     return spec.name.size() >= tail.size() && spec.name.compare(spec.name.size() - tail.size(), tail.size(), tail) == 0;
   };
   return spec.fp8 && !ends_with("q_b_proj.weight") && !ends_with("kv_b_proj.weight");
+}
+
+// Values of `spec` a rank holds.
+static int64_t held_values(const TensorSpec& spec, const TensorShard& shard) {
+  if (shard.kind == TensorShard::Absent) return 0;
+  int64_t n = 1;
+  for (int64_t d : shard_shape(spec, shard)) n *= d;
+  return n;
 }
 
 bool cuda_device_available() {
@@ -75,9 +84,21 @@ void* GpuModel::alloc(size_t bytes) {
   return p;
 }
 
-GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOptions options)
-    : c_(config), o_(options), plan_(std::make_unique<Plan>()) {
+GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOptions options,
+                   std::optional<ModelRank> rank)
+    : c_(rank ? rank->plan.rank_config() : config), o_(options), plan_(std::make_unique<Plan>()) {
   if (!cuda_device_available()) fail("no CUDA device");
+  if (rank && rank->plan.world() > 1) {
+    // Every rank refuses alike, before any collective.
+    const std::string what = config.is_moe() ? "MoE" : config.mla.enabled ? "MLA attention"
+                             : config.weight_format == WeightFormat::Fp8Block ? "fp8 weights" : "";
+    require(what.empty(), config.name + ": the GPU backend runs tensor parallel for dense Llama/Qwen2-style bf16 "
+                                        "models only, and this model has " + what + " (run it with --tensor-parallel 1, "
+                                        "or sharded on the CPU backend)");
+    rank_.emplace(*rank);
+    adds_to_residual_ = rank->rank == 0;
+  }
+  vocab_rows_ = rank_ && rank_->plan.vocab_split() ? c_.vocab / rank_->plan.spec().tensor : c_.vocab;
   const MLAConfig& mla = c_.mla;
   if (mla.enabled) {
     require(mla_attention_supported(mla.kv_lora_rank, mla.qk_rope_dim) &&
@@ -107,8 +128,10 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
             c_.name + ": fp8 on the GPU needs the q and k projections' rows in multiples of 128 (the fused q/k/v "
                       "weight stacks their 128x128 scale blocks)");
   }
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));  // a rank's own device
   cudaDeviceProp prop{};
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, device));
   sm_count_ = prop.multiProcessorCount;
 
   // Will it fit? Weights first, then activations; the KV cache takes what is left.
@@ -116,9 +139,9 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   // fp8 linears: a byte per weight and 4 per 128x128 block; the rest (and MLA's q_b, kv_b) bf16.
   int64_t dequant_values = 0;  // the largest fp8 linear or expert stack, for the bf16 scratch of larger steps
-  for (const TensorSpec& spec : expected_tensors(c_)) {
+  for (const TensorSpec& spec : expected_tensors(whole_model())) {
     if (!gpu_holds_fp8(spec)) {
-      weight_bytes_ += spec.numel() * 2;
+      weight_bytes_ += held_values(spec, shard_of(spec)) * 2;
       continue;
     }
     const std::vector<int64_t> grid = spec.scale_shape();
@@ -153,6 +176,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
                                                2 * attn_width + 6 * ffn_width) +
                                   mla_bytes +
                                   size_t(o_.max_logit_rows) * (4 * c_.vocab + 2 * c_.hidden) + 4 * decode_work_floats_ +
+                                  (vocab_rows_ < c_.vocab ? size_t(o_.max_logit_rows) * 4 * c_.vocab : 0) +
                                   moe_bytes + (64u << 20);
   const double gib = 1024.0 * 1024 * 1024;
   if (weight_bytes_ + activation_bytes > free_bytes)
@@ -200,6 +224,7 @@ GpuModel::GpuModel(const ModelConfig& config, const WeightSource& source, GpuOpt
   }
   final_h_ = static_cast<bf16*>(alloc(size_t(o_.max_logit_rows) * c_.hidden * 2));
   logits_ = static_cast<float*>(alloc(size_t(o_.max_logit_rows) * c_.vocab * 4));
+  if (vocab_rows_ < c_.vocab) vocab_parts_ = static_cast<float*>(alloc(size_t(o_.max_logit_rows) * c_.vocab * 4));
   decode_work_ = static_cast<float*>(alloc(decode_work_floats_ * 4));
   CUDA_CHECK(cudaMemset(decode_work_, 0, decode_work_floats_ * 4));  // attention_decode's tickets start at 0
   meta_ints_ = 3 * size_t(T) + o_.max_logit_rows + 6 * size_t(o_.max_seqs) + 2 * size_t(o_.max_seqs) * table_stride_;
@@ -255,7 +280,7 @@ void GpuModel::load_weights(const WeightSource& source) {
   };
   embed_ = buffer(int64_t(c_.vocab) * H);
   final_norm_ = buffer(H);
-  lm_head_ = c_.tie_embeddings ? embed_ : buffer(int64_t(c_.vocab) * H);
+  lm_head_ = c_.tie_embeddings ? embed_ : buffer(int64_t(vocab_rows_) * H);
   tensor_at_["model.embed_tokens.weight"] = embed_;
   tensor_at_["model.norm.weight"] = final_norm_;
   if (!c_.tie_embeddings) tensor_at_["lm_head.weight"] = lm_head_;
@@ -320,7 +345,7 @@ void GpuModel::load_weights(const WeightSource& source) {
     }
     layers_.push_back(L);
   }
-  const std::vector<TensorSpec> specs = expected_tensors(c_);
+  const std::vector<TensorSpec> specs = expected_tensors(whole_model());
   source.validate(specs);
   std::vector<uint16_t> staging;
   for (const TensorSpec& spec : specs) {
@@ -337,16 +362,41 @@ void GpuModel::load_weights(const WeightSource& source) {
       continue;
     }
     bf16* dst = tensor_at_.at(spec.name);
+    const TensorShard shard = shard_of(spec);
     if (source.is_random() && !spec.fp8) {  // fp8 specs held in bf16 (MLA's q_b, kv_b): the host's draw, dequantised
-      fill_random_bf16(dst, spec.numel(), source.stream(spec), spec.init_scale, spec.init_offset, stream_);
+      // The shard's window of the whole tensor's draw, so every world size holds the same weights.
+      const int64_t cols = spec.shape.size() > 1 ? spec.shape[1] : 1, held = held_values(spec, shard);
+      RandomWindow window{0, held, held};
+      if (shard.kind == TensorShard::Rows) window.first = shard.begin * cols;
+      if (shard.kind == TensorShard::Columns) window = {shard.begin, shard.count, cols};
+      fill_random_bf16(dst, held, source.stream(spec), spec.init_scale, spec.init_offset, window, stream_);
     } else {
-      std::vector<float> v = source.read(spec);
+      std::vector<float> v = take_shard(spec, shard, source.read(spec));
       staging.resize(v.size());
       for (size_t i = 0; i < v.size(); ++i) staging[i] = float_to_bf16_bits(v[i]);
       CUDA_CHECK(cudaMemcpy(dst, staging.data(), staging.size() * 2, cudaMemcpyHostToDevice));
     }
   }
   CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+TensorShard GpuModel::shard_of(const TensorSpec& spec) const {
+  return rank_ ? rank_->plan.shard(spec, rank_->rank) : TensorShard{};
+}
+
+void GpuModel::sum_partials(float* x, int tokens) {
+  if (rank_) rank_->comm.all_reduce_sum(x, size_t(tokens) * c_.hidden);
+}
+
+// The all-gather leaves rank r's [rows][vocab_rows_] block at r * rows * vocab_rows_; each becomes the
+// columns [r * vocab_rows_, (r + 1) * vocab_rows_) of the [rows][vocab] logits. This rank's block was
+// written in place (NCCL's in-place all-gather).
+void GpuModel::gather_vocab(int rows) {
+  const size_t part = size_t(rows) * vocab_rows_;
+  rank_->comm.all_gather(vocab_parts_ + rank_->rank * part, vocab_parts_, part);
+  for (int r = 0; r < rank_->comm.world(); ++r)
+    CUDA_CHECK(cudaMemcpy2DAsync(logits_ + size_t(r) * vocab_rows_, size_t(c_.vocab) * 4, vocab_parts_ + r * part,
+                                 size_t(vocab_rows_) * 4, size_t(vocab_rows_) * 4, rows, cudaMemcpyDeviceToDevice, stream_));
 }
 
 // Layer l's cache: K then V (each [blocks][kv_heads][block_tokens][head_dim]), or MLA's latent rows
@@ -558,7 +608,8 @@ void GpuModel::ffn_block(const Layer& L, float* x, int T) {
     return;
   }
   normed_ffn_activation(L, x, T);
-  project(act_, L.down, L.fp8.down, x, true, true, T, c_.hidden, L.ffn_intermediate);
+  project(act_, L.down, L.fp8.down, x, true, adds_to_residual_, T, c_.hidden, L.ffn_intermediate);
+  sum_partials(x, T);
 }
 
 void GpuModel::upload_plan(const StepBatch& b, Plan& p) {
@@ -735,15 +786,20 @@ void GpuModel::run(const Plan& p) {
       attention_decode(q_, kv, decode, attn_, decode_work_, p.splits, c_.heads, c_.kv_heads, hd, o_.block_tokens, scale,
                        stream_);
     }
-    project(attn_, L.o, L.fp8.o, x_, true, true, T, H, attn_width);
+    project(attn_, L.o, L.fp8.o, x_, true, adds_to_residual_, T, H, attn_width);
+    sum_partials(x_, T);
     ffn_block(L, x_, T);
   }
+  // Vocab-parallel: this rank's logits columns into its block of the all-gather's buffer.
+  const bool vocab_split = vocab_rows_ < c_.vocab;
+  float* logits = vocab_split ? vocab_parts_ + size_t(rank_->rank) * p.rows * vocab_rows_ : logits_;
   if (p.rows == T) {  // every token is a logits row, in order (decode steps): no gather
-    normed_linear(x_, final_norm_, lm_head_, logits_, true, T, c_.vocab);
-    return;
+    normed_linear(x_, final_norm_, lm_head_, logits, true, T, vocab_rows_);
+  } else {
+    rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
+    linear(final_h_, lm_head_, logits, true, false, p.rows, vocab_rows_, H);
   }
-  rmsnorm(x_, meta_ + p.row, final_norm_, final_h_, p.rows, H, eps, stream_);
-  linear(final_h_, lm_head_, logits_, true, false, p.rows, c_.vocab, H);
+  if (vocab_split) gather_vocab(p.rows);
 }
 
 void GpuModel::forward(const StepBatch& batch) {

@@ -6,11 +6,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
 #include "model/weights.h"
+#include "parallel/shard_plan.h"
 #include "runtime/batch.h"
 
 namespace aidc {
@@ -46,7 +48,13 @@ bool cuda_device_available();
 
 class GpuModel : public Backend {
  public:
-  GpuModel(const ModelConfig& config, const WeightSource& weights, GpuOptions options);
+  // `rank`: run as that rank of a tensor-parallel group (engine/parallel), on the current device: hold
+  // its shard of the weights and its heads and FFN slice (the plan's rank_config), all-reduce the
+  // residual after the row-parallel o_proj and down_proj, and all-gather the vocab-parallel logits,
+  // through its communicator on this model's stream. Dense models only: MoE, MLA and fp8 weights with
+  // more than one rank are refused.
+  GpuModel(const ModelConfig& config, const WeightSource& weights, GpuOptions options,
+           std::optional<ModelRank> rank = std::nullopt);
   ~GpuModel() override;
   GpuModel(const GpuModel&) = delete;
   GpuModel& operator=(const GpuModel&) = delete;
@@ -121,6 +129,12 @@ class GpuModel : public Backend {
   struct Plan;  // one step's metadata layout on the device
   void* alloc(size_t bytes);
   void load_weights(const WeightSource& source);
+  const ModelConfig& whole_model() const { return rank_ ? rank_->plan.model() : c_; }  // the checkpoint's shapes
+  TensorShard shard_of(const TensorSpec& spec) const;
+  // After a row-parallel linear wrote this rank's partial sum into x (added onto it on the rank that
+  // owns the residual): x = residual + every rank's part, on every rank.
+  void sum_partials(float* x, int tokens);
+  void gather_vocab(int rows);  // vocab_parts_ -> logits_, every rank's columns in place
   void run(const Plan& plan);
   void upload_plan(const StepBatch& batch, Plan& plan);
   // y = RMSNorm(x) W^T: fused into the GEMV for the smallest batches, else through h_.
@@ -189,6 +203,14 @@ class GpuModel : public Backend {
   int* sampled_ = nullptr;
   int last_logit_rows_ = 0;
   size_t decode_work_floats_ = 0;
+
+  // Tensor parallel: rank_ set with a world above 1. Row-parallel linears accumulate onto the residual
+  // on one rank only (the others write their partial sum in its place), so the all-reduce adds the
+  // residual once.
+  std::optional<ModelRank> rank_;
+  bool adds_to_residual_ = true;
+  int vocab_rows_ = 0;             // lm_head rows held: the vocabulary, or its rank's part
+  float* vocab_parts_ = nullptr;   // vocab-parallel logits, rank-major: [rank][rows][vocab_rows_]
 
   std::unique_ptr<Plan> plan_;
   std::map<std::pair<int, int>, cudaGraphExec_t> graphs_;  // (decode batch, splits) -> graph

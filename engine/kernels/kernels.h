@@ -12,6 +12,12 @@ using bf16 = __nv_bfloat16;
 
 // init.cu: value[i] = offset + scale * hash_uniform(stream, i), rounded to bf16.
 void fill_random_bf16(bf16* out, int64_t n, uint64_t stream, float scale, float offset, cudaStream_t s);
+// A window of such a tensor (a rank's shard): out[i] = value[first + (i / width) * pitch + i % width].
+struct RandomWindow {
+  int64_t first, width, pitch;
+};
+void fill_random_bf16(bf16* out, int64_t n, uint64_t stream, float scale, float offset, const RandomWindow& window,
+                      cudaStream_t s);
 
 // elementwise.cu
 void embedding(const int* tokens, const bf16* table, float* x, int n_tokens, int hidden, cudaStream_t s);

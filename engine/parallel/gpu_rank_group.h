@@ -8,8 +8,9 @@
 
 namespace aidc {
 
-// World size 1 runs the whole model on device 0 through the group (the path every world size takes).
-// A larger world is refused, naming what is missing: GpuModel takes no shard yet.
+// Rank r builds its GpuModel on device r from its shard (dense models; GpuModel refuses the rest), its
+// NCCL collectives ordered on the model's stream. World size 1 runs the whole model on device 0
+// through the same path.
 std::unique_ptr<RankGroup> gpu_rank_group(ShardPlan plan, const WeightSource& weights, const GpuOptions& options);
 
 }  // namespace aidc

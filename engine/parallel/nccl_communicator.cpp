@@ -13,11 +13,16 @@ void check(ncclResult_t r, const char* what) {
   if (r != ncclSuccess) fail(std::string("NCCL: ") + what + ": " + ncclGetErrorString(r));
 }
 
-// NVLink multicast off, before NCCL first reads its environment; once per process (setenv is not
-// safe against itself on several threads).
+// Before NCCL first reads its environment, once per process (setenv is not safe against itself on
+// several threads): NVLink multicast off; and, unless the user set it, no registration of the buffers
+// of collectives captured in CUDA graphs (GpuModel's decode graphs), so a capture holds the
+// collectives alone. Their messages are a step's residual rows, at most a few MB.
 void disable_nvls() {
   static std::once_flag once;
-  std::call_once(once, [] { setenv("NCCL_NVLS_ENABLE", "0", 1); });
+  std::call_once(once, [] {
+    setenv("NCCL_NVLS_ENABLE", "0", 1);
+    setenv("NCCL_GRAPH_REGISTER", "0", 0);
+  });
 }
 
 }  // namespace

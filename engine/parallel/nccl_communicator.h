@@ -1,7 +1,7 @@
 #pragma once
 // Collectives between GPU ranks through NCCL (built only with CUDA and NCCL): one communicator per
 // rank, on device memory, ordered on the stream given. NVLink multicast (NVLS) stays off: it is set
-// to 0 in the environment before any communicator is made.
+// to 0 in the environment before any communicator is made (as is NCCL_GRAPH_REGISTER, unless set).
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -19,6 +19,8 @@ class NcclCommunicator final : public Communicator {
   NcclCommunicator(const NcclCommunicator&) = delete;
   NcclCommunicator& operator=(const NcclCommunicator&) = delete;
 
+  // The stream later collectives are ordered on (a GpuModel's, once it exists).
+  void set_stream(cudaStream_t stream) { stream_ = stream; }
   int world() const override { return world_; }
   int rank() const override { return rank_; }
   // Enqueued on the stream; the result is there for work later on that stream.

@@ -20,7 +20,9 @@ RankGroup::RankGroup(ShardPlan plan, const Connect& connect, const MakeRank& mak
     release();  // no destructor runs for a constructor that throws
     throw;
   }
+  // The cache every rank can index: a rank sizing its own from free memory may have a few blocks less.
   kv_blocks_ = ranks_[0].model->kv_blocks();
+  for (const Rank& r : ranks_) kv_blocks_ = std::min(kv_blocks_, r.model->kv_blocks());
   kv_block_tokens_ = ranks_[0].model->kv_block_tokens();
 }
 
@@ -87,6 +89,10 @@ std::vector<int> RankGroup::sample(const std::vector<SampleRequest>& requests) {
   std::vector<int> out;
   on_ranks([&](int) { out = ranks_[0].model->sample(requests); }, true);
   return out;
+}
+
+void RankGroup::each_rank(const std::function<void(int, Backend&)>& task) {
+  on_ranks([&](int r) { task(r, *ranks_[r].model); });
 }
 
 void RankGroup::force_routing(ExpertChoices experts) {

@@ -40,6 +40,9 @@ class RankGroup final : public Backend {
   void force_routing(ExpertChoices experts) override;
   void record_routing(bool on) override;
   ExpertChoices routing_trace() override;
+  // Runs task(r, rank r's backend) on every rank's thread (its device current), e.g. to wait for
+  // each device when timing steps.
+  void each_rank(const std::function<void(int rank, Backend& model)>& task);
 
  private:
   struct Rank {

@@ -66,6 +66,7 @@ ModelConfig ShardPlan::rank_config() const {
   ModelConfig c = model_;
   c.heads /= spec_.tensor;
   c.kv_heads = c.mla.enabled ? c.heads : std::max(1, c.kv_heads / spec_.tensor);
+  if (dense_ffn_split() && model_.dense_layer_count() > 0) c.intermediate /= spec_.tensor;
   return c;
 }
 

@@ -50,8 +50,8 @@ class ShardPlan {
   const ParallelSpec& spec() const { return spec_; }
   int world() const { return spec_.world(); }
 
-  // The model as each rank runs it: its query and KV heads; everything else as the whole model (the
-  // FFN widths a rank computes follow its tensors' shapes).
+  // The model as each rank runs it: its query and KV heads and its slice of the dense FFN's
+  // intermediate; everything else as the whole model (MoE widths follow the rank's tensors' shapes).
   ModelConfig rank_config() const;
   TensorShard shard(const TensorSpec& tensor, int rank) const;
   // The routed experts rank `rank` computes: [first, last).

@@ -103,24 +103,48 @@ GpuOptions model_options(int max_tokens, int max_seqs, int max_context, int gemv
   return o;
 }
 
-PrefillPoint measure_prefill(GpuModel& m, const Peaks& peaks, int tokens) {
-  const StepBatch b = prefill_step(m.config(), tokens, m.kv_block_tokens());
-  const double us = time_us(m.stream(), [&] { m.forward(b); }, 2, 3);
+// What the bench steps: one GpuModel, or the ranks of a tensor-parallel group stepping together.
+// Timings are rank 0's stream events (or host clock) around work that, under a group, waits for every
+// rank's device, so a step takes as long as its slowest rank. Power is GPU 0's alone: not reported
+// for a group.
+struct Stepped {
+  explicit Stepped(GpuModel& alone) : model(alone), first(alone) {}
+  Stepped(RankGroup& ranks, GpuModel& rank0) : model(ranks), first(rank0), group(&ranks), world(ranks.plan().world()) {}
+  Backend& model;              // the model, or the group
+  GpuModel& first;             // the model, or rank 0's
+  RankGroup* group = nullptr;  // null: one GPU
+  int world = 1;
+
+  const ModelConfig& config() const { return model.config(); }  // the whole model
+  void wait() const {
+    if (group)
+      group->each_rank([](int, Backend& rank) { CUDA_CHECK(cudaStreamSynchronize(static_cast<GpuModel&>(rank).stream())); });
+  }
+};
+
+PrefillPoint measure_prefill(const Stepped& m, const Peaks& peaks, int tokens) {
+  const StepBatch b = prefill_step(m.config(), tokens, m.first.kv_block_tokens());
+  auto step = [&] {
+    m.model.forward(b);
+    m.wait();
+  };
+  const double us = time_us(m.first.stream(), step, 2, 3);
   PrefillPoint p{tokens, us / 1000, tokens / (us * 1e-6), prefill_flops(m.config(), tokens) / (us * 1e-6) / 1e12, 0, 0};
-  p.fraction_of_gemm = p.tflops / peaks.gemm_tflops;
-  p.power = power_w(m.stream(), [&] { m.forward(b); }, us);
+  p.fraction_of_gemm = p.tflops / (peaks.gemm_tflops * m.world);
+  p.power = m.group ? kNaN : power_w(m.first.stream(), step, us);
   return p;
 }
 
 // A decode step as the engine runs it: forward (a CUDA graph replay) + sampling, synchronised.
-DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int context, int steps) {
+DecodePoint measure_decode(const Stepped& m, const Peaks& peaks, int batch, int context, int steps) {
   const ModelConfig& c = m.config();
-  const StepBatch b = decode_step(c, batch, context, m.kv_block_tokens());
+  const StepBatch b = decode_step(c, batch, context, m.first.kv_block_tokens());
   std::vector<SampleRequest> draws;
   for (int s = 0; s < batch; ++s) draws.push_back({s, SamplingParams{}, 0});
   auto step = [&] {
-    m.forward(b);
-    m.sample(draws);
+    m.model.forward(b);
+    m.model.sample(draws);
+    m.wait();
   };
   step();
   step();  // graph captured and warm
@@ -136,9 +160,9 @@ DecodePoint measure_decode(GpuModel& m, const Peaks& peaks, int batch, int conte
   p.tokens_per_s = batch / (p.step_ms * 1e-3);
   const double bytes = decode_weight_bytes(c, batch) + double(batch) * (context + 1) * kv_bytes_per_token(c);
   p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
-  p.fraction_of_copy = p.gbps / peaks.copy_gbps;
-  p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
-  p.power = power_w(m.stream(), step, p.step_ms * 1000);
+  p.fraction_of_copy = p.gbps / (peaks.copy_gbps * m.world);
+  p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * m.world * 1e9));
+  p.power = m.group ? kNaN : power_w(m.first.stream(), step, p.step_ms * 1000);
   return p;
 }
 
@@ -162,32 +186,55 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
   const bool fp8 = c.weight_format == WeightFormat::Fp8Block;
   const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
   const int max_prefill = *std::max_element(o.prefill_tokens.begin(), o.prefill_tokens.end());
-  GpuModel m(c, weights, model_options(std::max(max_prefill, max_batch), max_batch, std::max(o.context + 64, max_prefill),
-                                        o.gemv_max_tokens, o.gemv_mma_max_tokens));
-  m.fill_kv_cache_random(7);
+  const GpuOptions options = model_options(std::max(max_prefill, max_batch), max_batch,
+                                            std::max(o.context + 64, max_prefill), o.gemv_max_tokens, o.gemv_mma_max_tokens);
+  const int world = o.tensor_parallel;
+  std::unique_ptr<GpuModel> alone;
+  std::unique_ptr<RankGroup> group;
+  GpuModel* first = nullptr;
+  int64_t weight_bytes = 0;  // on all GPUs
+  if (world == 1) {
+    alone = std::make_unique<GpuModel>(c, weights, options);
+    alone->fill_kv_cache_random(7);
+    first = alone.get();
+    weight_bytes = alone->weight_bytes();
+  } else {
+    require(bool(o.make_group), "bench: --tensor-parallel above 1 needs NCCL, and this build has none");
+    group = o.make_group(ShardPlan(c, ParallelSpec{world, 1}), options);
+    group->each_rank([&](int r, Backend& rank) {
+      GpuModel& gpu = static_cast<GpuModel&>(rank);
+      gpu.fill_kv_cache_random(7);
+      if (r == 0) first = &gpu;
+    });
+    weight_bytes = first->weight_bytes() * world;  // equal shards (the embedding and norms on each)
+  }
+  const Stepped m = group ? Stepped(*group, *first) : Stepped(*alone);
   size_t free_b = 0, total_b = 0;
   CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
   const double used_gib = (total_b - free_b) / (1024.0 * 1024 * 1024);
-  std::printf("model %s: %.2f B parameters, %.2f GB weights, KV %.1f KB/token, GPU memory in use %.1f GiB\n",
-              c.name.c_str(), c.parameter_count() / 1e9, m.weight_bytes() / 1e9, kv_bytes_per_token(c) / 1e3, used_gib);
+  std::printf("model %s: %.2f B parameters, %.2f GB weights, KV %.1f KB/token, GPU 0 memory in use %.1f GiB\n",
+              c.name.c_str(), c.parameter_count() / 1e9, weight_bytes / 1e9, kv_bytes_per_token(c) / 1e3, used_gib);
+  std::printf("tensor parallel %d: %s\n", world,
+              world == 1 ? "one GPU"
+                         : "ranks step together; fractions of peak against that many GPUs' peaks; power not measured");
 
   std::vector<PrefillPoint> prefill;
   for (int n : o.prefill_tokens) prefill.push_back(measure_prefill(m, peaks, n));
   std::vector<DecodePoint> decode;
   for (int b : o.batches) {
-    if (int64_t(b) * ceil_div(o.context + 1, m.kv_block_tokens()) > m.kv_blocks()) {
+    if (int64_t(b) * ceil_div(o.context + 1, first->kv_block_tokens()) > m.model.kv_blocks()) {
       std::printf("batch %d: KV cache too small, skipped\n", b);
       continue;
     }
     decode.push_back(measure_decode(m, peaks, b, o.context, o.decode_steps));
   }
   if (fp8) {  // prefill against the fp8 GEMM peak; decode's bytes are the fp8 model's
-    for (auto& p : prefill) p.fraction_of_gemm = p.tflops / peaks.gemm_fp8_tflops;
+    for (auto& p : prefill) p.fraction_of_gemm = p.tflops / (peaks.gemm_fp8_tflops * world);
     for (auto& p : decode) {
       const double bytes = stored_decode_weight_bytes(c, p.batch) + double(p.batch) * (o.context + 1) * kv_bytes_per_token(c);
       p.gbps = bytes / (p.step_ms * 1e-3) / 1e9;
-      p.fraction_of_copy = p.gbps / peaks.copy_gbps;
-      p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * 1e9));
+      p.fraction_of_copy = p.gbps / (peaks.copy_gbps * world);
+      p.roofline_ratio = p.step_ms * 1e-3 / (bytes / (peaks.copy_gbps * world * 1e9));
     }
   }
 
@@ -207,10 +254,11 @@ int run_bench(const ModelConfig& c, const WeightSource& weights, const BenchOpti
     std::ostringstream j;
     j << "{\n  \"model\": " << quoted(c.name) << ",\n  \"gpu\": " << quoted(peaks.gpu) << ",\n  \"driver\": "
       << quoted(gpu_driver()) << ",\n  \"date\": " << quoted(utc_now_iso8601()) << ",\n  \"command\": " << quoted(o.command)
-      << ",\n  \"precision\": \"" << (fp8 ? "fp8" : "bf16") << "\",\n  \"context_tokens\": " << o.context
+      << ",\n  \"precision\": \"" << (fp8 ? "fp8" : "bf16") << "\",\n  \"tensor_parallel\": " << world
+      << ",\n  \"context_tokens\": " << o.context
       << ",\n  \"peaks\": {\"copy_gbps\": " << fmt_number(peaks.copy_gbps) << ", \"gemm_bf16_tflops\": "
       << fmt_number(peaks.gemm_tflops) << ", \"gemm_fp8_tflops\": " << fmt_number(peaks.gemm_fp8_tflops)
-      << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << m.weight_bytes()
+      << ", \"idle_power_w\": " << fmt_number(peaks.idle_w) << "},\n  \"weight_bytes\": " << weight_bytes
       << ",\n  \"decode_weight_bytes\": " << int64_t(fp8 ? stored_decode_weight_bytes(c, 1) : decode_weight_bytes(c))
       << ",\n  \"kv_bytes_per_token\": "
       << kv_bytes_per_token(c) << ",\n  \"gpu_memory_used_gib\": " << fmt_number(used_gib) << ",\n  \"prefill\": [";
@@ -505,7 +553,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   std::vector<int> e2e_batches{1, 8, 32, 64};
   std::vector<double> dec_ms, dec_tps, dec_w;
   for (int b : e2e_batches) {
-    const DecodePoint p = measure_decode(m, peaks, b, 512, 20);
+    const DecodePoint p = measure_decode(Stepped(m), peaks, b, 512, 20);
     dec_ms.push_back(p.step_ms);
     dec_tps.push_back(p.tokens_per_s);
     dec_w.push_back(p.power);
@@ -513,7 +561,7 @@ int run_profile(const ModelConfig& c, const WeightSource& weights, const Profile
   std::vector<int> e2e_prefill{512, 2048, 4096};
   std::vector<double> pre_ms, pre_tps, pre_w;
   for (int n : e2e_prefill) {
-    const PrefillPoint p = measure_prefill(m, peaks, n);
+    const PrefillPoint p = measure_prefill(Stepped(m), peaks, n);
     pre_ms.push_back(p.ms);
     pre_tps.push_back(p.tokens_per_s);
     pre_w.push_back(p.power);

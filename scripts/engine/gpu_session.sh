@@ -87,15 +87,36 @@ for step in $steps; do
         --out "$OUT/deepseek-llm-7b__${gpu_slug}__fp8-tp1.yaml" 2>&1 | tail -3 | tee -a "$log" ;;
     serving) bash scripts/serving/h200_bench.sh ;;
     fidelity) bash scripts/fidelity/run.sh ;;
-    multi-gpu)  # issue 16 (docs/benchmarks/engine-multi-gpu.md): the sharded CPU check, the GPU rank group at
-      # world 1, then all of this machine's GPUs as one tensor-parallel group (refused until GpuModel shards)
+    multi-gpu)  # issue 16 (docs/benchmarks/engine-multi-gpu.md): the sharded CPU check, the GPU rank group (TP 2
+      # logits and greedy tokens against one GPU and the CPU), generate at TP n vs TP 1, the benches, NCCL bandwidth
       n=$(nvidia-smi -L | wc -l)
       build/bin/aidc_engine_parallel_tests 2>&1 | tail -1 | tee -a "$log"
-      build/bin/aidc_engine_parallel_gpu_tests 2>&1 | grep -E "OK|FAILED|PASSED|SKIPPED|Failure|rel_error" | tee -a "$log"
-      build/bin/aidc-engine logits --backend gpu --model tests/engine/data/tiny-llama.json --random-weights \
-        --tokens 1,2,3 --tensor-parallel "$n" --out /tmp/logits-tp.bin 2>&1 | tee -a "$log"
-      bench_model DeepSeek-R1-Distill-Qwen-32B --tensor-parallel "$n" --batches 1,8,32 --prefill 512 \
-        --json "$OUT/bench-r1-distill-qwen-32b-tp$n.json" ;;
+      timeout 60 build/bin/aidc_engine_parallel_gpu_tests 2>&1 | grep -E "OK|FAILED|PASSED|SKIPPED|Failure|tp2|Expected|Which|actual|error" | tee -a "$log"
+      for tp in 1 "$n"; do  # greedy tokens: equal at every world size
+        echo "generate tiny-llama TP $tp: $(timeout 30 build/bin/aidc-engine generate --backend gpu --random-weights \
+          --model tests/engine/data/tiny-llama.json --prompt 1,2,3,4,5,6,7,8 --max-new 32 --tensor-parallel $tp 2>&1 | tail -1)" | tee -a "$log"
+      done
+      # Full-size logits at TP n against TP 1 (random weights leave near-ties, so tokens could part: compare logits)
+      for m in deepseek-llm-7b DeepSeek-R1-Distill-Llama-8B; do
+        for tp in 1 "$n"; do
+          timeout 60 build/bin/aidc-engine logits --backend gpu --model $models/$m.json --random-weights \
+            --tokens "$(seq -s, 1 64)" --tensor-parallel $tp --out /tmp/logits-$m-tp$tp.bin 2>&1 | tail -2 | tee -a "$log"
+        done
+        python3 -c "import array,math,sys
+a,b=(array.array('f',open(f,'rb').read()) for f in sys.argv[2:4])
+num=sum((x-y)**2 for x,y in zip(a,b)); den=sum(y*y for y in b)
+print(sys.argv[1], 'TP $n vs TP 1 logits: rel error %.2e over %d values' % (math.sqrt(num/den) if len(a)==len(b) else float('inf'), len(b)))" \
+          $m /tmp/logits-$m-tp$n.bin /tmp/logits-$m-tp1.bin 2>&1 | tee -a "$log"
+      done
+      timeout 30 build/bin/aidc-engine nccl-bench --gpus "$n" --json "$OUT/nccl-allreduce-$n.json" 2>&1 | tee -a "$log"
+      for tp in 1 "$n"; do
+        timeout 60 build/bin/aidc-engine bench --model $models/deepseek-llm-7b.json --random-weights --context 512 \
+          --tensor-parallel $tp --batches 1,8,32,64 --prefill 512,4096 --steps 20 \
+          --json "$OUT/bench-deepseek-llm-7b-tp$tp.json" 2>&1 | tee -a "$log"
+      done
+      timeout 60 build/bin/aidc-engine bench --model $models/DeepSeek-R1-Distill-Qwen-32B.json --random-weights --context 512 \
+        --tensor-parallel "$n" --batches 1,8,32,64 --prefill 512,4096 --steps 20 \
+        --json "$OUT/bench-r1-distill-qwen-32b-tp$n.json" 2>&1 | tee -a "$log" ;;
     kernels)  # every kernel family against its CPU reference, then each family's fraction of its limit
       build/bin/aidc_engine_kernel_gpu_tests 2>&1 | grep -E "OK \]|FAILED|PASSED|SKIPPED|Failure|Expected|Which|actual|Value of" | tee -a "$log"
       build/bin/aidc-engine kernels --json "$OUT/kernels.json" 2>&1 | tee -a "$log" ;;
