@@ -81,28 +81,260 @@ void assignAt(YAML::Node node, const QStringList& segments, int depth, const QSt
         assignAt(node[segment.toStdString()], segments, depth + 1, value);
 }
 
-// `text` with the plain scalar that starts at `mark` replaced by `value`, or nullopt when that cannot
-// be done by a one-line edit (quoted or block scalars, a node without a place in the text).
-std::optional<std::string> withScalarReplaced(const std::string& text, const YAML::Mark& mark, const std::string& value)
+// Offset of the first character of line `line` (0-based), or npos when the text is shorter.
+std::size_t lineOffset(const std::string& text, int line)
 {
-    if (mark.is_null() || value.empty() || value.find('\n') != std::string::npos)
-        return std::nullopt;
-    std::size_t lineStart = 0;
-    for (int line = 0; line < mark.line; ++line) {
-        lineStart = text.find('\n', lineStart);
-        if (lineStart == std::string::npos)
-            return std::nullopt;
-        ++lineStart;
+    std::size_t offset = 0;
+    for (int i = 0; i < line && offset != std::string::npos; ++i) {
+        offset = text.find('\n', offset);
+        if (offset != std::string::npos)
+            ++offset;
     }
+    return offset;
+}
+
+// Whether `value` reads back as itself written plain on a `key: value` line. Conservative: anything that
+// could be an indicator, a comment, a flow value or another line is quoted instead.
+bool plainIsSafe(const std::string& value)
+{
+    if (value.empty() || value.front() == ' ' || value.back() == ' ' || value.back() == ':')
+        return false;
+    const bool indicatorFirst = std::string(",[]{}#&*!|>'\"%@`").find(value.front()) != std::string::npos
+        || (std::string("-?:").find(value.front()) != std::string::npos && (value.size() == 1 || value[1] == ' '));
+    if (indicatorFirst || value.find(": ") != std::string::npos || value.find(" #") != std::string::npos)
+        return false;
+    return std::none_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+// `value` as a YAML double-quoted scalar, with escapes.
+std::string doubleQuoted(const std::string& value)
+{
+    std::string quoted = "\"";
+    for (const char c : value) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': quoted += "\\\""; break;
+        case '\\': quoted += "\\\\"; break;
+        case '\n': quoted += "\\n"; break;
+        case '\t': quoted += "\\t"; break;
+        case '\r': quoted += "\\r"; break;
+        default:
+            if (byte < 0x20 || byte == 0x7f) {
+                static const char hex[] = "0123456789abcdef";
+                quoted += "\\x";
+                quoted += hex[byte >> 4];
+                quoted += hex[byte & 0xf];
+            } else {
+                quoted += c;
+            }
+        }
+    }
+    return quoted + '"';
+}
+
+// `value` as a YAML scalar: plain where that reads back as itself, else double-quoted.
+std::string scalarText(const std::string& value)
+{
+    return plainIsSafe(value) ? value : doubleQuoted(value);
+}
+
+// `text` with the scalar that starts at `mark` (plain, or quoted on one line) replaced by `written` (YAML
+// text), or nullopt when that cannot be done by a one-line edit (block scalars, a node without a place).
+std::optional<std::string> withScalarReplaced(const std::string& text, const YAML::Mark& mark, const std::string& written)
+{
+    if (mark.is_null())
+        return std::nullopt;
+    const std::size_t lineStart = lineOffset(text, mark.line);
+    if (lineStart == std::string::npos)
+        return std::nullopt;
     const std::size_t start = lineStart + std::size_t(mark.column);
     const std::size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
-    if (start >= lineEnd || std::string("\"'|>&*!{[").find(text[start]) != std::string::npos)
+    if (start >= lineEnd || std::string("|>&*!{[").find(text[start]) != std::string::npos)
         return std::nullopt;
-    std::size_t end = text.find(" #", start);
-    end = std::min(end, lineEnd);
-    while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
-        --end;
-    return text.substr(0, start) + value + text.substr(end);
+    std::size_t end = start;
+    if (text[start] == '"' || text[start] == '\'') {
+        const char quote = text[start];
+        for (end = start + 1; end < lineEnd; ++end) {
+            if (quote == '"' && text[end] == '\\')
+                ++end;   // the escaped character
+            else if (text[end] == quote && quote == '\'' && end + 1 < lineEnd && text[end + 1] == '\'')
+                ++end;   // '' is a quote inside a single-quoted scalar
+            else if (text[end] == quote)
+                break;
+        }
+        if (end >= lineEnd)
+            return std::nullopt;   // the quoted scalar goes on to another line
+        ++end;
+    } else {
+        end = std::min(text.find(" #", start), lineEnd);
+        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r'))
+            --end;
+    }
+    return text.substr(0, start) + written + text.substr(end);
+}
+
+// Where the block entry whose key starts at (line, column) ends: the start of the first later line that
+// is indented no deeper and is not a comment or blank, less the comment and blank lines just before it
+// that are not indented deeper (they introduce what follows). A `- ` line at the key's own column is the
+// key's block sequence, not a sibling.
+std::size_t entryEnd(const std::string& text, int line, int column)
+{
+    std::size_t lineStart = lineOffset(text, line + 1);
+    std::size_t trailing = std::string::npos;   // start of the run of comment and blank lines at the end
+    while (lineStart != std::string::npos && lineStart < text.size()) {
+        const std::size_t lineEnd = std::min(text.find('\n', lineStart), text.size());
+        const std::size_t first = text.find_first_not_of(" \r", lineStart);
+        const bool blank = first == std::string::npos || first >= lineEnd;
+        const int indent = blank ? 0 : int(first - lineStart);
+        const bool comment = !blank && text[first] == '#';
+        const bool sequenceEntry = !blank && text[first] == '-' && (first + 1 == lineEnd || text[first + 1] == ' ');
+        if (!blank && !comment && (indent < column || (indent == column && !sequenceEntry)))
+            return trailing != std::string::npos ? trailing : lineStart;
+        if (blank || (comment && indent <= column)) {
+            if (trailing == std::string::npos)
+                trailing = lineStart;
+        } else {
+            trailing = std::string::npos;
+        }
+        lineStart = lineEnd < text.size() ? lineEnd + 1 : std::string::npos;
+    }
+    return trailing != std::string::npos ? trailing : text.size();
+}
+
+// The key node of `mapping`'s entry `key`, with its place in the text.
+std::optional<YAML::Node> keyNode(const YAML::Node& mapping, const std::string& key)
+{
+    for (const auto& entry : mapping)
+        if (entry.first.Scalar() == key)
+            return entry.first;
+    return std::nullopt;
+}
+
+bool isBlockMapping(const YAML::Node& node)
+{
+    return node.IsMap() && node.Style() != YAML::EmitterStyle::Flow;
+}
+
+// Where the key `segments.last()` of a block mapping starts in the text, or nullopt.
+std::optional<YAML::Mark> keyPlace(const YAML::Node& root, const QStringList& segments)
+{
+    const auto parent = find(root, segments.mid(0, segments.size() - 1));
+    const auto key = parent && isBlockMapping(*parent) ? keyNode(*parent, segments.last().toStdString()) : std::nullopt;
+    if (!key || key->Mark().is_null())
+        return std::nullopt;
+    return key->Mark();
+}
+
+// Offset just past the colon of the plain key `segments.last()` of a block mapping, or nullopt.
+std::optional<std::size_t> afterKeyColon(const std::string& text, const YAML::Node& root, const QStringList& segments)
+{
+    const auto place = keyPlace(root, segments);
+    const std::size_t start = place ? lineOffset(text, place->line) : std::string::npos;
+    if (start == std::string::npos)
+        return std::nullopt;
+    const std::string name = segments.last().toStdString();
+    const std::size_t colon = start + std::size_t(place->column) + name.size();
+    if (text.compare(colon - name.size(), name.size(), name) != 0 || colon >= text.size() || text[colon] != ':')
+        return std::nullopt;
+    return colon + 1;
+}
+
+// `text` without the entry at `segments` (its line and the block under it), or nullopt when it is not a
+// line of its own in a block mapping. A mapping left without entries is written `key: {}`, as the tree has
+// it (an empty `key:` would read as null).
+std::optional<std::string> withEntryRemoved(const std::string& text, const YAML::Node& root, const QStringList& segments)
+{
+    const auto place = keyPlace(root, segments);
+    const std::size_t lineStart = place ? lineOffset(text, place->line) : std::string::npos;
+    if (lineStart == std::string::npos || text.find_first_not_of(' ', lineStart) != lineStart + std::size_t(place->column))
+        return std::nullopt;   // not the first thing on its line (`- key: value`)
+    std::string removed = text.substr(0, lineStart) + text.substr(entryEnd(text, place->line, place->column));
+    const QStringList parentSegments = segments.mid(0, segments.size() - 1);
+    if (parentSegments.isEmpty() || find(root, parentSegments)->size() > 1)
+        return removed;
+    const auto colon = afterKeyColon(text, root, parentSegments);   // on an earlier line: still in place
+    if (!colon)
+        return std::nullopt;
+    return removed.insert(*colon, " {}");
+}
+
+// The lines that write `segments[from..]: written` at `indent`: missing mappings as `key:` lines, a numeric
+// segment after the first as the first entry of a new block sequence; nullopt for any other index.
+std::optional<std::string> newEntryLines(const QStringList& segments, int from, int indent, const std::string& written)
+{
+    std::string lines;
+    std::string prefix(std::size_t(indent), ' ');   // what the next line starts with
+    for (int depth = from; depth < segments.size(); ++depth) {
+        const bool last = depth + 1 == segments.size();
+        bool isIndex = false;
+        segments[depth].toUInt(&isIndex);
+        if (isIndex && depth > from) {
+            if (segments[depth] != u"0")
+                return std::nullopt;   // assignAt appends only the first entry of a new sequence
+            if (last)
+                return lines + prefix + "- " + written + "\n";
+            prefix += "- ";
+            indent += 2;
+            continue;
+        }
+        lines += prefix + scalarText(segments[depth].toStdString()) + ":";
+        if (last)
+            return lines + " " + written + "\n";
+        lines += "\n";
+        indent += 2;
+        prefix = std::string(std::size_t(indent), ' ');
+    }
+    return std::nullopt;
+}
+
+// `text` with the empty mapping `key: {}` at segments[..depth) given its first entry `segments[depth..]: written`
+// on the lines below it.
+std::optional<std::string> withFirstEntry(const std::string& text, const YAML::Node& root, const QStringList& segments,
+                                          int depth, const std::string& written)
+{
+    const auto colon = afterKeyColon(text, root, segments.mid(0, depth));
+    if (!colon)
+        return std::nullopt;
+    const std::size_t braces = text.find_first_not_of(' ', *colon);
+    if (braces == std::string::npos || text.compare(braces, 2, "{}") != 0)
+        return std::nullopt;
+    const std::size_t previousNewline = text.rfind('\n', *colon);
+    const std::size_t lineStart = previousNewline == std::string::npos ? 0 : previousNewline + 1;
+    const int keyColumn = int(*colon - 1 - segments[depth - 1].toStdString().size() - lineStart);
+    const auto lines = newEntryLines(segments, depth, keyColumn + 2, written);
+    const std::size_t nextLine = text.find('\n', braces);
+    if (!lines || nextLine == std::string::npos)
+        return std::nullopt;
+    return text.substr(0, *colon) + text.substr(braces + 2, nextLine + 1 - (braces + 2)) + *lines + text.substr(nextLine + 1);
+}
+
+// `text` with `segments: written` added under its deepest existing block mapping, after that mapping's last
+// entry at its entries' indentation (at the end of the document for the top level without keys).
+std::optional<std::string> withEntryAdded(const std::string& text, const YAML::Node& root, const QStringList& segments,
+                                          const std::string& written)
+{
+    int depth = 0;
+    while (depth < segments.size() && find(root, segments.mid(0, depth + 1)))
+        ++depth;
+    const auto parent = find(root, segments.mid(0, depth));
+    if (depth == segments.size() || !parent || !parent->IsMap())
+        return std::nullopt;
+    if (parent->size() == 0 && depth > 0)
+        return withFirstEntry(text, root, segments, depth, written);
+    if (!isBlockMapping(*parent))
+        return std::nullopt;
+    std::optional<YAML::Mark> lastKey;
+    for (const auto& entry : *parent)
+        if (!lastKey || entry.first.Mark().line > lastKey->line)
+            lastKey = entry.first.Mark();
+    if (lastKey && lastKey->is_null())
+        return std::nullopt;
+    const int indent = lastKey ? lastKey->column : 0;
+    const std::size_t at = lastKey ? entryEnd(text, lastKey->line, lastKey->column) : text.size();
+    const auto lines = newEntryLines(segments, depth, indent, written);
+    if (!lines)
+        return std::nullopt;
+    return text.substr(0, at) + *lines + text.substr(at);
 }
 
 QString positionedError(const QString& source, const YAML::Mark& mark, const std::string& message)
@@ -224,7 +456,7 @@ bool ScenarioDocument::writeSnapshot(const QString& path, QString* error) const
         });
         for (const auto& [mark, value] : edits)
             if (text)
-                text = withScalarReplaced(*text, mark, value);
+                text = withScalarReplaced(*text, mark, scalarText(value));
     }
     YAML::Emitter out;
     out << copy;
@@ -269,28 +501,48 @@ void ScenarioDocument::setValue(const QString& keyPath, const QString& value)
     const QStringList segments = segmentsOf(keyPath);
     if (segments.isEmpty() || (kind(keyPath) == NodeKind::Scalar && this->value(keyPath) == value))
         return;
-    const std::optional<YAML::Node> before = find(m_root, segments);
-    const std::optional<YAML::Mark> place = before && before->IsScalar() ? std::optional(before->Mark()) : std::nullopt;
+    YAML::Node edited = YAML::Clone(m_root);
     if (value.isEmpty()) {
-        if (!removeAt(m_root, segments, 0))
+        if (!removeAt(edited, segments, 0))
             return;
     } else {
-        assignAt(m_root, segments, 0, value);
+        assignAt(edited, segments, 0, value);
     }
-    m_textKept = m_textKept && place && keepText(*place, value.toStdString());
+    // A value is written plain where it reads back as itself, else quoted (a plain `null` reads as null).
+    const std::string scalar = value.toStdString();
+    m_textKept = m_textKept
+        && (scalar.empty() ? keepText(patchedText(segments, {}), edited)
+                           : keepText(patchedText(segments, scalarText(scalar)), edited)
+                || keepText(patchedText(segments, doubleQuoted(scalar)), edited));
+    if (!m_textKept)
+        m_root = edited;
     setModified(true);
     emit valueChanged(keyPath);
 }
 
-bool ScenarioDocument::keepText(const YAML::Mark& place, const std::string& value)
+std::optional<std::string> ScenarioDocument::patchedText(const QStringList& segments, const std::string& written) const
 {
-    const auto text = withScalarReplaced(m_text, place, value);
+    if (written.empty())
+        return withEntryRemoved(m_text, m_root, segments);
+    const std::optional<YAML::Node> before = find(m_root, segments);
+    if (!before)
+        return withEntryAdded(m_text, m_root, segments, written);
+    if (before->IsScalar())
+        return withScalarReplaced(m_text, before->Mark(), written);
+    const auto colon = before->IsNull() ? afterKeyColon(m_text, m_root, segments) : std::nullopt;
+    if (colon)   // `key:` with nothing after it (`key: ~` gets the value after the ~ and reads differently)
+        return std::string(m_text).insert(*colon, " " + written);
+    return std::nullopt;   // a mapping or sequence becomes a scalar: re-emit
+}
+
+bool ScenarioDocument::keepText(const std::optional<std::string>& text, const YAML::Node& edited)
+{
     if (!text)
         return false;
     try {
         const YAML::Node reparsed = YAML::Load(*text);
-        if (!sameTree(reparsed, m_root))
-            return false;   // the value reads differently in place (a number, a flow value): re-emit instead
+        if (!sameTree(reparsed, edited))
+            return false;   // the patch reads differently (a flow value, a `key: ~` given a value): re-emit
         m_text = *text;
         m_root = reparsed;  // its places are the new text's
         return true;

@@ -2,16 +2,20 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
 #include <string>
 
 // A scenario as a generic YAML tree addressed by key paths ("deployment.replicas", "a.list.0.b"), so new
 // schema keys need no GUI change and keys the GUI does not know survive a save.
 // Round trip: load -> save -> load yields the same tree. The file's text, comments included, is kept
-// (YAML tab, Save) while edits change existing plain scalars in place; adding or removing a key, or a
-// value that needs quoting, re-emits the tree, and yaml-cpp drops comments.
+// (YAML tab, Save, the validation snapshot, so messages point at the lines on disk): an edit patches it
+// (a scalar in place, quoted where it must be; a removed key's lines; a new key after its mapping's last
+// entry) and is kept only when the patched text parses to exactly the edited tree. What cannot be patched
+// (flow-style parents like `{a: 1}`) re-emits the tree, and yaml-cpp drops comments.
 class ScenarioDocument : public QObject {
     Q_OBJECT
 public:
@@ -53,8 +57,11 @@ signals:
 
 private:
     bool adopt(const QString& yaml, const QString& sourceName, const QString& filePath);
-    // Edits the kept text for a scalar just set to `value`; false when it cannot be done in place.
-    bool keepText(const YAML::Mark& place, const std::string& value);
+    // The kept text with segments set to `written` (a YAML scalar; removed when empty), or nullopt when it
+    // cannot be patched.
+    std::optional<std::string> patchedText(const QStringList& segments, const std::string& written) const;
+    // Adopts `text` and its tree when it parses to exactly `edited`; false (nothing changed) otherwise.
+    bool keepText(const std::optional<std::string>& text, const YAML::Node& edited);
     void setModified(bool modified);
 
     YAML::Node m_root;

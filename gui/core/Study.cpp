@@ -111,6 +111,14 @@ QVector<DesignPoint> designPointsFromPlan(const CsvTable& plan, const QString& l
     return points;
 }
 
+QString planSloPercentile(const CsvTable& plan)
+{
+    const int column = plan.column(QStringLiteral("slo_percentile"));
+    if (column < 0 || plan.rows.isEmpty() || plan.cell(0, column).isEmpty())
+        return {};
+    return u'p' + plan.cell(0, column);
+}
+
 double costOf(const DesignPoint& point, CostAxis axis)
 {
     if (axis == CostAxis::CapexUsd)

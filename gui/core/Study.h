@@ -20,7 +20,7 @@ struct DesignPoint {
     double gpus = 0;
     std::optional<double> costUsd;
     std::optional<double> facilityKw;   // mean facility power of the run (IT + losses + cooling)
-    double latencyS = 0;      // the p99 latency the frontier is drawn against
+    double latencyS = 0;      // the latency the frontier is drawn against (p99 for sweeps, the SLO's percentile for plans)
     bool sloMet = false;
     bool ok = true;           // the run itself succeeded
 };
@@ -31,6 +31,9 @@ enum class CostAxis { Gpus, CapexUsd, FacilityKw };
 QVector<DesignPoint> designPointsFromBatch(const CsvTable& batch, const QString& latencyKey);
 // From DIR/plan.csv; latencyColumn is one of ttft_slo_percentile_s, tpot_slo_percentile_s, e2e_slo_percentile_s (at the SLO's percentile).
 QVector<DesignPoint> designPointsFromPlan(const CsvTable& plan, const QString& latencyColumn);
+// The SLO's percentile those plan.csv columns are at, from its slo_percentile column: "p90"; empty when the
+// table has no such column or no rows.
+QString planSloPercentile(const CsvTable& plan);
 
 double costOf(const DesignPoint& point, CostAxis axis);
 // The cheapest successful point that meets the SLO (ties: lower latency), or -1.

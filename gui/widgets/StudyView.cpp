@@ -29,17 +29,18 @@
 
 namespace {
 
-// The latency a frontier is drawn against: its flattened summary key (batch.csv) and its plan.csv column.
+// The latency a frontier is drawn against: its flattened summary key (batch.csv, at p99) and its plan.csv
+// column (at the SLO's percentile, which plan.csv names).
 struct LatencyChoice {
-    const char* label;
+    const char* metric;
     const char* batchKey;
     const char* planColumn;
 };
 // TTFT first: it is the SLO that binds in most scenarios, and the one aidc plan's frontier is drawn against.
 constexpr LatencyChoice kLatencies[] = {
-    {"TTFT p99", "latency_s.ttft.p99", "ttft_slo_percentile_s"},
-    {"TPOT p99", "latency_s.tpot.p99", "tpot_slo_percentile_s"},
-    {"E2E p99", "latency_s.e2e.p99", "e2e_slo_percentile_s"},
+    {"TTFT", "latency_s.ttft.p99", "ttft_slo_percentile_s"},
+    {"TPOT", "latency_s.tpot.p99", "tpot_slo_percentile_s"},
+    {"E2E", "latency_s.e2e.p99", "e2e_slo_percentile_s"},
 };
 
 // The GPU filter's first two entries; then the catalog's GPUs one by one.
@@ -95,7 +96,7 @@ StudyView::StudyView(StudyController* controller, ScenarioDocument* document, co
     m_jobs->setValue(qMax(1, QThread::idealThreadCount() / 2));
     m_jobs->setToolTip(tr("aidc processes at the same time (-j)"));
     for (const LatencyChoice& choice : kLatencies)
-        m_latency->addItem(tr(choice.label));
+        m_latency->addItem(tr(choice.metric));
     m_costAxis->addItem(tr("GPUs"));
     m_costAxis->addItem(tr("Capex"));
     m_costAxis->addItem(tr("Facility kW"));
@@ -259,10 +260,14 @@ void StudyView::showPoints()
     const QVector<DesignPoint> points = plan
         ? designPointsFromPlan(m_controller->table(), QString::fromLatin1(latency.planColumn))
         : designPointsFromBatch(m_controller->table(), QString::fromLatin1(latency.batchKey));
+    const QString percentile = plan ? planSloPercentile(m_controller->table())
+                                    : QString::fromLatin1(latency.batchKey).section(u'.', -1);
+    const QString latencyLabel = percentile.isEmpty() ? tr("%1 at the SLO's percentile").arg(tr(latency.metric))
+                                                      : QStringLiteral("%1 %2").arg(tr(latency.metric), percentile);
 
     delete m_chart;
     m_chart = new ChartPanel(ChartFactory::frontierChart(plan ? tr("Plan: design points") : tr("Sweep: SLO frontier"),
-                                                         points, axis, tr("%1 (s)").arg(tr(latency.label))));
+                                                         points, axis, tr("%1 (s)").arg(latencyLabel)));
     m_chartSlot->addWidget(m_chart);
 
     const int best = cheapestPassing(points, axis);
@@ -274,7 +279,7 @@ void StudyView::showPoints()
         answer = tr("Cheapest point meeting the SLO: <b>%1</b> — %2 GPUs, %3 %4 s")
                      .arg(points[best].label.toHtmlEscaped())
                      .arg(points[best].gpus)
-                     .arg(tr(latency.label))
+                     .arg(latencyLabel)
                      .arg(points[best].latencyS, 0, 'f', 3);
     if (plan && !m_controller->planWinner().isEmpty()) {
         const QJsonObject winner = m_controller->planWinner();

@@ -73,7 +73,7 @@ private slots:
     }
 
     // Issue 12: the YAML tab (and Save) dropped the user's comments. Editing a value keeps them, and the
-    // validation snapshot has the same lines; a new key re-emits the tree (yaml-cpp keeps no comments).
+    // validation snapshot has the same lines.
     void editsKeepTheFilesComments()
     {
         ScenarioDocument document;
@@ -91,9 +91,96 @@ private slots:
         QFile written(snapshot);
         QVERIFY(written.open(QIODevice::ReadOnly));
         QCOMPARE(QString::fromUtf8(written.readAll()), document.toYaml());
+    }
+
+    // Issue 12: adding and removing keys, and values that need quoting, patch the file's text too: every
+    // step below is the text a person would have typed, comments included, and reads back as the tree
+    // written out independently by hand.
+    void addingAndRemovingKeysKeepsTheFilesComments()
+    {
+        ScenarioDocument document;
+        QVERIFY(document.loadFromText(QStringLiteral("# sized for 5,000 users\n"
+                                                     "name: colo  # the quote of 2026-03\n"
+                                                     "deployment:\n"
+                                                     "  replicas: 4   # N+1\n"
+                                                     "  # how requests are batched\n"
+                                                     "  scheduler:\n"
+                                                     "      policy: fcfs\n"
+                                                     "      chunk: 512\n"
+                                                     "\n"
+                                                     "# what we sell\n"
+                                                     "slo:\n"
+                                                     "  ttft_s: 2\n"),
+                                      QStringLiteral("colo.yaml")));
+        const auto expect = [&](const char* text, const char* tree) {
+            QCOMPARE(document.toYaml(), QString::fromUtf8(text));
+            QVERIFY2(ScenarioDocument::sameTree(YAML::Load(document.toYaml().toStdString()), YAML::Load(tree)),
+                     qPrintable(document.toYaml()));
+            QVERIFY(ScenarioDocument::sameTree(document.root(), YAML::Load(tree)));
+        };
+
+        // A new key under an existing mapping: after its last entry's block, at its entries' indentation.
+        // A key whose parents do not exist: new mappings at the end of the document.
         document.setValue(QStringLiteral("deployment.tensor_parallel"), QStringLiteral("2"));
-        QCOMPARE(document.value(QStringLiteral("deployment.tensor_parallel")), QStringLiteral("2"));
-        QVERIFY(!document.toYaml().contains(u'#'));
+        document.setValue(QStringLiteral("deployment.scheduler.preempt"), QStringLiteral("true"));
+        document.setValue(QStringLiteral("facility.weather.city"), QStringLiteral("hong_kong"));
+        expect("# sized for 5,000 users\nname: colo  # the quote of 2026-03\ndeployment:\n  replicas: 4   # N+1\n"
+               "  # how requests are batched\n  scheduler:\n      policy: fcfs\n      chunk: 512\n      preempt: true\n"
+               "  tensor_parallel: 2\n\n# what we sell\nslo:\n  ttft_s: 2\nfacility:\n  weather:\n    city: hong_kong\n",
+               "{name: colo, deployment: {replicas: 4, scheduler: {policy: fcfs, chunk: 512, preempt: 'true'},"
+               " tensor_parallel: 2}, slo: {ttft_s: 2}, facility: {weather: {city: hong_kong}}}");
+
+        // Removing a scalar key takes its line; removing a mapping takes its block.
+        document.setValue(QStringLiteral("name"), QString());
+        document.setValue(QStringLiteral("deployment.scheduler"), QString());
+        expect("# sized for 5,000 users\ndeployment:\n  replicas: 4   # N+1\n  # how requests are batched\n"
+               "  tensor_parallel: 2\n\n# what we sell\nslo:\n  ttft_s: 2\nfacility:\n  weather:\n    city: hong_kong\n",
+               "{deployment: {replicas: 4, tensor_parallel: 2}, slo: {ttft_s: 2}, facility: {weather: {city: hong_kong}}}");
+
+        // Values that would read as a mapping or a comment are written double-quoted, escapes and all.
+        document.setValue(QStringLiteral("deployment.replicas"), QStringLiteral("site: \"HK\\1\" # primary"));
+        document.setValue(QStringLiteral("facility.weather.city"), QStringLiteral("#hk"));
+        expect("# sized for 5,000 users\ndeployment:\n  replicas: \"site: \\\"HK\\\\1\\\" # primary\"   # N+1\n"
+               "  # how requests are batched\n  tensor_parallel: 2\n\n# what we sell\nslo:\n  ttft_s: 2\n"
+               "facility:\n  weather:\n    city: \"#hk\"\n",
+               "{deployment: {replicas: 'site: \"HK\\1\" # primary', tensor_parallel: 2}, slo: {ttft_s: 2},"
+               " facility: {weather: {city: '#hk'}}}");
+        // And back to plain, in place of the quoted scalar; a word YAML reads as null is quoted.
+        document.setValue(QStringLiteral("deployment.replicas"), QStringLiteral("6"));
+        QVERIFY(document.toYaml().contains(QStringLiteral("  replicas: 6   # N+1\n")));
+        document.setValue(QStringLiteral("deployment.tensor_parallel"), QStringLiteral("null"));
+        QVERIFY(document.toYaml().contains(QStringLiteral("# how requests are batched\n  tensor_parallel: \"null\"\n")));
+        QCOMPARE(document.value(QStringLiteral("deployment.tensor_parallel")), QStringLiteral("null"));
+
+        // A mapping's last key: the mapping stays, empty, as `{}`; a key added to it goes below it again.
+        document.setValue(QStringLiteral("slo.ttft_s"), QString());
+        QVERIFY(document.toYaml().endsWith(QStringLiteral("# what we sell\nslo: {}\nfacility:\n  weather:\n    city: \"#hk\"\n")));
+        QCOMPARE(document.kind(QStringLiteral("slo")), ScenarioDocument::NodeKind::Mapping);
+        document.setValue(QStringLiteral("slo.e2e_s"), QStringLiteral("30"));
+        QVERIFY(document.toYaml().contains(QStringLiteral("# what we sell\nslo:\n  e2e_s: 30\nfacility:")));
+        QVERIFY(document.toYaml().startsWith(QStringLiteral("# sized for 5,000 users\n")));
+    }
+
+    // A key written with no value (null) gets its value on its own line.
+    void valueForAnEmptyKeyGoesOnItsLine()
+    {
+        ScenarioDocument document;
+        QVERIFY(document.loadFromText(QStringLiteral("facility:   # later\n# end\n"), QStringLiteral("empty.yaml")));
+        document.setValue(QStringLiteral("facility"), QStringLiteral("hk-colo"));
+        QCOMPARE(document.toYaml(), QStringLiteral("facility: hk-colo   # later\n# end\n"));
+        QVERIFY(ScenarioDocument::sameTree(document.root(), YAML::Load("{facility: hk-colo}")));
+    }
+
+    // A key under a flow-style mapping cannot be added by a line of its own: the tree is re-emitted (the
+    // comments go) and still holds every value.
+    void flowParentsFallBackToTheTree()
+    {
+        ScenarioDocument document;
+        QVERIFY(document.loadFromText(QStringLiteral("# limits\nlimits: {a: 1}\nname: x\n"), QStringLiteral("flow.yaml")));
+        document.setValue(QStringLiteral("limits.b"), QStringLiteral("2"));
+        QVERIFY(ScenarioDocument::sameTree(YAML::Load(document.toYaml().toStdString()),
+                                           YAML::Load("{limits: {a: 1, b: 2}, name: x}")));
+        QVERIFY(ScenarioDocument::sameTree(document.root(), YAML::Load("{limits: {a: 1, b: 2}, name: x}")));
     }
 
     void brokenYamlSaysWhere()

@@ -67,6 +67,13 @@ private slots:
         QCOMPARE(cheapestPassing(points, CostAxis::FacilityKw), 2);
     }
 
+    // Plan latencies are at the SLO's percentile (p90 in the fixture), not p99: the labels say which.
+    void planNamesItsSloPercentile()
+    {
+        QCOMPARE(planSloPercentile(fixtureTable("plan.csv")), QStringLiteral("p90"));
+        QVERIFY(planSloPercentile(fixtureTable("batch.csv")).isEmpty());
+    }
+
     // Issue 12: planning an H100 scenario from the GUI searched every GPU and answered MI300X × 9. The
     // tab's filter, objective and limits reach aidc plan as its options.
     void planSettingsBecomePlanOptions()

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "catalog/catalog.hpp"
@@ -334,6 +335,34 @@ TEST(CalibratedH200Mla, OperatorsAccountForTheMeasuredWholeSteps) {
                       at(ops["step_overhead"]["cpu_us"], ops["step_overhead"]["batch"], 1);
     EXPECT_NEAR(us * 1e-3 / measured_ms, 1.0, 0.15) << "prefill " << tokens << " tokens";
   }
+}
+
+
+// The catalog's H100 and H200 entries against the cards the committed profiles measured in the same
+// calls (issue 10): memory capacity, and copy bandwidth and bf16 GEMM below the datasheet peaks by the
+// margins every H100/H200 shows (copy ~89-90% of spec; cuBLAS 8192^3 ~78-80% of the dense peak).
+// The vendors' "80 GB" / "141 GB" are binary: CUDA reports 79.6 and 140.4 GiB.
+TEST(CalibratedCards, CatalogEntriesAgreeWithTheMeasuredCards) {
+  const Catalog catalog = Catalog::load(AIDC_TEST_SCENARIOS_DIR);
+  const std::map<std::string, std::string> gpu_of_card = {{"NVIDIA H100 80GB HBM3", "H100-SXM"}, {"NVIDIA H200", "H200-SXM"}};
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(AIDC_TEST_SCENARIOS_DIR) + "/calibration")) {
+    const YAML::Node y = YAML::LoadFile(entry.path().string());
+    if (!y["device_peaks"]) continue;  // a black-box fit: no card measured
+    const auto card = gpu_of_card.find(y["metadata"]["gpu"].as<std::string>());
+    ASSERT_NE(card, gpu_of_card.end()) << entry.path() << ": a card this test does not know";
+    const GpuSpec& spec = *catalog.gpu(card->second);
+    SCOPED_TRACE(entry.path().filename().string());
+    EXPECT_NEAR(y["metadata"]["gpu_memory_gib"].as<double>() / spec.memory_gb, 1.0, 0.015);
+    const double copy = y["device_peaks"]["copy_gbps"].as<double>() / spec.memory_bandwidth_gb_s;
+    EXPECT_GT(copy, 0.85);
+    EXPECT_LT(copy, 0.95);
+    const double gemm = y["device_peaks"]["gemm_bf16_tflops"].as<double>() / spec.bf16_tflops;
+    EXPECT_GT(gemm, 0.70);
+    EXPECT_LT(gemm, 0.90);
+    ++checked;
+  }
+  EXPECT_GE(checked, 11);
 }
 
 }  // namespace
