@@ -42,6 +42,7 @@ GpuSpec read_gpu(const std::string& id, FieldReader r) {
   auto efficiency = r.section("efficiency");
   g.compute_efficiency = efficiency.number("compute", 0.7, 0.05, 1.0);
   g.memory_efficiency = efficiency.number("memory", 0.8, 0.05, 1.0);
+  g.attention_efficiency = efficiency.number("attention", g.compute_efficiency, 0.05, 1.0);
   // Unmeasured parts: the ratios this project measured on H100 and H200 between the linear layers of a
   // real step and the microbenchmarks (scenarios/catalog/gpus.yaml, H100-SXM / H200-SXM sources):
   // large GEMMs of the model's shapes reach 0.72 of the 4096^3 GEMM, decode GEMVs 0.78 of the copy rate.

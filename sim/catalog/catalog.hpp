@@ -23,6 +23,7 @@ struct GpuSpec {
   std::string interconnect_kind;
   double interconnect_gb_s = 0;  // GB/s per direction, GPU to GPU inside a server
   double compute_efficiency = 0.7, memory_efficiency = 0.8;  // large bf16 GEMM; streaming copy (microbenchmarks)
+  double attention_efficiency = 0.7;  // attention kernels' FLOPs, as a fraction of the peak of their precision
   // What the linear layers of a real serving step reach (docs/fidelity.md, "Default model and its validation"):
   // large-batch GEMMs at each precision, as a fraction of that precision's peak, and the weight read of
   // small-batch (decode) GEMVs, as a fraction of memory_bandwidth_gb_s.

@@ -11,7 +11,30 @@ namespace aidc {
 namespace {
 // fp8 dispatch carries one fp32 scale per 128 values (DeepSeek's 1x128 activation blocks).
 constexpr double kFp8ScaleBytesPerValue = 4.0 / 128.0;
+// DeepEP's normal (prefill) kernels run on SMs of their own while the other micro-batch computes: 20 of
+// an H800's 132 SMs fill its InfiniBand and NVLink (DeepSeek-V3 report, arXiv 2412.19437, section 3.2.2).
+constexpr double kNormalKernelSmShare = 20.0 / 132.0;
+
+// C(n, k) / C(m, k) for n <= m: the chance that k picks without replacement from m all miss m - n items.
+double miss_all(double n, double m, int k) {
+  double p = 1.0;
+  for (int i = 0; i < k; ++i) p *= std::max(0.0, n - i) / (m - i);
+  return p;
+}
 }  // namespace
+
+double expected_servers_reached(const ModelConfig& m, int servers) {
+  if (servers <= 1) return servers;
+  const int groups = m.moe.n_group, chosen = m.moe.topk_group;
+  if (groups > 1 && chosen < groups && groups % servers == 0) {
+    // Group-limited routing: experts lie in consecutive groups, groups / servers of them per server, and a
+    // token's experts come from `chosen` groups, each contributing at least one.
+    const int per_server = groups / servers;
+    return servers * (1.0 - miss_all(groups - per_server, groups, chosen));
+  }
+  const double experts = m.moe.n_routed_experts;
+  return servers * (1.0 - miss_all(experts - experts / servers, experts, m.moe.experts_per_token));
+}
 
 ParallelLayoutModel::ParallelLayoutModel(std::unique_ptr<PerformanceModel> inner, const ModelConfig& model,
                                          const GpuSpec& gpu, const ServerSpec& server, const DatacenterSpec& dc,
@@ -26,7 +49,7 @@ ParallelLayoutModel::ParallelLayoutModel(std::unique_ptr<PerformanceModel> inner
       kv_bytes_(bytes_per_value(d.kv_cache_precision)),
       dispatch_bytes_(d.precision == Precision::FP8 && gpu.fp8_tflops ? 1.0 + kFp8ScaleBytesPerValue : kActivationBytes),
       // Attention runs at the KV cache's precision (DeepSeek: core MLA in bf16 with fp8 weights).
-      flops_per_s_(peak_tflops(gpu, d.kv_cache_precision) * 1e12 * gpu.compute_efficiency),
+      flops_per_s_(peak_tflops(gpu, d.kv_cache_precision) * 1e12 * gpu.attention_efficiency),
       bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.memory_efficiency),
       linear_flops_per_s_(peak_tflops(gpu, d.precision) * 1e12 * linear_efficiency(gpu, d.precision)),
       weight_bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.weight_read_efficiency),
@@ -42,16 +65,38 @@ void ParallelLayoutModel::add(StepCost& cost, const OperatorLoad& load, bool lin
     cost.memory_bound_s += memory_s;
 }
 
-double ParallelLayoutModel::moe_all_to_all_seconds(double tokens) const {
+double ParallelLayoutModel::moe_all_to_all_seconds(double tokens, bool decode_only) const {
   const DeploymentSpec& d = deployment_;
   // Each GPU dispatches its share of the replica's tokens (sequence-split within a TP group) to the
   // experts they route to, and receives the experts' outputs back (combine) in bf16; the GPU holding the
   // busiest experts receives (and sends back) `expert_load_skew` times the mean, and sets the time.
-  const double values = tokens / d.expert_parallel * model_.moe.experts_per_token * model_.hidden * d.expert_load_skew;
-  return all_to_all_seconds(values * dispatch_bytes_, spread_, rates_) + all_to_all_seconds(values * kActivationBytes, spread_, rates_);
+  const double token_values = tokens / d.expert_parallel * model_.hidden * d.expert_load_skew;
+  const double copies = token_values * model_.moe.experts_per_token;
+  const int servers = spread_.ranks / std::max(1, spread_.per_server);
+  if (servers <= 1)
+    return all_to_all_seconds(copies * dispatch_bytes_, spread_, rates_) + all_to_all_seconds(copies * kActivationBytes, spread_, rates_);
+  if (decode_only) {
+    // DeepEP's low-latency (decode) kernels: every (token, expert) copy goes straight to its expert's GPU
+    // over RDMA, those for GPUs of the same server too ("pure RDMA", as DeepSeek served V3/R1 in early 2025).
+    const RankSpread rdma{spread_.ranks, 1, spread_.per_rack};
+    return all_to_all_seconds(copies * dispatch_bytes_, rdma, rates_) + all_to_all_seconds(copies * kActivationBytes, rdma, rates_);
+  }
+  // DeepEP's normal (prefill) kernels: a token crosses the fabric once to each other server holding one of
+  // its experts, to the GPU of its own index there, which forwards it over NVLink (and the combine comes
+  // back the same way, reduced per server): DeepSeek-V3 report, section 3.2.2, and its node-limited routing.
+  const double remote_servers = expected_servers_reached(model_, servers) * (servers - 1.0) / servers;
+  const double cross_rack_share = double(spread_.ranks - spread_.per_rack) / (spread_.ranks - spread_.per_server);
+  auto one_way = [&](double bytes_per_value) {
+    const double fabric = token_values * remote_servers * bytes_per_value;
+    const double forwarded = copies * bytes_per_value * (spread_.per_server - 1.0) / spread_.per_server;
+    return std::max({fabric / rates_.nic_bytes_per_s, fabric * cross_rack_share / rates_.cross_rack_bytes_per_s,
+                     forwarded / rates_.nvlink_bytes_per_s}) +
+           rates_.latency_s;
+  };
+  return one_way(dispatch_bytes_) + one_way(kActivationBytes);
 }
 
-StepCost ParallelLayoutModel::expert_parallel_token_cost(double tokens, int logits_rows) const {
+StepCost ParallelLayoutModel::micro_batch_compute(double tokens, double logits_rows) const {
   const ModelConfig& m = model_;
   const DeploymentSpec& d = deployment_;
   const int tp = d.tensor_parallel;
@@ -81,14 +126,35 @@ StepCost ParallelLayoutModel::expert_parallel_token_cost(double tokens, int logi
       true);
   add(cost, {0, group_tokens * m.hidden * weight_bytes_}, false);  // embedding rows
   if (logits_rows > 0)
-    add(cost, linear_load(double(logits_rows) / d.attention_groups(), 1.0 * m.vocab * m.hidden, m.hidden + m.vocab, weight_bytes_, tp),
-        true);
+    add(cost, linear_load(logits_rows / d.attention_groups(), 1.0 * m.vocab * m.hidden, m.hidden + m.vocab, weight_bytes_, tp), true);
+  return cost;
+}
+
+StepCost ParallelLayoutModel::expert_parallel_token_cost(double tokens, int logits_rows) const {
+  const ModelConfig& m = model_;
+  const DeploymentSpec& d = deployment_;
+  const bool decode_only = logits_rows >= tokens;  // every token samples: decode (and MTP draft) tokens only
+  // Two micro-batches (DeepSeek's dual-batch overlap): each runs every layer's GEMMs for its half, so
+  // small-batch steps read the weights twice.
+  const int micro_batches = d.overlap_communication ? 2 : 1;
+  StepCost cost;
+  for (int i = 0; i < micro_batches; ++i) cost += micro_batch_compute(tokens / micro_batches, double(logits_rows) / micro_batches);
   const double communication_s =
-      2.0 * m.layers * ring_all_reduce_seconds(group_tokens * m.hidden * kActivationBytes, tp, rates_.nvlink_bytes_per_s) +
-      m.moe_layer_count() * moe_all_to_all_seconds(tokens);
-  // Two micro-batches: one's all-to-all runs while the other computes; only what compute cannot cover shows.
-  const double busy_s = cost.compute_bound_s + cost.memory_bound_s;
-  cost.communication_s = d.overlap_communication ? std::max(0.0, communication_s - busy_s) : communication_s;
+      2.0 * m.layers * ring_all_reduce_seconds(tokens / d.attention_groups() * m.hidden * kActivationBytes, d.tensor_parallel,
+                                               rates_.nvlink_bytes_per_s) +
+      m.moe_layer_count() * moe_all_to_all_seconds(tokens, decode_only);
+  if (!d.overlap_communication) {
+    cost.communication_s = communication_s;
+    return cost;
+  }
+  // One micro-batch's all-to-all runs while the other computes; only what compute cannot cover shows.
+  // The normal kernels' SMs are taken from the computing micro-batch; the low-latency kernels hand theirs
+  // back once their messages are out (https://github.com/deepseek-ai/profile-data, "Decoding").
+  if (!decode_only) {
+    const double slowdown = 1.0 / (1.0 - kNormalKernelSmShare);
+    cost.compute_bound_s *= slowdown, cost.memory_bound_s *= slowdown;
+  }
+  cost.communication_s = std::max(0.0, communication_s - (cost.compute_bound_s + cost.memory_bound_s));
   return cost;
 }
 
@@ -130,6 +196,10 @@ StepCost ParallelLayoutModel::attention_cost(const BatchShape& batch) const {
   if (!batch.prefills.empty()) add(cost, prefill * (model_.layers / groups), false);
   if (batch.decode_sequences > 0)
     add(cost, decode_attention_load(model_, batch.decode_context_tokens / groups, kv_bytes_, tp) * model_.layers, false);
+  if (deployment_.overlap_communication && !batch.prefills.empty()) {
+    const double slowdown = 1.0 / (1.0 - kNormalKernelSmShare);  // the normal kernels' SMs, as in token_cost
+    cost.compute_bound_s *= slowdown, cost.memory_bound_s *= slowdown;
+  }
   if (deployment_.overlap_communication) {
     // The all-to-all that the linear layers could not hide (token_cost) also runs behind attention:
     // credited here as negative communication, so token_cost + attention_cost is the overlapped step.

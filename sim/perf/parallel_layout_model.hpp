@@ -19,6 +19,11 @@
 
 namespace aidc {
 
+// How many of `servers` (holding a replica's routed experts in order) one token's experts reach on
+// average: with group-limited routing (DeepSeek-V3: 4 of 8 groups) when the groups split evenly over the
+// servers, else with its experts drawn uniformly.
+double expected_servers_reached(const ModelConfig& model, int servers);
+
 class ParallelLayoutModel final : public PerformanceModel {
  public:
   // `inner` times one pipeline stage's tensor-parallel group (pipeline layouts); unused with
@@ -32,11 +37,14 @@ class ParallelLayoutModel final : public PerformanceModel {
   // Pipeline: the inner model's; data-parallel attention: checked against no measurement yet.
   ModelFidelity fidelity() const override;
 
-  // The all-to-all of one MoE layer for `tokens` of the whole replica: dispatch and combine, seconds.
-  double moe_all_to_all_seconds(double tokens) const;
+  // The all-to-all of one MoE layer for `tokens` of the whole replica: dispatch and combine, seconds;
+  // DeepEP's low-latency kernels for decode-only steps, its normal kernels for steps that prefill.
+  double moe_all_to_all_seconds(double tokens, bool decode_only) const;
 
  private:
   StepCost expert_parallel_token_cost(double tokens, int logits_rows) const;
+  // Compute and memory time of one micro-batch of `tokens` through every layer, without communication.
+  StepCost micro_batch_compute(double tokens, double logits_rows) const;
   void add(StepCost& cost, const OperatorLoad& load, bool linear) const;
 
   const std::unique_ptr<PerformanceModel> inner_;

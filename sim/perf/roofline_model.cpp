@@ -29,7 +29,7 @@ RooflineModel::RooflineModel(const ModelConfig& model, const GpuSpec& gpu, const
       tp_(d.tensor_parallel),
       weight_bytes_(bytes_per_value(d.precision)),
       kv_bytes_(bytes_per_value(d.kv_cache_precision)),
-      flops_per_s_(peak_tflops(gpu, d.precision) * 1e12 * gpu.compute_efficiency),
+      flops_per_s_(peak_tflops(gpu, d.precision) * 1e12 * gpu.attention_efficiency),
       bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.memory_efficiency),
       linear_flops_per_s_(peak_tflops(gpu, d.precision) * 1e12 * linear_efficiency(gpu, d.precision)),
       weight_bytes_per_s_(gpu.memory_bandwidth_gb_s * 1e9 * gpu.weight_read_efficiency),

@@ -6,12 +6,14 @@
 // against the model.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <string>
 
 #include "catalog/catalog.hpp"
 #include "perf/memory_plan.hpp"
 #include "perf/model_factory.hpp"
+#include "perf/parallel_layout_model.hpp"
 #include "perf/pool_throughput.hpp"
 #include "perf/speculation_and_cache.hpp"
 #include "scenario/loader.hpp"
@@ -136,34 +138,118 @@ struct PerNode {
   double prefill_input_tokens_per_s = 0, decode_output_tokens_per_s = 0;
 };
 
-class PublishedDeployment : public DeepSeekScale {
+// DeepSeek's own profile of its serving system (https://github.com/deepseek-ai/profile-data: EP32 prefill
+// of 4,096-token prompts, 16,384 tokens per GPU; EP128 decode of 128 sequences per GPU at 4,096 keys, with
+// two micro-batches), per layer as the SGLang team broke it down (lmsys.org/blog/2025-05-05-large-scale-ep,
+// "Prefill Time Breakdown" and "Decode Time Breakdown", DeepSeek Profile bars, read off to +-2%).
+class DeepSeekProfile : public DeepSeekScale {
  protected:
-  PerNode predict(const std::vector<std::string>& set) {
-    const Scenario prefill = load("deepseek-h800-prefill.yaml", set);
-    const double prompt = prefill.workload.prompt_tokens.value;
-    PerNode n;
-    n.prefill_input_tokens_per_s = prefill_tokens_per_s(*make_performance_model(prefill, catalog_), prefill.deployment, prompt) /
-                                   (prefill.deployment.gpus_per_replica() / 8.0);
-    const Scenario decode = load("deepseek-h800-decode.yaml", set);
-    const double output = decode.workload.output_tokens.value;
-    const DecodeThroughput d = decode_throughput(*make_performance_model(decode, catalog_), decode.deployment, decode.memory,
-                                                 prompt + output / 2, prompt + output, *decode.slo.tpot_s);
-    n.decode_output_tokens_per_s = d.tokens_per_s / (decode.deployment.gpus_per_replica() / 8.0);
-    std::printf("%s: prefill %.1fk input tokens/s per node, decode %.1fk output tokens/s per node (%d sequences per GPU, %.1f ms per token)\n",
-                set.empty() ? "overlapped" : "no overlap", n.prefill_input_tokens_per_s / 1e3, n.decode_output_tokens_per_s / 1e3,
-                d.sequences / decode.deployment.attention_groups(), d.step_s * 1e3);
-    return n;
+  static constexpr double kDecodeLayer_s = 1.42e-3, kDecodeAttentionLayer_s = 0.50e-3, kPrefillLayer_s = 34.6e-3;
+  static constexpr int kLayers = 61;
+  static constexpr int kDecodeSequencesPerGpu = 128, kDecodeEp = 128, kKeys = 4096;
+
+  Scenario decode_unit(std::vector<std::string> set = {}) {
+    set.insert(set.end(), {"deployment.expert_parallel=128", "deployment.redundant_experts=0", "datacenter.servers_per_rack=16"});
+    return load("deepseek-h800-decode.yaml", set);
+  }
+  // One decode step of the profile's batch: its sequences and their MTP drafts, each over 4,096 keys.
+  BatchShape decode_batch(int tokens_per_sequence) const {
+    BatchShape batch;
+    batch.decode_sequences = batch.logits_rows = kDecodeSequencesPerGpu * kDecodeEp * tokens_per_sequence;
+    batch.decode_context_tokens = double(batch.decode_sequences) * kKeys;
+    return batch;
   }
 };
 
-TEST_F(PublishedDeployment, WithinFifteenPercentWithoutOverlapAndBelowFullOverlap) {
-  constexpr double kPrefill = 73.7e3, kDecode = 14.8e3;
-  const PerNode overlapped = predict({});
-  const PerNode serial = predict({"deployment.overlap_communication=false"});
-  EXPECT_NEAR(serial.prefill_input_tokens_per_s / kPrefill, 1.0, 0.15);
-  EXPECT_NEAR(serial.decode_output_tokens_per_s / kDecode, 1.0, 0.15);
-  EXPECT_GT(overlapped.prefill_input_tokens_per_s, kPrefill);
-  EXPECT_GT(overlapped.decode_output_tokens_per_s, kDecode);
+// The model's decode layer is 22% faster than DeepSeek's: the kernels it counts take what DeepSeek's take
+// (core attention below), the rest of their 1.42 ms is small kernels, launch gaps and the all-to-all
+// kernels' own time on the compute stream (0.37 ms together), which the model does not count
+// (docs/deepseek-scale.md, "Against DeepSeek's own profile").
+TEST_F(DeepSeekProfile, DecodeLayerWithinThirtyPercentAndAttentionWithinTen) {
+  const Scenario s = decode_unit({"deployment.mtp_acceptance=0.6"});
+  const StepCost step = make_performance_model(s, catalog_)->step(decode_batch(1));
+  const double layer_s = step.seconds() * mtp_tokens_per_step(0.6, 1) / kLayers;  // the model reports per output token
+  std::printf("decode: %.3f ms per layer (DeepSeek's profile %.2f)\n", layer_s * 1e3, kDecodeLayer_s * 1e3);
+  EXPECT_LT(layer_s, kDecodeLayer_s);
+  EXPECT_GT(layer_s, 0.7 * kDecodeLayer_s);
+
+  const Scenario serial = decode_unit({"deployment.overlap_communication=false", "deployment.mtp_acceptance=0"});
+  const double attention_s = make_performance_model(serial, catalog_)->attention_cost(decode_batch(2)).seconds() / kLayers;
+  EXPECT_NEAR(attention_s / kDecodeAttentionLayer_s, 1.0, 0.10) << attention_s * 1e3 << " ms";
+}
+
+TEST_F(DeepSeekProfile, PrefillLayerWithinThirtyPercent) {
+  const Scenario s = load("deepseek-h800-prefill.yaml", {"deployment.prefix_cache_hit_rate=0"});
+  BatchShape batch;
+  batch.prefills.assign(32 * 16384 / kKeys, {kKeys, 0});
+  batch.logits_rows = static_cast<int>(batch.prefills.size());
+  const double layer_s = make_performance_model(s, catalog_)->step(batch).seconds() / kLayers;
+  std::printf("prefill: %.1f ms per layer (DeepSeek's profile %.1f)\n", layer_s * 1e3, kPrefillLayer_s * 1e3);
+  EXPECT_LT(layer_s, kPrefillLayer_s);
+  EXPECT_GT(layer_s, 0.7 * kPrefillLayer_s);
+}
+
+// The all-to-all against DeepEP's own measurements on H800 with one 400 Gb/s CX7 per GPU.
+class DeepEp : public DeepSeekScale {
+ protected:
+  ParallelLayoutModel layout(const Scenario& s) const {
+    return ParallelLayoutModel(nullptr, v3(), *catalog_.gpu(s.datacenter.gpu), *catalog_.server(s.datacenter.server_type), s.datacenter,
+                               s.deployment, 0);
+  }
+};
+
+// Low-latency kernels, 128 tokens per GPU, fp8 dispatch and bf16 combine (DeepEP README, Feb 2025, "pure
+// RDMA"): dispatch + combine 182 + 350 us at EP32, 186 + 353 at EP64, 192 + 369 at EP128, 194 + 360 at EP256.
+TEST_F(DeepEp, LowLatencyKernelsTakeWhatDeepEpMeasured) {
+  const std::map<int, double> measured_us = {{32, 532}, {64, 539}, {128, 561}, {256, 554}};
+  for (const auto& [ep, us] : measured_us) {
+    const Scenario s = load("deepseek-h800-decode.yaml", {"deployment.expert_parallel=" + std::to_string(ep), "deployment.redundant_experts=0",
+                                                          "datacenter.servers_per_rack=32"});
+    const double seconds = layout(s).moe_all_to_all_seconds(128.0 * ep, true);
+    EXPECT_NEAR(seconds * 1e6 / us, 1.0, 0.05) << "EP" << ep << ": " << seconds * 1e6 << " us";
+  }
+}
+
+// Normal kernels at DeepSeek's prefill profile (EP32 over 4 nodes, 16,384 tokens per GPU): the SGLang team's
+// unit test of DeepEP takes 7.3 ms to dispatch and 14.3 ms to combine per layer (lmsys.org blog above,
+// "Unit Test" bars). Sending every (token, expert) copy over the fabric instead would take 2.5 times as long.
+TEST_F(DeepEp, NormalKernelsSendOncePerServerAsDeepEpMeasured) {
+  const Scenario s = load("deepseek-h800-prefill.yaml");
+  const double seconds = layout(s).moe_all_to_all_seconds(32 * 16384.0, false);
+  EXPECT_NEAR(seconds / 21.6e-3, 1.0, 0.10) << seconds * 1e3 << " ms";
+  EXPECT_GT(layout(s).moe_all_to_all_seconds(32 * 16384.0, true), 2 * seconds);
+}
+
+// Group-limited routing (4 of 8 groups) over 4 servers of 2 groups each: 4 x (1 - C(6,4)/C(8,4)) = 3.14
+// servers per token; without groups 8 experts of 256 over 4 servers reach 4 x (1 - C(192,8)/C(256,8)).
+TEST_F(DeepSeekScale, TokensReachFewerServersWithGroupLimitedRouting) {
+  EXPECT_NEAR(expected_servers_reached(v3(), 4), 4 * (1 - 15.0 / 70), 1e-9);
+  ModelConfig ungrouped = v3();
+  ungrouped.moe.n_group = ungrouped.moe.topk_group = 1;
+  double miss = 1;
+  for (int i = 0; i < 8; ++i) miss *= (192.0 - i) / (256.0 - i);
+  EXPECT_NEAR(expected_servers_reached(ungrouped, 4), 4 * (1 - miss), 1e-9);
+  EXPECT_EQ(expected_servers_reached(v3(), 1), 1);
+}
+
+// DeepSeek's published per-node figures are day averages (608B input and 168B output tokens over the
+// day's 226.75 nodes); the model gives what a full node sustains. Its capacities lie above both, as
+// DeepSeek's own profile does for prefill (62.7k computed tokens/s per node against the 32.2k the day
+// averaged without cache hits, per the SGLang team's table): docs/deepseek-scale.md.
+TEST_F(DeepSeekScale, PublishedDayAveragesLieBelowTheModelsCapacity) {
+  const Scenario prefill = load("deepseek-h800-prefill.yaml");
+  const double prompt = prefill.workload.prompt_tokens.value;
+  const double prefill_per_node =
+      prefill_tokens_per_s(*make_performance_model(prefill, catalog_), prefill.deployment, prompt) / (prefill.deployment.gpus_per_replica() / 8.0);
+  const Scenario decode = load("deepseek-h800-decode.yaml");
+  const double output = decode.workload.output_tokens.value;
+  const DecodeThroughput d = decode_throughput(*make_performance_model(decode, catalog_), decode.deployment, decode.memory,
+                                               prompt + output / 2, prompt + output, *decode.slo.tpot_s);
+  const double decode_per_node = d.tokens_per_s / (decode.deployment.gpus_per_replica() / 8.0);
+  std::printf("capacity per node: prefill %.1fk input tokens/s, decode %.1fk output tokens/s (%d sequences per GPU, %.1f ms per token)\n",
+              prefill_per_node / 1e3, decode_per_node / 1e3, d.sequences / decode.deployment.attention_groups(), d.step_s * 1e3);
+  EXPECT_GT(prefill_per_node, 73.7e3);
+  EXPECT_GT(decode_per_node, 14.8e3);
 }
 
 // Sizing both pools for DeepSeek's day (168B output tokens of 1,211 each: 1,606 requests/s) at their own
