@@ -60,12 +60,12 @@ std::optional<Layout> layout_of(int servers, int most_per_rack) {
   return std::nullopt;
 }
 
-// tp4 (inside a server), pp2-tp8 (pipeline stages across servers), ep16 / ep24-r8 (expert parallel
-// with data-parallel attention, with redundant experts)
+// tp4 (inside a server), pp2-tp8 (pipeline stages across servers), ep16 / ep24-r8 / ep32-dbo (expert
+// parallel with data-parallel attention, with redundant experts, with dual micro-batch overlap)
 std::string layout_name(const DeploymentSpec& p) {
   if (p.data_parallel_attention)
     return "ep" + std::to_string(p.expert_parallel) + (p.tensor_parallel > 1 ? "-tp" + std::to_string(p.tensor_parallel) : "") +
-           (p.redundant_experts > 0 ? "-r" + std::to_string(p.redundant_experts) : "");
+           (p.redundant_experts > 0 ? "-r" + std::to_string(p.redundant_experts) : "") + (p.overlap_communication ? "-dbo" : "");
   return (p.pipeline_parallel > 1 ? "pp" + std::to_string(p.pipeline_parallel) + "-" : "") + "tp" + std::to_string(p.tensor_parallel);
 }
 
@@ -170,7 +170,8 @@ void add_layout_keys(std::vector<std::string>& o, const std::string& prefix, con
            "tensor_parallel=" + std::to_string(p.tensor_parallel), "pipeline_parallel=" + std::to_string(p.pipeline_parallel),
            "expert_parallel=" + std::to_string(p.expert_parallel),
            "data_parallel_attention=" + std::string(p.data_parallel_attention ? "true" : "false"),
-           "redundant_experts=" + std::to_string(p.redundant_experts), "replicas=" + std::to_string(replicas),
+           "redundant_experts=" + std::to_string(p.redundant_experts),
+           "overlap_communication=" + std::string(p.overlap_communication ? "true" : "false"), "replicas=" + std::to_string(replicas),
            "max_batch_sequences=" + std::to_string(c.replica_batch_sequences(p)),
            "max_batch_tokens=" + std::to_string(c.replica_batch_tokens(p))})
     o.push_back(prefix + s);
@@ -335,9 +336,16 @@ class Planner {
       parallel.expert_parallel = servers * per_server;
       const int per_gpu = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
       parallel.redundant_experts = per_gpu * parallel.expert_parallel - experts;
+      parallel.overlap_communication = base_.deployment.overlap_communication;
       if (above_max_gpus(shape, parallel)) break;
       pool_layouts.push_back(parallel);
       if (colocated) inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
+      // Overlap costs a second read of the weights per step (docs/deepseek-scale.md): where the scenario
+      // asks for it, the same layout without it is a candidate too.
+      if (colocated && parallel.overlap_communication) {
+        parallel.overlap_communication = false;
+        inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
+      }
     }
     bool held = inside_a_server || !colocated;
     for (int stages = 2; !held && stages <= model_.layers; stages *= 2) {
@@ -738,6 +746,7 @@ ordered_json pool_json(const Evaluation& e, bool prefill) {
                     {"expert_parallel", p.expert_parallel},
                     {"data_parallel_attention", p.data_parallel_attention},
                     {"redundant_experts", p.redundant_experts},
+                    {"overlap_communication", p.overlap_communication},
                     {"gpus_per_replica", p.gpus_per_replica()},
                     {"max_batch_sequences", c.replica_batch_sequences(p)},
                     {"max_batch_tokens", c.replica_batch_tokens(p)},
@@ -768,6 +777,7 @@ ordered_json to_json(const Evaluation& e) {
           {"expert_parallel", e.candidate.decode_parallel().expert_parallel},
           {"data_parallel_attention", e.candidate.decode_parallel().data_parallel_attention},
           {"redundant_experts", e.candidate.decode_parallel().redundant_experts},
+          {"overlap_communication", e.candidate.decode_parallel().overlap_communication},
           {"gpus_per_replica", e.candidate.decode_parallel().gpus_per_replica()},
           {"max_batch_sequences", e.candidate.replica_batch_sequences()},
           {"max_batch_tokens", e.candidate.replica_batch_tokens()},
@@ -842,16 +852,17 @@ int run_plan(const PlanOptions& options, RunExecutor& executor) {
   const std::string percentile = slo_percentile_name(base.slo);
   std::string csv =
       "gpu,server_type,replicas,tensor_parallel,pipeline_parallel,expert_parallel,data_parallel_attention,redundant_experts,"
-      "max_batch_sequences,precision,servers,racks,gpus,capex,tco,per_million_output_tokens,facility_kw_mean,slo_percentile,"
+      "overlap_communication,max_batch_sequences,precision,servers,racks,gpus,capex,tco,per_million_output_tokens,facility_kw_mean,slo_percentile,"
       "ttft_slo_percentile_s,tpot_slo_percentile_s,e2e_slo_percentile_s,disaggregated,prefill_layout,prefill_replicas,prefill_gpus,"
       "prefill_servers,prefill_capex,prefill_tco,decode_layout,decode_gpus,decode_servers,decode_capex,decode_tco,verdict,status\n";
   for (const auto& e : all) {
     const Candidate& c = e.candidate;
     const DeploymentSpec& p = c.decode_parallel();
     char row[1024];
-    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%g,%.6f,%.6f,%.6f,%s,", c.gpu.c_str(),
+    std::snprintf(row, sizeof row, "%s,%s,%d,%d,%d,%d,%s,%d,%s,%d,%s,%d,%d,%d,%.0f,%.0f,%.6g,%.4f,%g,%.6f,%.6f,%.6f,%s,", c.gpu.c_str(),
                   c.server_type.c_str(), c.replicas(e.layout), p.tensor_parallel, p.pipeline_parallel, p.expert_parallel,
-                  p.data_parallel_attention ? "true" : "false", p.redundant_experts, c.replica_batch_sequences(), c.precision.c_str(),
+                  p.data_parallel_attention ? "true" : "false", p.redundant_experts, p.overlap_communication ? "true" : "false",
+                  c.replica_batch_sequences(), c.precision.c_str(),
                   e.layout.servers, e.layout.racks, e.gpus(), e.capex, e.tco, e.per_mtok_output, e.facility_kw_mean, base.slo.percentile,
                   e.ttft_p, e.tpot_p, e.e2e_p, c.pools ? "true" : "false");
     csv += row;

@@ -73,13 +73,11 @@ double ParallelLayoutModel::moe_all_to_all_seconds(double tokens, bool decode_on
   const double token_values = tokens / d.expert_parallel * model_.hidden * d.expert_load_skew;
   const double copies = token_values * model_.moe.experts_per_token;
   const int servers = spread_.ranks / std::max(1, spread_.per_server);
-  if (servers <= 1)
-    return all_to_all_seconds(copies * dispatch_bytes_, spread_, rates_) + all_to_all_seconds(copies * kActivationBytes, spread_, rates_);
-  if (decode_only) {
-    // DeepEP's low-latency (decode) kernels: every (token, expert) copy goes straight to its expert's GPU
-    // over RDMA, those for GPUs of the same server too ("pure RDMA", as DeepSeek served V3/R1 in early 2025).
-    const RankSpread rdma{spread_.ranks, 1, spread_.per_rack};
-    return all_to_all_seconds(copies * dispatch_bytes_, rdma, rates_) + all_to_all_seconds(copies * kActivationBytes, rdma, rates_);
+  if (decode_only || servers <= 1) {
+    // DeepEP's low-latency (decode) kernels: every (token, expert) copy goes straight to its expert's GPU,
+    // over NVLink inside a server, or over RDMA to every GPU ("pure RDMA", DeepEP until June 2025).
+    const RankSpread peers = d.pure_rdma_all_to_all && servers > 1 ? RankSpread{spread_.ranks, 1, spread_.per_rack} : spread_;
+    return all_to_all_seconds(copies * dispatch_bytes_, peers, rates_) + all_to_all_seconds(copies * kActivationBytes, peers, rates_);
   }
   // DeepEP's normal (prefill) kernels: a token crosses the fabric once to each other server holding one of
   // its experts, to the GPU of its own index there, which forwards it over NVLink (and the combine comes

@@ -233,6 +233,7 @@ PoolSpec read_pool(FieldReader r, const DeploymentSpec& base, const DatacenterSp
   d.data_parallel_attention = r.flag("data_parallel_attention", d.data_parallel_attention);
   integer("redundant_experts", d.redundant_experts);
   d.overlap_communication = r.flag("overlap_communication", d.overlap_communication);
+  d.pure_rdma_all_to_all = r.flag("pure_rdma_all_to_all", d.pure_rdma_all_to_all);
   integer("max_batch_sequences", d.max_batch_sequences);
   integer("max_batch_tokens", d.max_batch_tokens);
   if (prefills)
@@ -256,6 +257,7 @@ void read_deployment(FieldReader r, DeploymentSpec& d, const DatacenterSpec& dc,
   d.redundant_experts = static_cast<int>(read_integer(r, "redundant_experts"));
   d.expert_load_skew = read_number(r, "expert_load_skew");
   d.overlap_communication = read_flag(r, "overlap_communication");
+  d.pure_rdma_all_to_all = read_flag(r, "pure_rdma_all_to_all");
   d.mtp_acceptance = read_number(r, "mtp_acceptance");
   d.prefix_cache_hit_rate = read_number(r, "prefix_cache_hit_rate");
   d.placement = read_choice(r, "placement");

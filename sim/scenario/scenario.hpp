@@ -59,6 +59,7 @@ struct DeploymentSpec {
   int redundant_experts = 0;             // extra copies of hot experts per MoE layer (DeepSeek's EPLB)
   double expert_load_skew = 1.0;         // routed tokens on the busiest GPU / the mean: the slowest rank sets the step
   bool overlap_communication = false;    // two micro-batches: all-to-all hidden behind the other's compute
+  bool pure_rdma_all_to_all = false;     // decode all-to-all over RDMA to GPUs of the same server too (DeepEP before 2025-06)
   double mtp_acceptance = 0;             // multi-token prediction: acceptance of the one draft token; 0 = off
   double prefix_cache_hit_rate = 0;      // share of prompt tokens whose KV is served from the prefix cache
   std::string placement = "pack";  // pack | spread

@@ -215,6 +215,8 @@ void add_pool_keys(std::vector<Key>& keys, const std::string& pool, const std::s
                      .range(0, 4096));
   keys.push_back(inherited("overlap_communication", KT::Flag, "As `deployment.overlap_communication`, for this pool.",
                            "deployment.overlap_communication"));
+  keys.push_back(inherited("pure_rdma_all_to_all", KT::Flag, "As `deployment.pure_rdma_all_to_all`, for this pool.",
+                           "deployment.pure_rdma_all_to_all"));
   keys.push_back(inherited("max_batch_sequences", KT::Integer, "As `deployment.max_batch_sequences`, for this pool.",
                            "deployment.max_batch_sequences").range(1, 1 << 16));
   keys.push_back(inherited("max_batch_tokens", KT::Integer, "As `deployment.max_batch_tokens`, for this pool.", "deployment.max_batch_tokens")
@@ -313,6 +315,9 @@ std::vector<Key> scenario_keys() {
       Key("deployment.overlap_communication", KT::Flag,
           "Two micro-batches per step, one's all-to-all hidden behind the other's compute (DeepSeek's dual-batch overlap).")
           .knob().member(&Scenario::deployment, &Dep::overlap_communication),
+      Key("deployment.pure_rdma_all_to_all", KT::Flag,
+          "Expert parallel across servers: decode steps send every (token, expert) copy over RDMA, to GPUs of the same server too, as DeepEP's low-latency kernels did until June 2025 (DeepSeek's own deployment); off: over NVLink inside a server.")
+          .knob().member(&Scenario::deployment, &Dep::pure_rdma_all_to_all),
       Key("deployment.mtp_acceptance", KT::Number,
           "Multi-token prediction (DeepSeek-V3/R1): acceptance rate of the one draft token per step, so a step yields 1 + this many tokens per sequence; 0 = off (DeepSeek-V3 report: 0.85-0.90).")
           .unit("fraction").range(0, 1).knob().member(&Scenario::deployment, &Dep::mtp_acceptance),

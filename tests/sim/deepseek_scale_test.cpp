@@ -210,6 +210,19 @@ TEST_F(DeepEp, LowLatencyKernelsTakeWhatDeepEpMeasured) {
   }
 }
 
+// Since June 2025 DeepEP's low-latency kernels reach GPUs of their own server over NVLink: over two servers
+// of 8 only the 8 copies in 16 for the other server cross the NIC, not 15 in 16.
+TEST_F(DeepEp, LowLatencyKernelsUseNvlinkInsideAServerUnlessPureRdma) {
+  const std::vector<std::string> ep16 = {"deployment.expert_parallel=16", "deployment.redundant_experts=0"};
+  auto with = [&](const char* pure_rdma) {
+    std::vector<std::string> set = ep16;
+    set.push_back(std::string("deployment.pure_rdma_all_to_all=") + pure_rdma);
+    return layout(load("deepseek-h800-decode.yaml", set)).moe_all_to_all_seconds(128.0 * 16, true);
+  };
+  const FabricRates rates = fabric_rates(*catalog_.gpu("H800"), *catalog_.server("hgx-h800-8"), load("deepseek-h800-decode.yaml").datacenter, 16);
+  EXPECT_NEAR((with("true") - 2 * rates.latency_s) / (with("false") - 2 * rates.latency_s), 15.0 / 8.0, 1e-6);
+}
+
 // Normal kernels at DeepSeek's prefill profile (EP32 over 4 nodes, 16,384 tokens per GPU): the SGLang team's
 // unit test of DeepEP takes 7.3 ms to dispatch and 14.3 ms to combine per layer (lmsys.org blog above,
 // "Unit Test" bars). Sending every (token, expert) copy over the fabric instead would take 2.5 times as long.

@@ -94,6 +94,7 @@ TEST(PlanLayouts, DeepSeekR1PlanPicksALayoutThatMeetsTheSloInItsOwnRun) {
                                           {"deployment.expert_parallel", std::to_string(winner["expert_parallel"].get<int>())},
                                           {"deployment.data_parallel_attention", winner["data_parallel_attention"].get<bool>() ? "true" : "false"},
                                           {"deployment.redundant_experts", std::to_string(winner["redundant_experts"].get<int>())},
+                                          {"deployment.overlap_communication", winner["overlap_communication"].get<bool>() ? "true" : "false"},
                                           {"deployment.max_batch_sequences", std::to_string(winner["max_batch_sequences"].get<int>())},
                                           {"deployment.max_batch_tokens", std::to_string(winner["max_batch_tokens"].get<int>())}})
     alone.push_back(key + "=" + value);
