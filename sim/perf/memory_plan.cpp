@@ -18,6 +18,10 @@ double weight_parameters_per_gpu(const ModelConfig& model, const DeploymentSpec&
   return (total - routed) / d.tensor_parallel + experts_held * double(model.expert_parameters()) * model.moe_layer_count();
 }
 
+namespace {
+constexpr double kBytesPerGiB = 1024.0 * 1024.0 * 1024.0;
+}  // namespace
+
 MemoryPlan plan_memory(const ModelConfig& model, const GpuSpec& gpu, const DeploymentSpec& d) {
   MemoryPlan plan;
   plan.weight_bytes_per_gpu = weight_parameters_per_gpu(model, d) * bytes_per_value(d.precision);
@@ -26,7 +30,8 @@ MemoryPlan plan_memory(const ModelConfig& model, const GpuSpec& gpu, const Deplo
   const int layers_cached = (model.layers + d.pipeline_parallel - 1) / d.pipeline_parallel;
   plan.kv_bytes_per_token_per_gpu =
       kv_bytes_per_token_per_rank(model, bytes_per_value(d.kv_cache_precision), d.tensor_parallel) * layers_cached;
-  plan.usable_bytes_per_gpu = gpu.memory_gb * 1e9 * d.kv_cache_memory_fraction;
+  // HBM capacities are binary: an "80 GB" H100 holds 80 GiB, of which CUDA reports 79.6 (docs/catalog.md).
+  plan.usable_bytes_per_gpu = gpu.memory_gb * kBytesPerGiB * d.kv_cache_memory_fraction;
   plan.kv_bytes_per_gpu = plan.usable_bytes_per_gpu - plan.weight_bytes_per_gpu - d.activation_reserve_gb * 1e9;
   if (plan.kv_bytes_per_gpu > 0 && plan.kv_bytes_per_token_per_gpu > 0) {
     const long long blocks_per_group = static_cast<long long>(

@@ -60,7 +60,7 @@ TEST_F(DeepSeekScale, ExpertParallelGpuHoldsItsExpertsAndAWholeAttention) {
   EXPECT_NEAR(s.memory.weight_bytes_per_gpu, (non_routed + 2 * kMoeLayers * kExpertParams) * 1.0, 1e3);
   EXPECT_DOUBLE_EQ(s.memory.kv_bytes_per_token_per_gpu, kMlaValuesPerTokenPerLayer * 61 * 2);
   // Each of the 144 attention groups caches its own sequences: the replica's capacity is 144 GPUs' worth.
-  const double kv_bytes = 80e9 * 0.9 - s.memory.weight_bytes_per_gpu - 2e9;
+  const double kv_bytes = 80.0 * (1 << 30) * 0.9 - s.memory.weight_bytes_per_gpu - 2e9;  // 80 GiB of HBM
   const long long blocks = static_cast<long long>(kv_bytes / (kMlaValuesPerTokenPerLayer * 61 * 2 * 64));
   EXPECT_EQ(s.memory.kv_tokens_per_attention_group, blocks * 64);
   EXPECT_EQ(s.memory.kv_capacity_tokens, blocks * 64 * 144);

@@ -108,7 +108,7 @@ TEST_F(Roofline7bOnH100, PrefillIsComputeBound) {
   EXPECT_LT(cost.memory_bound_s, 0.05 * expected);
 }
 
-// Weights 6.91e9 params x 2 bytes = 13.82 GB; usable 80 x 0.9 = 72 GB; reserve 2 GB; KV per token
+// Weights 6.91e9 params x 2 bytes = 13.82 GB; usable 80 GiB (HBM is binary) x 0.9 = 77.3 GB; reserve 2 GB; KV per token
 // 2 x 32 x 128 x 30 layers x 2 bytes = 491,520 bytes; blocks of 16 tokens.
 TEST_F(Roofline7bOnH100, MemoryPlanLeavesTheRestForKvBlocks) {
   const MemoryPlan plan = plan_memory(*model_, *gpu_, deployment_);
@@ -116,7 +116,7 @@ TEST_F(Roofline7bOnH100, MemoryPlanLeavesTheRestForKvBlocks) {
   EXPECT_NEAR(plan.weight_bytes_per_gpu, params * 2, 1e6);
   const double per_token = 2 * kHeads * kHeadDim * kLayers * 2;
   EXPECT_DOUBLE_EQ(plan.kv_bytes_per_token_per_gpu, per_token);
-  const double kv_bytes = 80e9 * 0.9 - params * 2 - 2e9;
+  const double kv_bytes = 80.0 * (1 << 30) * 0.9 - params * 2 - 2e9;
   EXPECT_EQ(plan.kv_blocks, static_cast<long long>(kv_bytes / (per_token * 16)));
   EXPECT_EQ(plan.kv_capacity_tokens, plan.kv_blocks * 16);
 }

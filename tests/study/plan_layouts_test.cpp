@@ -43,7 +43,7 @@ bool fits(const std::map<std::string, std::string>& row, double memory_gb, doubl
                              ? (kParameters - routed) / tp + double(kRoutedExperts + redundant) / ep * kExpertParameters * kMoeLayers
                              : kParameters / (tp * pp);
   const double layers_cached = std::ceil(double(kLayers) / pp);
-  return 0.9 * memory_gb * 1e9 - weights - 2e9 >= longest_tokens * kKvBytesPerTokenPerLayer * layers_cached;
+  return 0.9 * memory_gb * (1 << 30) - weights - 2e9 >= longest_tokens * kKvBytesPerTokenPerLayer * layers_cached;
 }
 
 }  // namespace
