@@ -82,7 +82,7 @@ ModelFidelity RooflineModel::fidelity() const {
   f.kind = "roofline";
   f.band_basis = "mean absolute error over 14 published measurements of TensorRT-LLM, NIM and vLLM (dense 8B/70B, H100/H200, "
                  "fp8/bf16, TP1-4; scenarios/validation)";
-  f.throughput_band = 0.07;  // measured 6.5% (docs/fidelity.md)
+  f.throughput_band = 0.07;  // measured 6.8% (docs/fidelity.md)
   f.tpot_band = 0.05;        // measured 4.3%
   f.checked = {.max_decode_batch = 2048, .max_context_tokens = 5500};
   if (gpu_.id != "H100-SXM" && gpu_.id != "H200-SXM") f.out_of_range.push_back("GPU " + gpu_.id + " is not in the validation set (H100-SXM, H200-SXM)");
