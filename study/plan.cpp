@@ -336,15 +336,14 @@ class Planner {
       parallel.expert_parallel = servers * per_server;
       const int per_gpu = (experts + base_.deployment.redundant_experts + parallel.expert_parallel - 1) / parallel.expert_parallel;
       parallel.redundant_experts = per_gpu * parallel.expert_parallel - experts;
-      parallel.overlap_communication = base_.deployment.overlap_communication;
       if (above_max_gpus(shape, parallel)) break;
-      pool_layouts.push_back(parallel);
-      if (colocated) inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
       // Overlap costs a second read of the weights per step (docs/deepseek-scale.md): where the scenario
       // asks for it, the same layout without it is a candidate too.
-      if (colocated && parallel.overlap_communication) {
-        parallel.overlap_communication = false;
-        inside_a_server = (add(shape, parallel, sizes, out) && servers == 1) || inside_a_server;
+      for (const bool overlap : base_.deployment.overlap_communication ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
+        DeploymentSpec variant = parallel;
+        variant.overlap_communication = overlap;
+        pool_layouts.push_back(variant);
+        if (colocated) inside_a_server = (add(shape, variant, sizes, out) && servers == 1) || inside_a_server;
       }
     }
     bool held = inside_a_server || !colocated;
@@ -363,8 +362,9 @@ class Planner {
       if (parallel.gpus_per_replica() > options_.max_gpus) break;
       pool_layouts.push_back(parallel);
     }
-    for (std::size_t p = 0; p < pool_layouts.size(); ++p)
-      for (std::size_t d = p; d < pool_layouts.size(); ++d) add_pools(shape, pool_layouts[p], pool_layouts[d], sizes, out);
+    for (const DeploymentSpec& prefill : pool_layouts)
+      for (const DeploymentSpec& decode : pool_layouts)
+        if (decode.gpus_per_replica() >= prefill.gpus_per_replica()) add_pools(shape, prefill, decode, sizes, out);
   }
 
   bool wants(const char* layouts) const {

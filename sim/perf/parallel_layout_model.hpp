@@ -34,7 +34,7 @@ class ParallelLayoutModel final : public PerformanceModel {
   StepCost token_cost(int tokens, int logits_rows, int sequences) const override;
   StepCost attention_cost(const BatchShape& batch) const override;
   std::string description() const override;
-  // Pipeline: the inner model's; data-parallel attention: checked against no measurement yet.
+  // Pipeline: the inner model's; data-parallel attention: its error against DeepSeek's own profile.
   ModelFidelity fidelity() const override;
 
   // The all-to-all of one MoE layer for `tokens` of the whole replica: dispatch and combine, seconds;

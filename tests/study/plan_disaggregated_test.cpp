@@ -87,8 +87,10 @@ TEST(PlanDisaggregated, DeepSeekR1WinnerMeetsTheSloAndCostsWhatThePlanSaysInItsO
   for (const auto& [name, pool] : {std::pair<std::string, nlohmann::json>{"prefill", prefill}, {"decode", decode}})
     for (const char* key : {"replicas", "tensor_parallel", "pipeline_parallel", "expert_parallel", "redundant_experts", "max_batch_sequences",
                             "max_batch_tokens"})
-      alone.push_back("deployment." + name + "." + key + "=" + std::to_string(pool[key].get<int>())),
-          alone.push_back("deployment." + name + ".data_parallel_attention=" + (pool["data_parallel_attention"].get<bool>() ? "true" : "false"));
+      alone.push_back("deployment." + name + "." + key + "=" + std::to_string(pool[key].get<int>()));
+  for (const auto& [name, pool] : {std::pair<std::string, nlohmann::json>{"prefill", prefill}, {"decode", decode}})
+    for (const char* key : {"data_parallel_attention", "overlap_communication"})
+      alone.push_back("deployment." + name + "." + key + "=" + (pool[key].get<bool>() ? "true" : "false"));
   run_scenario(kR1Plan, dir / "alone", alone, dir.str());
   const auto summary = read_json(dir / "alone/summary.json");
   EXPECT_EQ(summary["gpus"]["count"].get<int>(), winner["gpus"].get<int>());
