@@ -735,25 +735,30 @@ class Planner {
 ordered_json optional_number(double value) { return value < kInf ? ordered_json(value) : ordered_json(); }
 ordered_json optional_number(const std::optional<double>& value) { return value ? ordered_json(*value) : ordered_json(); }
 
+// One kind of replica's layout keys, as the scenario names them, with `layout` in words.
+ordered_json layout_json(const Candidate& c, const DeploymentSpec& p, const std::string& layout) {
+  return {{"layout", layout},
+          {"tensor_parallel", p.tensor_parallel},
+          {"pipeline_parallel", p.pipeline_parallel},
+          {"expert_parallel", p.expert_parallel},
+          {"data_parallel_attention", p.data_parallel_attention},
+          {"redundant_experts", p.redundant_experts},
+          {"overlap_communication", p.overlap_communication},
+          {"gpus_per_replica", p.gpus_per_replica()},
+          {"max_batch_sequences", c.replica_batch_sequences(p)},
+          {"max_batch_tokens", c.replica_batch_tokens(p)}};
+}
+
 // One pool of a disaggregated deployment: its layout, size and cost.
 ordered_json pool_json(const Evaluation& e, bool prefill) {
   const Candidate& c = e.candidate;
   const DeploymentSpec& p = prefill ? c.parallel : c.pools->decode;
   const int replicas = prefill ? c.prefill_replicas(e.layout) : c.replicas(e.layout);
-  ordered_json j = {{"layout", prefill ? c.layout : c.pools->decode_layout},
-                    {"tensor_parallel", p.tensor_parallel},
-                    {"pipeline_parallel", p.pipeline_parallel},
-                    {"expert_parallel", p.expert_parallel},
-                    {"data_parallel_attention", p.data_parallel_attention},
-                    {"redundant_experts", p.redundant_experts},
-                    {"overlap_communication", p.overlap_communication},
-                    {"gpus_per_replica", p.gpus_per_replica()},
-                    {"max_batch_sequences", c.replica_batch_sequences(p)},
-                    {"max_batch_tokens", c.replica_batch_tokens(p)},
-                    {"replicas", replicas},
-                    {"replicas_per_unit", prefill ? c.pools->prefill_replicas : c.pools->decode_replicas},
-                    {"gpus", replicas * p.gpus_per_replica()},
-                    {"servers", replicas * c.servers_of(p)}};
+  ordered_json j = layout_json(c, p, prefill ? c.layout : c.pools->decode_layout);
+  j["replicas"] = replicas;
+  j["replicas_per_unit"] = prefill ? c.pools->prefill_replicas : c.pools->decode_replicas;
+  j["gpus"] = replicas * p.gpus_per_replica();
+  j["servers"] = replicas * c.servers_of(p);
   if (e.pool_costs) {
     const Evaluation::PoolCost& k = (*e.pool_costs)[prefill ? 0 : 1];
     j["capex"] = optional_number(k.capex);  // null under cost.capex_total
@@ -768,19 +773,12 @@ ordered_json pool_json(const Evaluation& e, bool prefill) {
 // replica co-located, the decode pool's disaggregated (`prefill` then has the prefill pool's).
 ordered_json to_json(const Evaluation& e) {
   ordered_json j = {{"gpu", e.candidate.gpu},
-          {"server_type", e.candidate.server_type},
-          {"precision", e.candidate.precision},
-          {"disaggregated", e.candidate.pools.has_value()},
-          {"layout", e.candidate.pools ? e.candidate.pools->decode_layout : e.candidate.layout},
-          {"tensor_parallel", e.candidate.decode_parallel().tensor_parallel},
-          {"pipeline_parallel", e.candidate.decode_parallel().pipeline_parallel},
-          {"expert_parallel", e.candidate.decode_parallel().expert_parallel},
-          {"data_parallel_attention", e.candidate.decode_parallel().data_parallel_attention},
-          {"redundant_experts", e.candidate.decode_parallel().redundant_experts},
-          {"overlap_communication", e.candidate.decode_parallel().overlap_communication},
-          {"gpus_per_replica", e.candidate.decode_parallel().gpus_per_replica()},
-          {"max_batch_sequences", e.candidate.replica_batch_sequences()},
-          {"max_batch_tokens", e.candidate.replica_batch_tokens()},
+                    {"server_type", e.candidate.server_type},
+                    {"precision", e.candidate.precision},
+                    {"disaggregated", e.candidate.pools.has_value()}};
+  j.update(layout_json(e.candidate, e.candidate.decode_parallel(),
+                       e.candidate.pools ? e.candidate.pools->decode_layout : e.candidate.layout));
+  j.update(ordered_json{
           {"replicas", e.candidate.replicas(e.layout)},
           {"gpus", e.gpus()},
           {"servers", e.layout.servers},
@@ -804,7 +802,7 @@ ordered_json to_json(const Evaluation& e) {
           {"tpot_slo_percentile_s", optional_number(e.tpot_p)},
           {"e2e_slo_percentile_s", optional_number(e.e2e_p)},
           {"verdict", e.verdict()},
-          {"status", e.status}};
+          {"status", e.status}});
   if (e.candidate.pools) j["pools"] = {{"prefill", pool_json(e, true)}, {"decode", pool_json(e, false)}};
   return j;
 }
