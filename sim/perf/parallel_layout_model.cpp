@@ -15,6 +15,12 @@ constexpr double kFp8ScaleBytesPerValue = 4.0 / 128.0;
 // an H800's 132 SMs fill its InfiniBand and NVLink (DeepSeek-V3 report, arXiv 2412.19437, section 3.2.2).
 constexpr double kNormalKernelSmShare = 20.0 / 132.0;
 
+// Compute that shares the GPU with the normal kernels runs on the SMs they leave.
+void leave_normal_kernel_sms(StepCost& cost) {
+  const double slowdown = 1.0 / (1.0 - kNormalKernelSmShare);
+  cost.compute_bound_s *= slowdown, cost.memory_bound_s *= slowdown;
+}
+
 // C(n, k) / C(m, k) for n <= m: the chance that k picks without replacement from m all miss m - n items.
 double miss_all(double n, double m, int k) {
   double p = 1.0;
@@ -148,10 +154,7 @@ StepCost ParallelLayoutModel::expert_parallel_token_cost(double tokens, int logi
   // One micro-batch's all-to-all runs while the other computes; only what compute cannot cover shows.
   // The normal kernels' SMs are taken from the computing micro-batch; the low-latency kernels hand theirs
   // back once their messages are out (https://github.com/deepseek-ai/profile-data, "Decoding").
-  if (!decode_only) {
-    const double slowdown = 1.0 / (1.0 - kNormalKernelSmShare);
-    cost.compute_bound_s *= slowdown, cost.memory_bound_s *= slowdown;
-  }
+  if (!decode_only) leave_normal_kernel_sms(cost);
   cost.communication_s = std::max(0.0, communication_s - (cost.compute_bound_s + cost.memory_bound_s));
   return cost;
 }
@@ -205,10 +208,7 @@ StepCost ParallelLayoutModel::attention_cost(const BatchShape& batch) const {
   if (!batch.prefills.empty()) add(cost, prefill * (model_.layers / groups), false);
   if (batch.decode_sequences > 0)
     add(cost, decode_attention_load(model_, batch.decode_context_tokens / groups, kv_bytes_, tp) * model_.layers, false);
-  if (deployment_.overlap_communication && !batch.prefills.empty()) {
-    const double slowdown = 1.0 / (1.0 - kNormalKernelSmShare);  // the normal kernels' SMs, as in token_cost
-    cost.compute_bound_s *= slowdown, cost.memory_bound_s *= slowdown;
-  }
+  if (deployment_.overlap_communication && !batch.prefills.empty()) leave_normal_kernel_sms(cost);
   if (deployment_.overlap_communication) {
     // The all-to-all that the linear layers could not hide (token_cost) also runs behind attention:
     // credited here as negative communication, so token_cost + attention_cost is the overlapped step.
